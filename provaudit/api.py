@@ -1,0 +1,110 @@
+"""The public Python API: what the CLI does, callable from code.
+
+>>> import provaudit.api as pa
+>>> result = pa.scan(["data/demo"])            # doctest: +SKIP
+>>> for record in pa.open_store().records():    # doctest: +SKIP
+...     print(record.id, [c.expression for c in record.claims])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provaudit.collectors.base import CollectOptions, available_collectors, collector_for
+from provaudit.errors import InputError
+from provaudit.records.model import Finding, Record, Severity
+from provaudit.store.base import ScanInfo, default_store_path
+from provaudit.store.oxigraph import OxigraphStore
+
+FAIL_LEVELS = ("error", "warning", "info", "never")
+
+
+@dataclass
+class ScanResult:
+    scan: ScanInfo
+    records: list[Record]
+    outcomes: dict[str, str] = field(default_factory=dict)  # record id → new | revised | unchanged
+
+    @property
+    def findings(self) -> list[tuple[str, Finding]]:
+        return [(r.id, f) for r in self.records for f in r.findings]
+
+    def count_at_or_above(self, level: str) -> int:
+        if level == "never":
+            return 0
+        rank = Severity(level).rank
+        return sum(1 for _, f in self.findings if f.severity.rank >= rank)
+
+    def to_json(self) -> dict[str, object]:
+        by_severity = {s.value: 0 for s in Severity}
+        for _, finding in self.findings:
+            by_severity[finding.severity.value] += 1
+        return {
+            "scan": self.scan.iri,
+            "started": self.scan.started,
+            "ended": self.scan.ended,
+            "counts": self.scan.counts,
+            "findings_by_severity": by_severity,
+            "records": [
+                {
+                    "id": r.id,
+                    "kind": r.kind.value,
+                    "name": r.name,
+                    "location": r.location,
+                    "outcome": self.outcomes.get(r.id),
+                    "licenses": [
+                        {"raw": c.raw, "expression": c.expression, "method": c.method, "source": c.source.describe()}
+                        for c in r.claims
+                    ],
+                    "upstream": [{"target": u.target, "relation": u.relation.value} for u in r.upstream],
+                    "findings": [f.model_dump(mode="json", exclude_none=True) for f in r.findings],
+                }
+                for r in self.records
+            ],
+        }
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> OxigraphStore:
+    """Open the store at path (default: $PROVAUDIT_STORE or ./.provaudit)."""
+    return OxigraphStore(path or default_store_path(), read_only=read_only)
+
+
+def collect(targets: Iterable[str], options: CollectOptions | None = None) -> list[Record]:
+    """Read every target with the collector that can read it; the same record reached twice is merged."""
+    options = options or CollectOptions()
+    collectors = available_collectors()
+    merged: dict[str, Record] = {}
+    for target in targets:
+        if not target.startswith("hf:") and not Path(target).exists():
+            raise InputError(target, "no such file or folder")
+        collector = collector_for(target, collectors)
+        for record in collector.collect(target, options):
+            if record.id in merged:
+                merged[record.id].merge(record)
+            else:
+                merged[record.id] = record
+    return list(merged.values())
+
+
+def scan(
+    targets: list[str],
+    *,
+    store: str | Path | None = None,
+    options: CollectOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Collect the targets and add them to the store as one committed scan activity."""
+    options = options or CollectOptions()
+    if progress:
+        options.progress = progress
+    records = collect(targets, options)
+    resolved = [t if t.startswith("hf:") else str(Path(t).resolve()) for t in targets]
+    recorded = {"digests": options.digests, "depth": options.depth}
+    with open_store(store) as db:
+        writer = db.begin_scan(resolved, recorded)
+        outcomes = writer.add(records)
+        info = writer.commit()
+    info.targets = resolved
+    return ScanResult(scan=info, records=records, outcomes={r.id: o for r, o in zip(records, outcomes, strict=True)})

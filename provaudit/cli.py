@@ -1,0 +1,266 @@
+"""The `provaudit` command line: a thin layer over provaudit.api.
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage or input error.
+Set PROVAUDIT_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from provaudit import __version__, api
+from provaudit.collectors.base import CollectOptions
+from provaudit.errors import ProvauditError
+from provaudit.store.base import STORE_ENV
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+store_option = click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=STORE_ENV,
+    default=None,
+    help=f"Store folder (default: ${STORE_ENV} or ./.provaudit).",
+)
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(api.FAIL_LEVELS),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding of this severity or worse exists.",
+)
+
+
+class _Group(click.Group):
+    """Turns provaudit's own errors into one line and exit code 2 (traceback with PROVAUDIT_DEBUG)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProvauditError as exc:
+            if os.environ.get("PROVAUDIT_DEBUG"):
+                raise
+            click.echo(f"provaudit: error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="provaudit")
+def main() -> None:
+    """Provenance and license audit for ML datasets and models, stored as W3C PROV-O."""
+
+
+def _stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@store_option
+@fail_on_option
+@click.option("--json", "as_json", is_flag=True, help="Print the scan result as JSON on stdout.")
+@click.option("--no-digests", is_flag=True, help="Skip the sha256 digests of record files.")
+@click.option(
+    "--depth",
+    type=click.IntRange(0, 10),
+    default=0,
+    show_default=True,
+    help="How far to follow upstream links (collectors that fetch them: hf:).",
+)
+@click.option(
+    "--max-file-bytes",
+    type=click.IntRange(1),
+    default=16 * 1024 * 1024,
+    show_default=True,
+    help="Card and metadata files larger than this are reported, not parsed.",
+)
+def scan(
+    targets: tuple[str, ...],
+    store: Path | None,
+    fail_on: str,
+    as_json: bool,
+    no_digests: bool,
+    depth: int,
+    max_file_bytes: int,
+) -> None:
+    """Scan datasets and models into the store.
+
+    TARGETS are folders of dataset/model folders (or one such folder), Data Provenance Initiative
+    summaries (a JSON file or a folder of them) and other sources a collector reads.
+    """
+    options = CollectOptions(digests=not no_digests, depth=depth, max_file_bytes=max_file_bytes)
+    console = _stderr_console()
+    show_progress = console.is_terminal and not as_json
+    if show_progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=None)
+            result = api.scan(
+                list(targets),
+                store=store,
+                options=options,
+                progress=lambda rid: bar.update(task, advance=1, description=rid[:60]),
+            )
+    else:
+        result = api.scan(list(targets), store=store, options=options)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        _print_scan_summary(result, Console())
+    sys.exit(EXIT_FINDINGS if result.count_at_or_above(fail_on) else EXIT_OK)
+
+
+def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
+    kinds = Counter(r.kind.value for r in result.records)
+    severities = Counter(f.severity.value for _, f in result.findings)
+    table = Table(title=f"provaudit scan {result.scan.iri.rsplit('/', 1)[-1]}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("records", ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items())) or "0")
+    counts = result.scan.counts
+    table.add_row("new / revised / unchanged", f"{counts['new']} / {counts['revised']} / {counts['unchanged']}")
+    licensed = sum(1 for r in result.records if any(c.expression for c in r.claims))
+    table.add_row("with a readable license", f"{licensed} of {len(result.records)}")
+    table.add_row("findings", ", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")
+    console.print(table)
+    errors = [(rid, f) for rid, f in result.findings if f.severity.value == "error"]
+    if errors:
+        shown = Table(title="errors", show_lines=False)
+        shown.add_column("rule")
+        shown.add_column("record")
+        shown.add_column("problem", overflow="fold")
+        for rid, finding in errors[:25]:
+            shown.add_row(finding.rule, rid, finding.message)
+        console.print(shown)
+        if len(errors) > 25:
+            console.print(f"... and {len(errors) - 25} more errors (use --json for all)")
+
+
+@main.command()
+@click.argument("sparql")
+@store_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv"]), default="table", show_default=True)
+def query(sparql: str, store: Path | None, fmt: str) -> None:
+    """Run a SPARQL 1.1 query over the store (prefixes pa:, prov:, dcterms:, rdfs:, xsd:, foaf: are predeclared).
+
+    SPARQL is the query text, @FILE to read it from a file, or - for standard input.
+    """
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    elif sparql.startswith("@"):
+        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    with api.open_store(store, read_only=True) as db:
+        result = db.query(sparql)
+    if result.boolean is not None:
+        click.echo("true" if result.boolean else "false")
+        return
+    if result.ntriples is not None:
+        click.echo(result.ntriples, nl=False)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(result.variables, row, strict=True)) for row in result.rows], indent=2))
+    elif fmt in {"csv", "tsv"}:
+        writer = csv.writer(sys.stdout, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(result.variables)
+        writer.writerows([["" if v is None else v for v in row] for row in result.rows])
+    else:
+        table = Table(*result.variables)
+        for row in result.rows:
+            table.add_row(*("" if v is None else v for v in row))
+        Console().print(table)
+        click.echo(f"{len(result.rows)} rows", err=True)
+
+
+@main.command()
+@store_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["turtle", "jsonld", "nt", "nq", "trig"]), default="turtle", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
+def export(store: Path | None, fmt: str, out: Path | None) -> None:
+    """Export the whole store as RDF (every committed scan)."""
+    with api.open_store(store, read_only=True) as db:
+        if out:
+            tmp = out.with_name(out.name + ".partial")
+            with tmp.open("wb") as handle:
+                db.export(fmt, handle)
+            tmp.replace(out)
+        else:
+            db.export(fmt, sys.stdout.buffer)
+
+
+@main.command()
+@click.argument("record_id")
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+def history(record_id: str, store: Path | None, as_json: bool) -> None:
+    """Every revision of one record (e.g. dataset:squad), oldest first, with its licenses."""
+    with api.open_store(store, read_only=True) as db:
+        revisions = db.history(record_id)
+    if not revisions:
+        raise ProvauditError(f"no record {record_id!r} in the store (ids look like dataset:squad or model:org/name)")
+    rows = [
+        {
+            "revision": r.iri,
+            "generated": r.generated,
+            "scan": r.scan,
+            "previous": r.previous,
+            "licenses": [c.expression or c.raw for c in r.record.claims],
+        }
+        for r in revisions
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("generated", "revision", "licenses")
+    for row in rows:
+        table.add_row(str(row["generated"]), str(row["revision"]).rsplit("/", 1)[-1], ", ".join(row["licenses"]))
+    Console().print(table)
+
+
+@main.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+def scans(store: Path | None, as_json: bool) -> None:
+    """List the committed scans of the store."""
+    with api.open_store(store, read_only=True) as db:
+        found = db.scans()
+    if as_json:
+        click.echo(json.dumps([s.__dict__ for s in found], indent=2))
+        return
+    table = Table("scan", "started", "ended", "records", "targets")
+    for s in found:
+        table.add_row(
+            s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", str(s.counts.get("records", "")), "\n".join(s.targets)
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,463 @@
+"""Reading Hugging Face card metadata into records: shared by the local and Hub collectors.
+
+Cards are parsed with huggingface_hub's card-data classes (``DatasetCardData``/``ModelCardData``,
+``ignore_metadata_errors=True`` so one bad field does not lose the rest); problems become findings
+that name the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub import DatasetCardData, ModelCardData
+
+from provaudit.licenses.normalize import normalize
+from provaudit.records.identity import clean_name, record_id
+from provaudit.records.model import (
+    AgentRef,
+    Fact,
+    Finding,
+    Kind,
+    LicenseClaim,
+    Record,
+    Relation,
+    Severity,
+    Source,
+    Upstream,
+)
+
+# huggingface_hub's own pattern for the front matter (repocard.REGEX_YAML_BLOCK)
+_YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
+# huggingface_hub logs card problems itself; provaudit reports them as findings instead
+logging.getLogger("huggingface_hub.repocard_data").setLevel(logging.ERROR)
+logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
+
+# libyaml when present: the pure-Python parser dominates scan time on large collections
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RELATIONS = {
+    "finetune": Relation.FINETUNE,
+    "adapter": Relation.ADAPTER,
+    "merge": Relation.MERGE,
+    "quantized": Relation.QUANTIZED,
+}
+_NOT_SOURCES = {"original", "extended", "other", "unknown", ""}
+
+
+class CardReader:
+    """Reads card files safely and turns their metadata into sourced values on a record."""
+
+    def __init__(self, collector: str, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.collector = collector
+        self.max_bytes = max_bytes
+        self._lines: dict[str, dict[str, int]] = {}
+
+    def source(self, file: str | None, field: str | None = None, url: str | None = None) -> Source:
+        line = self._lines.get(file or "", {}).get(field.split(".")[0]) if field else None
+        return Source(collector=self.collector, file=file, field=field, line=line, url=url)
+
+    def read_text(self, path: Path, rel: str, findings: list[Finding]) -> str | None:
+        """A text file's content, or None with a finding (too large, binary, unreadable)."""
+        try:
+            size = path.stat().st_size
+            if size > self.max_bytes:
+                findings.append(
+                    Finding(
+                        rule="PA003",
+                        severity=Severity.ERROR,
+                        message=f"{rel}: {size} bytes, larger than the {self.max_bytes}-byte limit; not parsed",
+                        source=Source(collector=self.collector, file=rel),
+                        fix="raise --max-file-bytes if this file really is metadata",
+                    )
+                )
+                return None
+            data = path.read_bytes()
+        except OSError as exc:
+            findings.append(
+                Finding(
+                    rule="PA003",
+                    severity=Severity.ERROR,
+                    message=f"{rel}: cannot be read: {exc.strerror or exc}",
+                    source=Source(collector=self.collector, file=rel),
+                )
+            )
+            return None
+        return self.decode(data, rel, findings)
+
+    def decode(self, data: bytes, rel: str, findings: list[Finding]) -> str | None:
+        if b"\x00" in data[:8192]:
+            findings.append(
+                Finding(
+                    rule="PA003",
+                    severity=Severity.ERROR,
+                    message=f"{rel}: binary content where text was expected; not parsed",
+                    source=Source(collector=self.collector, file=rel),
+                )
+            )
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            findings.append(
+                Finding(
+                    rule="PA003",
+                    severity=Severity.WARNING,
+                    message=f"{rel}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
+                    source=Source(collector=self.collector, file=rel),
+                    fix="save the file as UTF-8",
+                )
+            )
+            return data.decode("utf-8", errors="replace")
+
+    def yaml_finding(self, rel: str, exc: yaml.YAMLError, line_offset: int) -> Finding:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 + line_offset if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        where = f"{rel}:{line}" if line else rel
+        return Finding(
+            rule="PA001",
+            severity=Severity.ERROR,
+            message=f"{where}: malformed YAML metadata: {problem}",
+            source=Source(collector=self.collector, file=rel, line=line),
+            fix="fix the YAML front matter (between the --- lines) so that it parses",
+        )
+
+    def read_card(self, path: Path, rel: str, findings: list[Finding]) -> tuple[dict[str, Any] | None, str | None]:
+        text = self.read_text(path, rel, findings)
+        if text is None:
+            return None, None
+        return self.parse_card(text, rel, findings)
+
+    def parse_card(self, text: str, rel: str, findings: list[Finding]) -> tuple[dict[str, Any] | None, str]:
+        """(metadata dict or None, Markdown body). Broken YAML is a finding with the file line."""
+        match = _YAML_BLOCK.search(text)
+        if not match:
+            findings.append(
+                Finding(
+                    rule="PA007",
+                    severity=Severity.WARNING,
+                    message=f"{rel}: card has no YAML metadata block",
+                    source=Source(collector=self.collector, file=rel),
+                    fix="add YAML front matter with at least `license:`",
+                )
+            )
+            return None, text
+        offset = match.group(1).count("\n")
+        block = match.group(2)
+        body = text[match.end() :]
+        try:
+            data = yaml.load(block, Loader=_Loader)
+        except yaml.YAMLError as exc:
+            findings.append(self.yaml_finding(rel, exc, offset))
+            return None, body
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            findings.append(
+                Finding(
+                    rule="PA002",
+                    severity=Severity.ERROR,
+                    message=f"{rel}:{offset + 1}: YAML metadata is a {type(data).__name__}, not a mapping",
+                    source=Source(collector=self.collector, file=rel, line=offset + 1),
+                    fix="the front matter must be `key: value` pairs",
+                )
+            )
+            return None, body
+        lines: dict[str, int] = {}
+        for number, line in enumerate(block.splitlines(), start=offset + 1):
+            key = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
+            if key:
+                lines.setdefault(key.group(1), number)
+        self._lines[rel] = lines
+        return {str(k): v for k, v in data.items()}, body
+
+    # --- claims -----------------------------------------------------------------------------
+
+    def add_claim(
+        self,
+        record: Record,
+        raw: Any,
+        file: str | None,
+        field: str,
+        *,
+        name: str | None = None,
+        link: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        text = " ".join(str(raw).split()) if raw is not None else ""
+        if not text:
+            return
+        source = self.source(file, field, url)
+        read = normalize(text)
+        expression, method, confidence = read.expression, read.method, read.confidence
+        if text.lower() == "other" and name:
+            named = normalize(name)
+            if named.expression and named.expression not in {"LicenseRef-provaudit-other"}:
+                expression, method, confidence = named.expression, f"license_name:{named.method}", named.confidence
+        claim = LicenseClaim(
+            raw=text,
+            source=source,
+            expression=expression,
+            method=method,
+            confidence=confidence,
+            name=name,
+            link=link,
+        )
+        if not record.add("claims", claim):
+            return
+        if expression is None:
+            record.findings.append(
+                Finding(
+                    rule="PA005",
+                    severity=Severity.WARNING,
+                    message=f"{source.describe()}: license string {text!r} is not a known license id or name",
+                    source=source,
+                    fix="use an SPDX id or a Hub license id (https://huggingface.co/docs/hub/repositories-licenses)",
+                )
+            )
+
+    def read_manifest(self, record: Record, manifest: dict[str, Any], rel: str) -> None:
+        """``hub_manifest.yaml``: the Hub's own tags for a repository (license:x, base_model:y)."""
+        if manifest.get("licence") and str(manifest["licence"]).strip() not in {"<nil>", "null", "None"}:
+            self.add_claim(record, manifest["licence"], rel, "licence")
+        for tag in manifest.get("tags") or []:
+            tag = str(tag)
+            if tag.startswith("license:"):
+                self.add_claim(record, tag.removeprefix("license:"), rel, "tags")
+            elif tag.startswith("base_model:") and not tag.startswith("base_model:quantized:"):
+                target = record_id(Kind.MODEL, tag.split(":")[-1])
+                if target != record.id:  # the packager tags the repo with its own parent
+                    _add_upstream(record, target, tag, Relation.BASE_MODEL, self.source(rel, "tags"))
+        owner = manifest.get("owned_by")
+        if isinstance(owner, str) and owner:
+            record.add("agents", AgentRef(name=owner, role="publisher", source=self.source(rel, "owned_by")))
+
+    def read_dataset_infos(self, record: Record, path: Path, rel: str) -> None:
+        """``dataset_infos.json`` (config → DatasetInfo) or ``dataset_info.json`` (one DatasetInfo)."""
+        from datasets import DatasetInfo
+
+        from provaudit.collectors.local import load_json
+
+        data = load_json(path, self, rel, record.findings)
+        if not isinstance(data, dict):
+            return
+        configs = data if rel == "dataset_infos.json" else {"default": data}
+        licenses: dict[str, list[str]] = {}
+        checksums: dict[str, Any] = {}
+        for config, raw in sorted(configs.items()):
+            if not isinstance(raw, dict):
+                continue
+            try:
+                info = DatasetInfo.from_dict(raw)
+            except Exception as exc:  # datasets raises many types on odd input
+                record.findings.append(
+                    Finding(
+                        rule="PA004",
+                        severity=Severity.WARNING,
+                        message=f"{rel}: config {config!r} is not a valid DatasetInfo: {exc}",
+                        source=Source(collector=self.collector, file=rel, field=config),
+                    )
+                )
+                continue
+            if info.license and info.license.strip():
+                licenses.setdefault(info.license.strip(), []).append(config)
+            for key, value in (("homepage", info.homepage), ("citation", info.citation)):
+                if value and value.strip():
+                    _add_fact(
+                        record, key, value.strip(), Source(collector=self.collector, file=rel, field=f"{config}.{key}")
+                    )
+            if info.version is not None and str(info.version) not in {"0.0.0", ""}:
+                _add_fact(
+                    record,
+                    "dataset_version",
+                    str(info.version),
+                    Source(collector=self.collector, file=rel, field=f"{config}.version"),
+                )
+            checksums.update({f"{config}:{k}": v for k, v in (info.download_checksums or {}).items()})
+            if info.dataset_size:
+                _add_fact(
+                    record,
+                    f"size_bytes[{config}]",
+                    str(info.dataset_size),
+                    Source(collector=self.collector, file=rel, field=f"{config}.dataset_size"),
+                )
+        for license_text, config_names in licenses.items():
+            field = "license" if len(configs) == 1 else f"{config_names[0]}.license"
+            self.add_claim(record, license_text, rel, field)
+        if checksums:
+            blob = json.dumps(checksums, sort_keys=True, default=str).encode()
+            record.version = record.version or f"checksums:sha256:{hashlib.sha256(blob).hexdigest()[:16]}"
+
+    def read_license_file(self, record: Record, path: Path, rel: str) -> None:
+        """A LICENSE/COPYING/NOTICE file: the licenses its text matches."""
+        text = self.read_text(path, rel, record.findings)
+        if text is None:
+            return
+        expression, confidence = _detect(text, rel)
+        source = Source(collector=self.collector, file=rel, field="text")
+        claim = LicenseClaim(
+            raw=text.strip().splitlines()[0][:200] if text.strip() else "(empty file)",
+            source=source,
+            expression=expression,
+            method="text",
+            confidence=confidence,
+        )
+        record.add("claims", claim)
+        if expression is None:
+            record.findings.append(
+                Finding(
+                    rule="PA005",
+                    severity=Severity.WARNING,
+                    message=f"{rel}: no known license text recognized in this file",
+                    source=source,
+                    fix="check the file holds a license; custom terms should be named in the card's license_name",
+                )
+            )
+
+
+def _detect(text: str, rel: str) -> tuple[str | None, float]:
+    try:
+        from provaudit.licenses.detect import detect_text
+    except ImportError:  # the text detector is optional while it is being built
+        return None, 0.0
+    detection = detect_text(text, file=rel)
+    return detection.expression, detection.confidence
+
+
+def _add_fact(record: Record, key: str, value: str, source: Source) -> None:
+    record.add("facts", Fact(key=key, value=value, source=source))
+
+
+def _add_upstream(record: Record, target: str, raw: str, relation: Relation, source: Source) -> None:
+    record.add("upstream", Upstream(target=target, raw=raw, relation=relation, source=source))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _validated(kind: Kind, metadata: dict[str, Any], rel: str | None, record: Record, collector: str) -> dict[str, Any]:
+    """Pass the metadata through huggingface_hub's card-data class for its kind."""
+    cls = ModelCardData if kind is Kind.MODEL else DatasetCardData
+    try:
+        data = cls(**metadata, ignore_metadata_errors=True).to_dict()
+    except Exception as exc:  # the card-data classes raise on shapes they cannot take
+        record.findings.append(
+            Finding(
+                rule="PA002",
+                severity=Severity.WARNING,
+                message=f"{rel}: metadata rejected by huggingface_hub {cls.__name__}: {exc}",
+                source=Source(collector=collector, file=rel),
+            )
+        )
+        return metadata
+    # to_dict drops keys whose value is None; keep the original order and keys
+    return {**metadata, **{k: v for k, v in data.items() if k in metadata}}
+
+
+def card_records_from_metadata(
+    record: Record, metadata: dict[str, Any], rel: str | None, reader: CardReader, body: str | None
+) -> None:
+    """Fill a record from card metadata: license claims, upstream links, agents and facts."""
+    meta = _validated(record.kind, metadata, rel, record, reader.collector) if metadata else {}
+    src = reader.source
+    license_name = meta.get("license_name")
+    license_link = meta.get("license_link")
+    for value in _as_list(meta.get("license")):
+        reader.add_claim(
+            record,
+            value,
+            rel,
+            "license",
+            name=str(license_name) if license_name else None,
+            link=str(license_link) if license_link else None,
+        )
+    for key in ("licence", "licenses", "license_details"):
+        for value in _as_list(meta.get(key)):
+            reader.add_claim(record, value, rel, key)
+    if "licence" in meta and "license" not in meta:
+        record.findings.append(
+            Finding(
+                rule="PA006",
+                severity=Severity.WARNING,
+                message=f"{src(rel, 'licence').describe()}: misspelled key `licence`; the Hub reads `license`",
+                source=src(rel, "licence"),
+                fix="rename the key to `license`",
+            )
+        )
+    for value in _as_list(meta.get("source_datasets")):
+        raw = str(value).strip()
+        _add_fact(record, "source_datasets", raw, src(rel, "source_datasets"))
+        name = raw.split("|", 1)[1] if "|" in raw else raw
+        if name.lower() in _NOT_SOURCES or name.lower().startswith("other"):
+            continue
+        _add_upstream(record, record_id(Kind.DATASET, name), raw, Relation.DERIVED_FROM, src(rel, "source_datasets"))
+    if record.kind is Kind.MODEL:
+        for value in _as_list(meta.get("datasets")):
+            if str(value).strip():
+                _add_upstream(
+                    record, record_id(Kind.DATASET, str(value)), str(value), Relation.TRAINED_ON, src(rel, "datasets")
+                )
+        bases = [str(b).strip() for b in _as_list(meta.get("base_model")) if str(b).strip()]
+        declared = str(meta.get("base_model_relation") or "").lower()
+        relation = _RELATIONS.get(declared) or (Relation.MERGE if len(bases) > 1 else Relation.BASE_MODEL)
+        for base in bases:
+            if base.startswith(("/", "./", "../", "~")) or re.match(r"^[A-Za-z]:\\", base):
+                record.findings.append(
+                    Finding(
+                        rule="PA008",
+                        severity=Severity.WARNING,
+                        message=f"{src(rel, 'base_model').describe()}: base_model {base!r} is a local path",
+                        source=src(rel, "base_model"),
+                        fix="name the base model by its Hub repo id",
+                    )
+                )
+                continue
+            _add_upstream(record, record_id(Kind.MODEL, base), base, relation, src(rel, "base_model"))
+        for entry in _as_list(meta.get("model-index")):
+            for result in _as_list(entry.get("results") if isinstance(entry, dict) else None):
+                dataset = result.get("dataset") if isinstance(result, dict) else None
+                name = dataset.get("type") or dataset.get("name") if isinstance(dataset, dict) else None
+                if isinstance(name, str) and name.strip():
+                    _add_upstream(
+                        record, record_id(Kind.DATASET, name), name, Relation.TESTED_ON, src(rel, "model-index")
+                    )
+    for key, fact in (
+        ("pretty_name", "title"),
+        ("model_name", "title"),
+        ("paperswithcode_id", "paperswithcode_id"),
+        ("pipeline_tag", "pipeline_tag"),
+        ("library_name", "library_name"),
+    ):
+        if meta.get(key):
+            _add_fact(record, fact, str(meta[key]), src(rel, key))
+    for key, fact in (
+        ("language", "language"),
+        ("task_categories", "task"),
+        ("tags", "tag"),
+        ("multilinguality", "multilinguality"),
+        ("size_categories", "size_category"),
+        ("annotations_creators", "annotations_creators"),
+        ("language_creators", "language_creators"),
+    ):
+        for value in _as_list(meta.get(key)):
+            if value is not None and str(value).strip():
+                _add_fact(record, fact, str(value), src(rel, key))
+    for key, role in (("model_creator", "creator"), ("creator", "creator"), ("author", "creator")):
+        for value in _as_list(meta.get(key)):
+            if isinstance(value, str) and value.strip():
+                record.add("agents", AgentRef(name=value.strip(), role=role, source=src(rel, key)))
+    if "/" in record.name and not record.name.startswith("gh__"):
+        owner = clean_name(record.name).split("/")[0]
+        record.add(
+            "agents", AgentRef(name=owner, role="publisher", source=Source(collector=reader.collector, field="repo id"))
+        )
+    if body and body.strip():
+        _add_fact(record, "card", body, src(rel, "body"))

@@ -1,0 +1,101 @@
+"""The store interface: everything provaudit asks of a PROV-O store, kept small on purpose.
+
+One embedded implementation (``OxigraphStore``, an on-disk RocksDB quad store) serves a laptop and
+a 100,000-record collection; a shared SPARQL 1.1 server can implement the same methods later.
+Every store is append-only: scans add, nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from provaudit.records.model import Record
+
+STORE_ENV = "PROVAUDIT_STORE"
+DEFAULT_STORE = ".provaudit"
+
+
+def default_store_path() -> Path:
+    return Path(os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+@dataclass
+class ScanInfo:
+    iri: str
+    started: str
+    ended: str | None
+    targets: list[str]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RevisionInfo:
+    iri: str
+    record_id: str
+    generated: str
+    scan: str
+    digest: str
+    previous: str | None
+    record: Record
+
+
+@dataclass
+class QueryResult:
+    """SELECT rows (variables + values as strings), an ASK boolean, or CONSTRUCT triples as N-Triples."""
+
+    variables: list[str] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+    boolean: bool | None = None
+    ntriples: str | None = None
+
+
+@dataclass
+class ScanCounts:
+    records: int = 0
+    new: int = 0
+    revised: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"records": self.records, "new": self.new, "revised": self.revised, "unchanged": self.unchanged}
+
+
+class ScanWriter(Protocol):
+    """An open scan: records go in, then commit (or nothing of it is ever seen)."""
+
+    iri: str
+    counts: ScanCounts
+
+    def add(self, records: Iterable[Record]) -> list[str]:
+        """Write records; returns, per record, "new", "revised" or "unchanged"."""
+        ...
+
+    def commit(self) -> ScanInfo: ...
+
+
+class Store(Protocol):
+    path: Path
+
+    def begin_scan(self, targets: list[str], options: dict[str, object]) -> ScanWriter: ...
+
+    def records(self) -> Iterator[Record]:
+        """The current revision of every record."""
+        ...
+
+    def record(self, record_id: str) -> Record | None: ...
+
+    def history(self, record_id: str) -> list[RevisionInfo]:
+        """Every revision of a record, oldest first."""
+        ...
+
+    def scans(self) -> list[ScanInfo]: ...
+
+    def query(self, sparql: str) -> QueryResult: ...
+
+    def export(self, fmt: str, out: IO[bytes]) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,308 @@
+"""The embedded store: an on-disk Oxigraph (RocksDB) quad store, append-only.
+
+Each scan writes into its own named graph, batch by batch, and is committed by one last write of its
+end time and ``pa:status "complete"``. Readers only ever see the graphs of committed scans, so an
+interrupted scan (``kill -9`` included) is invisible; the next writer removes its leftovers. Nothing a
+committed scan wrote is ever changed or removed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from pyoxigraph import (
+    Literal,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+    parse,
+    serialize,
+)
+
+from provaudit.errors import InputError, StoreError
+from provaudit.records.identity import record_iri, revision_iri
+from provaudit.records.model import Record
+from provaudit.store import rdf
+from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
+from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
+
+FORMAT_VERSION = 1
+_BATCH = 500
+_EXPORT_FORMATS = {
+    "turtle": RdfFormat.TURTLE,
+    "ttl": RdfFormat.TURTLE,
+    "nt": RdfFormat.N_TRIPLES,
+    "ntriples": RdfFormat.N_TRIPLES,
+    "nq": RdfFormat.N_QUADS,
+    "trig": RdfFormat.TRIG,
+    "rdfxml": RdfFormat.RDF_XML,
+}
+
+
+def _term_text(term: object) -> str | None:
+    if term is None:
+        return None
+    value = getattr(term, "value", None)
+    return str(value) if value is not None else str(term)
+
+
+class OxigraphStore:
+    """A provaudit store in a folder (default ``.provaudit/``)."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        db = self.path / "oxigraph"
+        meta = self.path / "store.json"
+        if read_only:
+            if not db.is_dir():
+                raise StoreError(f"{self.path}: no provaudit store here; run `provaudit scan PATH` first")
+            try:
+                self._ox = Store.read_only(str(db))
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot open the store read-only: {exc}") from exc
+        else:
+            if self.path.exists() and not self.path.is_dir():
+                raise StoreError(f"{self.path}: exists and is not a folder; choose another --store")
+            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self._ox = Store(str(db))
+            except OSError as exc:
+                raise StoreError(
+                    f"{self.path}: cannot open the store for writing ({exc}); is another provaudit scan running?"
+                ) from exc
+            if not meta.exists():
+                meta.write_text(json.dumps({"format": "provaudit-oxigraph", "version": FORMAT_VERSION}) + "\n")
+            self._recover()
+        if meta.exists():
+            version = json.loads(meta.read_text()).get("version")
+            if version != FORMAT_VERSION:
+                raise StoreError(f"{self.path}: store format {version} is not {FORMAT_VERSION}; upgrade provaudit")
+        self.read_only = read_only
+
+    # --- scans -------------------------------------------------------------------------------
+
+    def _committed(self) -> list[NamedNode]:
+        return [
+            NamedNode(g.value)
+            for g in self._ox.named_graphs()
+            if isinstance(g, NamedNode) and next(self._ox.quads_for_pattern(g, PA.status, Literal("complete"), g), None)
+        ]
+
+    def _recover(self) -> None:
+        """Drop what interrupted scans left: their graphs were never committed, so never seen."""
+        committed = {g.value for g in self._committed()}
+        for graph in list(self._ox.named_graphs()):
+            if isinstance(graph, NamedNode) and graph.value not in committed:
+                self._ox.remove_graph(graph)
+
+    def begin_scan(self, targets: list[str], options: dict[str, object]) -> OxigraphScan:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+        return OxigraphScan(self, targets, options)
+
+    def scans(self) -> list[ScanInfo]:
+        out: list[ScanInfo] = []
+        for graph in self._committed():
+
+            def values(predicate: NamedNode, g: NamedNode = graph) -> list[str]:
+                return [q.object.value for q in self._ox.quads_for_pattern(g, predicate, None, g)]
+
+            counts = {}
+            for quad in self._ox.quads_for_pattern(graph, None, None, graph):
+                name = quad.predicate.value
+                if name.startswith(PA.count.value):
+                    key = name[len(PA.count.value) :]
+                    counts[key[:1].lower() + key[1:]] = int(quad.object.value)
+            started, ended = values(PROV.startedAtTime), values(PROV.endedAtTime)
+            out.append(
+                ScanInfo(
+                    iri=graph.value,
+                    started=started[0] if started else "",
+                    ended=ended[0] if ended else None,
+                    targets=sorted(values(PA.target)),
+                    counts=counts,
+                )
+            )
+        return sorted(out, key=lambda s: (s.started, s.iri))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def current_revisions(self) -> dict[str, str]:
+        """record IRI → IRI of the revision its latest committed observation saw."""
+        graphs = self._committed()
+        if not graphs:
+            return {}
+        latest: dict[str, tuple[str, str, str]] = {}
+        rows = self._ox.query(
+            sparql_prefixes()
+            + "SELECT ?r ?v ?end ?s WHERE { ?s pa:observed ?v ; prov:endedAtTime ?end . ?v prov:specializationOf ?r }",
+            default_graph=graphs,
+        )
+        assert isinstance(rows, QuerySolutions)
+        for row in rows:
+            r, v, end, s = (_term_text(row[i]) or "" for i in range(4))
+            if r not in latest or (end, s) > latest[r][:2]:
+                latest[r] = (end, s, v)
+        return {r: value[2] for r, value in latest.items()}
+
+    def _record_at(self, revision: str) -> Record | None:
+        quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.recordJson, None), None)
+        if quad is None:
+            return None
+        record = Record.model_validate_json(quad.object.value)
+        location = next(self._ox.quads_for_pattern(NamedNode(revision), PA.location, None), None)
+        record.location = location.object.value if location else None
+        return record
+
+    def records(self) -> Iterator[Record]:
+        for _, revision in sorted(self.current_revisions().items()):
+            record = self._record_at(revision)
+            if record is not None:
+                yield record
+
+    def record(self, record_id: str) -> Record | None:
+        revision = self.current_revisions().get(record_iri(record_id))
+        return self._record_at(revision) if revision else None
+
+    def history(self, record_id: str) -> list[RevisionInfo]:
+        result = self.query(
+            "SELECT ?v ?t ?s ?d ?p WHERE { ?v prov:specializationOf <"
+            + record_iri(record_id)
+            + "> ; prov:generatedAtTime ?t ; prov:wasGeneratedBy ?s ; pa:contentDigest ?d . "
+            "OPTIONAL { ?v prov:wasRevisionOf ?p } } ORDER BY ?t ?s"
+        )
+        out: list[RevisionInfo] = []
+        for v, t, s, d, p in result.rows:
+            record = self._record_at(v or "")
+            if record is not None:
+                out.append(
+                    RevisionInfo(
+                        iri=v or "",
+                        record_id=record_id,
+                        generated=t or "",
+                        scan=s or "",
+                        digest=d or "",
+                        previous=p,
+                        record=record,
+                    )
+                )
+        return out
+
+    def query(self, sparql: str) -> QueryResult:
+        """Run SPARQL 1.1 over every committed scan (the provaudit prefixes are predeclared)."""
+        graphs = self._committed()
+        try:
+            result = self._ox.query(sparql_prefixes() + sparql, default_graph=graphs, named_graphs=graphs)
+        except SyntaxError as exc:
+            raise InputError(None, f"SPARQL syntax error: {exc}") from exc
+        if isinstance(result, QueryBoolean):
+            return QueryResult(boolean=bool(result))
+        if isinstance(result, QuerySolutions):
+            variables = [v.value for v in result.variables]
+            rows = [[_term_text(row[i]) for i in range(len(variables))] for row in result]
+            return QueryResult(variables=variables, rows=rows)
+        data = result.serialize(format=RdfFormat.N_TRIPLES)
+        return QueryResult(ntriples=data.decode() if data else "")
+
+    def ntriples(self) -> bytes:
+        """Every committed triple, sorted, as N-Triples (deterministic)."""
+        graphs = self._committed()
+        if not graphs:
+            return b""
+        data = self._ox.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", default_graph=graphs).serialize(
+            format=RdfFormat.N_TRIPLES
+        )
+        lines = sorted(set((data or b"").decode().splitlines()))
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def export(self, fmt: str, out: IO[bytes]) -> None:
+        fmt = fmt.lower()
+        graphs = self._committed()
+        if fmt in {"nq", "trig"}:
+            quads = (q for g in graphs for q in self._ox.quads_for_pattern(None, None, None, g))
+            serialize(quads, out, _EXPORT_FORMATS[fmt])
+            return
+        if fmt in {"jsonld", "json-ld"}:
+            from provaudit.store.jsonld import ntriples_to_jsonld
+
+            out.write(ntriples_to_jsonld(self.ntriples()))
+            return
+        if fmt not in _EXPORT_FORMATS:
+            raise InputError(None, f"unknown export format {fmt!r}; use turtle, jsonld, nt, nq or trig")
+        triples = parse(self.ntriples(), format=RdfFormat.N_TRIPLES)
+        serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=PREFIXES if fmt != "nt" else None)
+
+    def close(self) -> None:
+        if not self.read_only:
+            self._ox.flush()
+        del self._ox
+
+    def __enter__(self) -> OxigraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class OxigraphScan:
+    """One scan being written: batches into its own graph, made visible by commit()."""
+
+    def __init__(self, store: OxigraphStore, targets: list[str], options: dict[str, object]) -> None:
+        self.store = store
+        self.started = rdf.now()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        self.graph = rdf.scan_iri(stamp)
+        self.iri = self.graph.value
+        self.counts = ScanCounts()
+        self._current = store.current_revisions()
+        self._ox = store._ox
+        self._ox.extend(rdf.scan_start_quads(self.graph, self.started, targets, options))
+
+    def _exists(self, iri: str, kind: NamedNode) -> bool:
+        return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
+
+    def add(self, records: Iterable[Record]) -> list[str]:
+        outcomes: list[str] = []
+        batch: list[Quad] = []
+        for record in records:
+            digest = record.content_digest()
+            r = record_iri(record.id)
+            v = revision_iri(record.id, digest)
+            previous = self._current.get(r)
+            if not self._exists(v, PA.Revision):
+                if not self._exists(r, PROV.Entity):
+                    batch += rdf.record_node_quads(record, self.graph)
+                batch += rdf.revision_quads(record, digest, self.graph, self.graph, self.started, previous)
+                outcome = "revised" if previous else "new"
+            else:
+                outcome = "unchanged" if previous == v else "revised"
+            batch.append(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
+            self._current[r] = v
+            setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+            self.counts.records += 1
+            outcomes.append(outcome)
+            if len(batch) >= _BATCH * 40:
+                self._ox.extend(batch)
+                batch = []
+        if batch:
+            self._ox.extend(batch)
+        return outcomes
+
+    def commit(self) -> ScanInfo:
+        ended = rdf.now()
+        self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))
+        self._ox.flush()
+        return ScanInfo(
+            iri=self.iri,
+            started=rdf.dt_literal(self.started).value,
+            ended=rdf.dt_literal(ended).value,
+            targets=[],
+            counts=self.counts.as_dict(),
+        )
