@@ -18,6 +18,8 @@ class Kind(StrEnum):
     DATASET = "dataset"
     MODEL = "model"
     FAMILY = "family"
+    CODE = "code"  # a training/processing pipeline's source tree (git commit as version)
+    PACKAGE = "package"  # an installed software distribution a pipeline used
 
 
 class Severity(StrEnum):

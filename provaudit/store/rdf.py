@@ -21,7 +21,13 @@ from provaudit.records.identity import ID_BASE, record_iri, revision_iri
 from provaudit.records.model import Kind, Record, Source
 from provaudit.store.vocab import DCT, FOAF, PA, PROV, RDF, RDFS, XSD
 
-KIND_CLASS = {Kind.DATASET: PA.Dataset, Kind.MODEL: PA.Model, Kind.FAMILY: PA.ModelFamily}
+KIND_CLASS = {
+    Kind.DATASET: PA.Dataset,
+    Kind.MODEL: PA.Model,
+    Kind.FAMILY: PA.ModelFamily,
+    Kind.CODE: PA.Code,
+    Kind.PACKAGE: PA.Package,
+}
 AGENT_ROLE = {"creator": DCT.creator, "publisher": DCT.publisher}
 FACT_PREDICATE = {
     "title": DCT.title,
@@ -85,7 +91,6 @@ def revision_quads(
     triples: list[tuple[NamedNode, NamedNode, NamedNode | Literal]] = [
         (v, RDF.type, PA.Revision),
         (v, RDF.type, PROV.Entity),
-        (v, RDF.type, KIND_CLASS[record.kind]),
         (v, PROV.specializationOf, r),
         (v, PROV.wasGeneratedBy, scan),
         (v, PROV.generatedAtTime, dt_literal(generated)),
