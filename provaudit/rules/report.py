@@ -1,0 +1,88 @@
+"""The review report: per record and per collection, the verdict and the evidence behind it.
+
+``provaudit review --format json`` prints :meth:`ReviewReport.to_json`; the site and the exporters
+read the same objects.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from provaudit.licenses.kb import Use
+from provaudit.records.model import Finding, Severity
+
+
+class DeclaredLicense(BaseModel):
+    raw: str
+    expression: str | None
+    source: str  # "README.md:3 [license]", "LICENSE [text]", "https://... [Licenses]"
+    collector: str
+
+
+class EvidenceStep(BaseModel):
+    """One link of the evidence chain: which record, reached how, said what."""
+
+    record: str  # record id
+    path: list[str] = Field(default_factory=list)  # record ids from the reviewed record to this one
+    relation: str | None = None  # how the previous record of the path depends on this one
+    license: str | None = None  # the SPDX expression this step contributes
+    use: Use | None = None
+    source: str | None = None  # where the license was declared
+    terms_source: str | None = None  # where the terms of that license were read
+    note: str | None = None
+
+
+class RecordReview(BaseModel):
+    id: str
+    name: str
+    kind: str
+    declared: list[DeclaredLicense] = Field(default_factory=list)
+    effective_license: str | None = None  # SPDX expression combining own and upstream licenses (AND)
+    use: Use = Use.UNSPECIFIED
+    attribution: bool = False
+    share_alike: bool = False
+    no_derivatives: bool = False
+    use_restrictions: bool = False
+    attribution_notices: list[str] = Field(default_factory=list)
+    upstream: list[str] = Field(default_factory=list)  # record ids reached through the lineage
+    evidence: list[EvidenceStep] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    collections: list[str] = Field(default_factory=list)
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+
+class ReviewReport(BaseModel):
+    policy: str
+    records: list[RecordReview] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        uses = Counter(r.use.value for r in self.records)
+        severities = Counter(f.severity.value for r in self.records for f in r.findings)
+        rules = Counter(f.rule for r in self.records for f in r.findings)
+        return {
+            "policy": self.policy,
+            "records": len(self.records),
+            "use": {u.value: uses.get(u.value, 0) for u in Use},
+            "attribution_required": sum(1 for r in self.records if r.attribution),
+            "share_alike": sum(1 for r in self.records if r.share_alike),
+            "findings": {s.value: severities.get(s.value, 0) for s in Severity},
+            "rules": dict(sorted(rules.items())),
+        }
+
+    def count_at_or_above(self, level: str) -> int:
+        if level == "never":
+            return 0
+        rank = Severity(level).rank
+        return sum(1 for r in self.records for f in r.findings if f.severity.rank >= rank)
+
+    def to_json(self) -> dict[str, Any]:
+        records = []
+        for r in self.records:
+            item = r.model_dump(mode="json", exclude_none=True)
+            records.append(item)
+        return {"records": records, "summary": self.summary()}
