@@ -1,0 +1,205 @@
+"""Tokenizer, shingle hashing and the on-disk format of the license text index.
+
+Shared by the runtime detector (:mod:`provaudit.licenses.detect`) and the build script
+(``bench/build_license_index.py``) so that both sides tokenize and hash identically.
+
+The index stores no license text: only a word list, 32-bit hashes of 5-token shingles per
+reference text, and alias phrases (license names and short references) as token sequences.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHINGLE = 5
+INDEX_FORMAT = 1
+INDEX_FILE = "text_index.npz"
+META_FILE = "text_index_meta.json.gz"
+
+# Word-ish runs of letters/digits; punctuation, markdown and comment markers fall away.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# Spelling and URL-scheme variants that carry no license meaning.
+_TOKEN_FOLD: dict[str, str] = {
+    "licence": "license",
+    "licences": "licenses",
+    "licenced": "licensed",
+    "licencing": "licensing",
+    "https": "http",
+    "authors": "author",
+    "holders": "holder",
+    "copyrights": "copyright",
+}
+
+# Fixed odd 64-bit multipliers: a shingle hash is the high half of sum(id_j * M_j) mod 2**64.
+_MULT = np.array(
+    [
+        0x9E3779B97F4A7C15,
+        0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9,
+        0xD6E8FEB86659FD93,
+        0xFF51AFD7ED558CCD,
+    ],
+    dtype=np.uint64,
+)
+
+
+def normalize_text(text: str) -> str:
+    """Unicode-fold (NFKC, lower case) so that curly quotes, ligatures and case do not matter."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split *text* into normalized word tokens."""
+    fold = _TOKEN_FOLD
+    return [fold.get(t, t) for t in _WORD.findall(normalize_text(text))]
+
+
+def tokenize_lines(lines: list[str]) -> tuple[list[str], list[int]]:
+    """Tokenize line by line; return the tokens and the 0-based line index of each token."""
+    fold = _TOKEN_FOLD
+    tokens: list[str] = []
+    line_of: list[int] = []
+    for i, line in enumerate(lines):
+        words = _WORD.findall(normalize_text(line))
+        if words:
+            tokens.extend(fold.get(t, t) for t in words)
+            line_of.extend([i] * len(words))
+    return tokens, line_of
+
+
+def shingle_hashes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every run of SHINGLE token ids.
+
+    Returns ``(hashes, valid)``: uint32 hashes for each start position and a mask that is
+    False where the shingle contains an unknown token (id 0), which can never match.
+    """
+    n = len(ids) - SHINGLE + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=bool)
+    ids64 = ids.astype(np.uint64)
+    acc = np.zeros(n, dtype=np.uint64)
+    unknown = np.zeros(n, dtype=bool)
+    with np.errstate(over="ignore"):
+        for j in range(SHINGLE):
+            part = ids64[j : j + n]
+            acc += part * _MULT[j]
+            unknown |= part == 0
+    return (acc >> np.uint64(32)).astype(np.uint32), ~unknown
+
+
+@dataclass
+class TextIndex:
+    """The loaded index: inverted shingle table plus per-entry metadata."""
+
+    vocab: dict[str, int]
+    hashes: np.ndarray  # sorted unique uint32 shingle hashes
+    offsets: np.ndarray  # postings of hashes[i] are entries[offsets[i]:offsets[i+1]]
+    entries: np.ndarray  # entry numbers (uint16/uint32)
+    entry_expr: list[str]  # SPDX expression of each entry
+    entry_kind: list[str]  # "text" or "notice"
+    entry_size: np.ndarray  # distinct shingles kept per entry
+    entry_rate: np.ndarray  # 1/rate of an entry's shingles are kept (hash % rate == 0)
+    entry_source: list[str]
+    is_text: np.ndarray  # bool per entry: a license text (else a notice)
+    aliases: dict[int, list[tuple[tuple[int, ...], int, int]]]  # first token id -> (ids, expr#, flags)
+    alias_exprs: list[str]
+    meta: dict[str, Any]
+
+    def ids_of(self, tokens: list[str]) -> np.ndarray:
+        """Map tokens to vocabulary ids (0 for words no reference text contains)."""
+        get = self.vocab.get
+        return np.fromiter((get(t, 0) for t in tokens), dtype=np.uint32, count=len(tokens))
+
+
+ALIAS_STRONG = 1  # alias can stand alone (long name, URL); otherwise it needs a licensing cue nearby
+
+
+def _data_dir_candidates() -> list[Path]:
+    out: list[Path] = []
+    env = os.environ.get("PROVAUDIT_LICENSE_INDEX_DIR")
+    if env:
+        out.append(Path(env))
+    try:
+        res = resources.files("provaudit") / "_resources" / "data" / "licenses"
+        out.append(Path(str(res)))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - namespace oddities
+        pass
+    # Source checkout: <repo>/provaudit/licenses/_textindex.py -> <repo>/data/licenses
+    out.append(Path(__file__).resolve().parents[2] / "data" / "licenses")
+    return out
+
+
+def find_index_dir() -> Path:
+    """Return the folder holding the generated index files."""
+    for cand in _data_dir_candidates():
+        if (cand / INDEX_FILE).is_file() and (cand / META_FILE).is_file():
+            return cand
+    raise FileNotFoundError(
+        f"license text index ({INDEX_FILE}) not found in "
+        + ", ".join(str(c) for c in _data_dir_candidates())
+        + "; regenerate it with `python bench/build_license_index.py`"
+    )
+
+
+def load_index(folder: Path) -> TextIndex:
+    """Read the index files written by the build script."""
+    with np.load(folder / INDEX_FILE) as z:
+        hashes = np.cumsum(z["hash_deltas"], dtype=np.uint32)
+        offsets = np.zeros(len(hashes) + 1, dtype=np.int64)
+        np.cumsum(z["counts"], out=offsets[1:])
+        entries = z["entries"]
+        entry_size = z["entry_size"]
+        entry_rate = z["entry_rate"]
+    with gzip.open(folder / META_FILE, "rt", encoding="utf-8") as fh:
+        meta = json.load(fh)
+    if meta.get("format") != INDEX_FORMAT:
+        raise ValueError(f"unsupported license index format {meta.get('format')!r}")
+    vocab = {w: i + 1 for i, w in enumerate(meta.pop("vocab"))}
+    aliases: dict[int, list[tuple[tuple[int, ...], int, int]]] = {}
+    for ids, expr_no, flags in meta.pop("aliases"):
+        aliases.setdefault(ids[0], []).append((tuple(ids), expr_no, flags))
+    for lst in aliases.values():
+        lst.sort(key=lambda a: -len(a[0]))  # longest alias first
+    ents = meta.pop("entries")
+    return TextIndex(
+        vocab=vocab,
+        hashes=hashes,
+        offsets=offsets,
+        entries=entries,
+        entry_expr=[e[0] for e in ents],
+        entry_kind=[e[1] for e in ents],
+        entry_source=[e[2] for e in ents],
+        is_text=np.array([e[1] == "text" for e in ents], dtype=bool),
+        entry_size=entry_size.astype(np.int64),
+        entry_rate=entry_rate.astype(np.int64),
+        aliases=aliases,
+        alias_exprs=meta.pop("alias_exprs"),
+        meta=meta,
+    )
+
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _cached_index() -> TextIndex:
+    return load_index(find_index_dir())
+
+
+def get_index() -> TextIndex:
+    """Load the index once per process (thread-safe)."""
+    with _LOCK:
+        return _cached_index()

@@ -1,0 +1,503 @@
+"""Identify licenses in LICENSE/COPYING/NOTICE files and README license sections.
+
+Three kinds of evidence, strongest first:
+
+1. ``SPDX-License-Identifier:`` lines, parsed with ``license_expression``.
+2. Whole or partial license texts and standard notices, found by 5-token shingle overlap with a
+   generated index of the SPDX License List and ScanCode LicenseDB texts and notice rules
+   (``data/licenses/text_index.*``, built by ``bench/build_license_index.py``). Matching works on
+   word tokens, so reflowed, re-indented, markdown-formatted or truncated texts still match, and
+   several texts in one file are found one after the other.
+3. Short mentions ("released under the MIT License", "CC BY-NC 4.0") outside matched texts, from
+   license names, ids, URLs and ScanCode reference rules.
+
+The index is loaded lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from provaudit.errors import InputError
+from provaudit.licenses._textindex import (
+    ALIAS_STRONG,
+    SHINGLE,
+    TextIndex,
+    get_index,
+    shingle_hashes,
+    tokenize_lines,
+)
+
+__all__ = ["Detection", "LicenseMatch", "detect_file", "detect_text"]
+
+# Read at most this much of a file: license files are small, and a huge file's head is enough.
+MAX_BYTES = 4 * 1024 * 1024
+# Characters of matched text kept in a LicenseMatch.
+MAX_MATCHED_CHARS = 600
+
+
+@dataclass(frozen=True)
+class LicenseMatch:
+    """One piece of evidence for a license in the input."""
+
+    expression: str  # SPDX id or LicenseRef-scancode-... for this match
+    confidence: float  # 0..1
+    start_line: int  # 1-based, in the input text
+    end_line: int
+    matched_text: str  # the matched lines (trimmed to a reasonable length)
+    rule: str  # "full-text", "partial-text", "notice", "mention", "spdx-identifier"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return {
+            "expression": self.expression,
+            "confidence": self.confidence,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "matched_text": self.matched_text,
+            "rule": self.rule,
+        }
+
+
+@dataclass(frozen=True)
+class Detection:
+    """All licenses found in one text."""
+
+    file: str | None
+    expression: str | None  # combined SPDX expression (AND of distinct matches), None when nothing found
+    confidence: float
+    matches: tuple[LicenseMatch, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"file", "expression", "confidence", "matches": [...]}``."""
+        return {
+            "file": self.file,
+            "expression": self.expression,
+            "confidence": self.confidence,
+            "matches": [m.to_json() for m in self.matches],
+        }
+
+
+# --- public API -----------------------------------------------------------------------------------------
+
+
+def detect_text(text: str, *, file: str | None = None) -> Detection:
+    """Detect the licenses in *text*."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", " ")
+    lines = text.split("\n")
+    idx = get_index()
+    found: list[_Found] = []
+    consumed_lines: set[int] = set()
+
+    for m in _spdx_identifier_lines(lines):
+        found.append(m)
+        consumed_lines.add(m.start)
+
+    tokens, line_of = tokenize_lines([" " if i in consumed_lines else ln for i, ln in enumerate(lines)])
+    line_arr = np.asarray(line_of, dtype=np.int64)
+    ids = idx.ids_of(tokens)
+    alive = np.ones(len(tokens), dtype=bool)
+
+    texts = _match_texts(idx, ids, alive)
+    for t in texts:
+        alive[t.tok_start : t.tok_end + 1] = False
+        found.append(
+            _Found(
+                t.expr,
+                t.confidence,
+                int(line_arr[t.tok_start]),
+                int(line_arr[t.tok_end]),
+                t.rule,
+                t.tok_start,
+            )
+        )
+
+    text_regions = [(f.start, f.end) for f in found if f.rule in ("full-text", "partial-text")]
+    text_exprs = {_family(f.expr) for f in found if f.rule != "mention"}
+    for m in _match_mentions(idx, tokens, ids, alive, line_arr):
+        if _family(m.expr) in text_exprs and text_regions:
+            continue  # a name or title of a text that was matched in full
+        if any(a - 3 <= m.start <= b + 1 for a, b in text_regions):
+            continue  # heading just above (or trailer of) a matched text
+        found.append(m)
+
+    found.sort(key=lambda f: (f.start, f.pos))
+    matches = tuple(
+        LicenseMatch(
+            expression=f.expr,
+            confidence=round(f.confidence, 3),
+            start_line=f.start + 1,
+            end_line=f.end + 1,
+            matched_text=_excerpt(lines, f.start, f.end),
+            rule=f.rule,
+        )
+        for f in found
+    )
+    exprs: list[str] = []
+    for m in matches:
+        if m.expression not in exprs:
+            exprs.append(m.expression)
+    if not exprs:
+        return Detection(file=file, expression=None, confidence=0.0, matches=())
+    if len(exprs) == 1:
+        expression = exprs[0]
+    else:
+        expression = " AND ".join(f"({e})" if " OR " in e or " AND " in e else e for e in exprs)
+    confidence = round(min(m.confidence for m in matches), 3)
+    return Detection(file=file, expression=expression, confidence=confidence, matches=matches)
+
+
+def detect_file(path: str | os.PathLike[str]) -> Detection:
+    """Detect the licenses in a file; binary, huge or oddly encoded content never raises."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = fh.read(MAX_BYTES)
+    except OSError as exc:
+        raise InputError(str(p), f"cannot read file for license detection: {exc.strerror or exc}") from exc
+    return detect_text(_decode(data), file=str(p))
+
+
+# --- internals ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    expr: str
+    confidence: float
+    start: int  # 0-based line
+    end: int
+    rule: str
+    pos: int = 0  # token position, orders matches within a line
+
+
+@dataclass
+class _TextHit:
+    expr: str
+    confidence: float
+    tok_start: int
+    tok_end: int  # inclusive
+    rule: str
+
+
+def _decode(data: bytes) -> str:
+    """Decode bytes as text without ever failing; binary content becomes harmless."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if data.count(b"\x00") > len(data) // 10 + 1:
+        # Binary (or UTF-16 without BOM): keep only printable ASCII runs of some length.
+        return "\n".join(m.decode("ascii") for m in re.findall(rb"[\x20-\x7e\t]{8,}", data))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+_SPDX_LINE = re.compile(r"SPDX-License-Identifier\s*:\s*(.+)", re.I)
+
+
+def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
+    from license_expression import ExpressionError, get_spdx_licensing
+
+    out: list[_Found] = []
+    licensing = None
+    for i, line in enumerate(lines):
+        m = _SPDX_LINE.search(line)
+        if not m:
+            continue
+        raw = re.split(r"\*/|-->|\s#|\"|'|`", m.group(1))[0].strip().rstrip(".;,")
+        if not raw:
+            continue
+        if licensing is None:
+            licensing = get_spdx_licensing()
+        try:
+            parsed = licensing.parse(raw, validate=True)
+        except ExpressionError:
+            continue
+        if parsed is None:
+            continue
+        out.append(_Found(str(parsed), 1.0, i, i, "spdx-identifier"))
+    return out
+
+
+def _family(expr: str) -> str:
+    """Treat X, X-only, X-or-later and X+ as one license when deduplicating evidence."""
+    return re.sub(r"(-only|-or-later|\+)(?=$|\s|\))", "", expr)
+
+
+# Minimum share of an entry's shingles that must be present, by kind.
+_MIN_COVERAGE = {"text": 0.3, "notice": 0.8}
+# Minimum number of (estimated) matched shingles, by kind.
+_MIN_HITS = {"text": 25, "notice": 6}
+# A gap of this many tokens without hits splits a region (a second license text, prose between).
+_GAP = 48
+_MAX_LICENSES = 12
+# Window (tokens) used to trim sparse hits at the edges of a region.
+_EDGE = 24
+
+
+def _match_texts(idx: TextIndex, ids: np.ndarray, alive: np.ndarray) -> list[_TextHit]:
+    """Greedily find the best-explained license texts/notices, each on its own token region."""
+    hs, ok = shingle_hashes(ids)
+    if not len(hs):
+        return []
+    pos = np.nonzero(ok)[0]
+    h = hs[pos]
+    j = np.searchsorted(idx.hashes, h)
+    j[j >= len(idx.hashes)] = 0
+    hit = idx.hashes[j] == h
+    pos, j = pos[hit], j[hit]
+    out: list[_TextHit] = []
+    while len(out) < _MAX_LICENSES:
+        keep = alive[pos] & alive[np.minimum(pos + SHINGLE - 1, len(alive) - 1)]
+        pos, j = pos[keep], j[keep]
+        if not len(pos):
+            break
+        best = _best_candidate(idx, pos, j)
+        if best is None:
+            break
+        out.append(best)
+        alive[best.tok_start : best.tok_end + 1] = False
+    return out
+
+
+def _expand(idx: TextIndex, uj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Postings of the hash-table rows *uj*: (row number in uj, entry) pairs."""
+    starts = idx.offsets[uj]
+    lens = idx.offsets[uj + 1] - starts
+    total = int(lens.sum())
+    row = np.repeat(np.arange(len(uj)), lens)
+    first = np.cumsum(lens) - lens
+    flat = np.arange(total) - np.repeat(first, lens) + np.repeat(starts, lens)
+    return row, idx.entries[flat].astype(np.int64)
+
+
+@dataclass
+class _Cand:
+    entry: int
+    rate: int
+    hits: int  # estimated matched shingles in the region
+    n4: int  # distinct hits whose hash is 0 mod 4: comparable between exact and sampled entries
+    coverage: float
+    p: np.ndarray  # hit positions in the region
+    pj: np.ndarray  # hash row of each hit
+    hit: _TextHit
+    key: tuple[float, ...]
+
+
+def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit | None:
+    """Score the entries sharing most shingles with the input and return the best explanation."""
+    is_text = idx.is_text
+    uj, inv = np.unique(j, return_inverse=True)
+    row, ent = _expand(idx, uj)
+    counts = np.bincount(ent, minlength=len(idx.entry_size))
+    cov = counts / np.maximum(idx.entry_size, 1)
+    est = counts * idx.entry_rate
+    min_cov = np.where(is_text, _MIN_COVERAGE["text"], _MIN_COVERAGE["notice"]) * 0.9
+    min_hits = np.where(is_text, _MIN_HITS["text"], _MIN_HITS["notice"])
+    eligible = np.nonzero((cov >= min_cov) & (est >= min_hits))[0]
+    if not len(eligible):
+        return None
+    top = eligible[np.argsort(-est[eligible], kind="stable")[:16]]
+    sub4 = (idx.hashes[uj] & np.uint32(3)) == 0
+    cands: list[_Cand] = []
+    for e in top:
+        in_e = np.zeros(len(uj), dtype=bool)
+        in_e[row[ent == e]] = True
+        p_mask = in_e[inv]
+        rate = int(idx.entry_rate[e])
+        region = _region(pos[p_mask], inv[p_mask], rate)
+        if region is None:
+            continue
+        rp, rj = region
+        n = len(np.unique(rj))
+        kind = "text" if is_text[e] else "notice"
+        c = n / max(int(idx.entry_size[e]), 1)
+        hits = n * rate
+        if c < _MIN_COVERAGE[kind] or hits < _MIN_HITS[kind]:
+            continue
+        p0, p1 = int(rp[0]), int(rp[-1])
+        density = min(1.0, hits / (p1 - p0 + 1))
+        if density < 0.35:
+            continue
+        expr = idx.entry_expr[e]
+        if kind == "text":
+            rule = "full-text" if c >= 0.8 else "partial-text"
+            conf = min(1.0, 0.55 + 0.45 * min(c, 1.0)) * (0.7 + 0.3 * density)
+        else:
+            rule = "notice"
+            conf = min(1.0, c) * (0.7 + 0.3 * density) * 0.95
+        simple = -(expr.count(" AND ") + expr.count(" OR "))
+        n4 = len(np.unique(rj[sub4[rj]]))
+        cands.append(
+            _Cand(
+                int(e),
+                rate,
+                hits,
+                n4,
+                c,
+                rp,
+                rj,
+                _TextHit(expr, conf, p0, p1 + SHINGLE - 1, rule),
+                (float(hits), round(c, 3), int(is_text[e]), simple, -int(e)),
+            )
+        )
+    if not cands:
+        return None
+    exact = [c for c in cands if c.rate == 1]
+    sampled = [c for c in cands if c.rate > 1]
+    best = max(exact, key=lambda c: c.key) if exact else None
+    if sampled:
+        # A sampled entry must beat the best exact one on the very same hash subset, where both
+        # counts are exact; scaled estimates alone would let sampling noise decide.
+        best_s = max(sampled, key=lambda c: (c.n4, c.key))
+        if best is None or best_s.n4 > best.n4:
+            best = best_s
+    assert best is not None
+    if best.coverage < 0.5:
+        best = _prefer_whole_texts(best, cands)
+    if os.environ.get("PROVAUDIT_DEBUG_DETECT"):
+        for c in sorted(cands, key=lambda c: c.key, reverse=True)[:8]:
+            print("  cand", c.key, c.n4, c.hit)
+        print("  ->", best.hit)
+    return best.hit
+
+
+def _prefer_whole_texts(best: _Cand, cands: list[_Cand]) -> _Cand:
+    """Split a partial match that is better explained piecewise by complete texts.
+
+    Some LicenseDB entries bundle several licenses (node.js: MIT, Artistic, ...); on a file that
+    holds the separate texts such an entry matches most of the file, but each true text matches
+    whole. Prefer the complete texts when they explain the bundle's hits, or clearly beat it on
+    their own stretch of the input.
+    """
+    whole = sorted(
+        (c for c in cands if c is not best and c.coverage >= 0.8 and c.hit.expr != best.hit.expr),
+        key=lambda c: c.key,
+        reverse=True,
+    )
+    taken: list[_Cand] = []
+    for c in whole:
+        if all(c.hit.tok_end < t.hit.tok_start or c.hit.tok_start > t.hit.tok_end for t in taken):
+            taken.append(c)
+    if taken and sum(c.hits for c in taken) >= 0.85 * best.hits:
+        return taken[0]
+    for c in whole:
+        inside = (best.p >= c.hit.tok_start) & (best.p <= c.hit.tok_end)
+        if c.hits > 1.1 * len(np.unique(best.pj[inside])) * best.rate:
+            return c
+    return best
+
+
+def _region(p: np.ndarray, pj: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Pick the main cluster of one entry's hit positions and trim its loose edges.
+
+    *p* are sorted input positions, *pj* the hash row of each; returns both, cut to the region.
+    """
+    if not len(p):
+        return None
+    cuts = np.nonzero(np.diff(p) > _GAP * rate)[0]
+    bounds = np.concatenate(([0], cuts + 1, [len(p)]))
+    best: tuple[int, int, int] | None = None
+    for a, b in itertools.pairwise(bounds.tolist()):
+        n = len(np.unique(pj[a:b]))
+        if best is None or n > best[0]:
+            best = (n, int(a), int(b))
+    assert best is not None
+    _, a, b = best
+    cp, cj = p[a:b], pj[a:b]
+    # Hits at the edges whose shingle recurs inside the cluster add nothing: they are usually
+    # boilerplate shared with a neighbouring license text ("in an action of contract ...").
+    _, first_idx = np.unique(cj, return_index=True)
+    _, last_rev = np.unique(cj[::-1], return_index=True)
+    is_first = np.zeros(len(cj), dtype=bool)
+    is_first[first_idx] = True
+    is_last = np.zeros(len(cj), dtype=bool)
+    is_last[len(cj) - 1 - last_rev] = True
+    lo = int(np.argmax(is_last))
+    hi = len(cj) - 1 - int(np.argmax(is_first[::-1]))
+    if lo > hi:
+        lo, hi = 0, len(cj) - 1
+    # Then drop sparse edges: a window of _EDGE tokens must hold a fair share of hits.
+    w = _EDGE
+    need = max(2.0, 0.3 * w / rate)
+    seg = cp[lo : hi + 1]
+    fwd = np.searchsorted(seg, seg + w) - np.arange(len(seg))
+    bwd = np.arange(len(seg)) - np.searchsorted(seg, seg - w) + 1
+    dense_f = np.nonzero(fwd >= need)[0]
+    dense_b = np.nonzero(bwd >= need)[0]
+    if len(dense_f) and len(dense_b) and dense_f[0] <= dense_b[-1]:
+        lo, hi = lo + int(dense_f[0]), lo + int(dense_b[-1])
+    return cp[lo : hi + 1], cj[lo : hi + 1]
+
+
+# Licensing words that make a bare name ("MIT", "Apache 2.0") count as a license mention.
+_CUE_BEFORE = {"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"}
+_CUE_AFTER = {"license", "licensed", "licenses"}
+_OR_GLUE = {"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"}
+
+
+def _match_mentions(
+    idx: TextIndex, tokens: list[str], ids: np.ndarray, alive: np.ndarray, line_arr: np.ndarray
+) -> list[_Found]:
+    """Find license names/references among the tokens that no text match consumed."""
+    aliases = idx.aliases
+    idl = ids.tolist()
+    alive_l = alive.tolist()
+    n = len(idl)
+    raw: list[tuple[int, int, str, bool]] = []  # (start, end exclusive, expr, strong)
+    i = 0
+    while i < n:
+        cands = aliases.get(idl[i]) if alive_l[i] else None
+        matched = False
+        if cands:
+            for seq, expr_no, flags in cands:
+                L = len(seq)
+                if i + L <= n and tuple(idl[i : i + L]) == seq and all(alive_l[i : i + L]):
+                    strong = bool(flags & ALIAS_STRONG)
+                    if strong or _has_cue(tokens, i, i + L):
+                        raw.append((i, i + L, idx.alias_exprs[expr_no], strong))
+                        i += L
+                        matched = True
+                        break
+        if not matched:
+            i += 1
+    out: list[_Found] = []
+    k = 0
+    while k < len(raw):
+        s, e, expr, strong = raw[k]
+        # "MIT or Apache-2.0", "either GPL-2.0 or (at your option) MIT": a choice, not a conjunction.
+        if k + 1 < len(raw):
+            s2, e2, expr2, _ = raw[k + 1]
+            glue = tokens[e:s2]
+            if 0 < len(glue) <= 6 and "or" in glue and set(glue) <= _OR_GLUE and expr2 != expr:
+                out.append(_Found(f"{expr} OR {expr2}", 0.8, int(line_arr[s]), int(line_arr[e2 - 1]), "mention", s))
+                k += 2
+                continue
+        conf = 0.85 if strong else 0.7
+        if out and out[-1].expr == expr and out[-1].end >= int(line_arr[s]) - 1:
+            out[-1].end = int(line_arr[e - 1])  # the same license named again on the next line
+        else:
+            out.append(_Found(expr, conf, int(line_arr[s]), int(line_arr[e - 1]), "mention", s))
+        k += 1
+    return out
+
+
+def _has_cue(tokens: list[str], start: int, end: int) -> bool:
+    before = tokens[max(0, start - 4) : start]
+    after = tokens[end : end + 2]
+    return bool(_CUE_BEFORE.intersection(before) or _CUE_AFTER.intersection(after))
+
+
+def _excerpt(lines: list[str], start: int, end: int) -> str:
+    text = "\n".join(ln.rstrip() for ln in lines[start : end + 1]).strip()
+    if len(text) > MAX_MATCHED_CHARS:
+        text = text[: MAX_MATCHED_CHARS - 1].rstrip() + "…"
+    return text
