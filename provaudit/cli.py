@@ -29,6 +29,7 @@ from rich.table import Table
 from provaudit import __version__, api
 from provaudit.collectors.base import CollectOptions
 from provaudit.errors import ProvauditError
+from provaudit.rules.render import FORMATS, render
 from provaudit.store.base import STORE_ENV
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -259,6 +260,95 @@ def scans(store: Path | None, as_json: bool) -> None:
         table.add_row(
             s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", str(s.counts.get("records", "")), "\n".join(s.targets)
         )
+    Console().print(table)
+
+
+@main.command()
+@store_option
+@click.option(
+    "--policy",
+    default="default",
+    show_default=True,
+    help="Policy: a built-in name (default, dpi) or a policy YAML file.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--rules",
+    "rule_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="SPARQL rule file (.rq) or folder of them; repeatable.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
+@fail_on_option
+def review(
+    store: Path | None, policy: str, fmt: str, rule_paths: tuple[Path, ...], out: Path | None, fail_on: str
+) -> None:
+    """Legal review of every record in the store: use category, obligations, evidence, findings."""
+    from provaudit.rules.review import review_store
+
+    with api.open_store(store, read_only=True) as db:
+        report = review_store(db, policy, sparql_rules=rule_paths)
+    text = render(report, fmt)
+    if out:
+        tmp = out.with_name(out.name + ".partial")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_FINDINGS if report.count_at_or_above(fail_on) else EXIT_OK)
+
+
+@main.group("license")
+def license_group() -> None:
+    """Read license strings and license texts."""
+
+
+@license_group.command("normalize")
+@click.argument("strings", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def license_normalize(strings: tuple[str, ...], as_json: bool) -> None:
+    """Show how declared license strings read as SPDX expressions, with their terms."""
+    from provaudit.licenses.kb import terms_for
+    from provaudit.licenses.normalize import license_symbols, normalize
+
+    rows = []
+    for text in strings:
+        read = normalize(text)
+        item = read.to_json()
+        item["terms"] = (
+            [terms_for(s).model_dump(mode="json", exclude_none=True) for s in license_symbols(read.expression or "")]
+            if read.expression
+            else []
+        )
+        rows.append(item)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("declared", "SPDX expression", "how", "use")
+    for row in rows:
+        uses = ", ".join(t["use"] for t in row["terms"]) or "-"  # type: ignore[union-attr]
+        table.add_row(str(row["raw"]), str(row["expression"] or "(not recognized)"), str(row["method"]), uses)
+    Console().print(table)
+    if any(row["expression"] is None for row in rows):
+        sys.exit(EXIT_FINDINGS)
+
+
+@license_group.command("detect")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
+    """Identify the licenses in LICENSE/COPYING/NOTICE files or READMEs."""
+    from provaudit.licenses.detect import detect_file
+
+    detections = [detect_file(path) for path in files]
+    if as_json:
+        click.echo(json.dumps([d.to_json() for d in detections], indent=2))
+        return
+    table = Table("file", "SPDX expression", "confidence", "matched lines")
+    for d in detections:
+        spans = ", ".join(f"{m.start_line}-{m.end_line} {m.expression}" for m in d.matches)
+        table.add_row(str(d.file), d.expression or "(none)", f"{d.confidence:.2f}", spans)
     Console().print(table)
 
 

@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "provaudit.collectors"
 
 # The built-ins, by entry-point name, so a source checkout that is not installed still finds them.
 BUILTIN = {
+    "dpi": "provaudit.collectors.dpi:DpiCollector",
+    "hub": "provaudit.collectors.hub:HubCollector",
     "local": "provaudit.collectors.local:LocalCollector",
 }
 

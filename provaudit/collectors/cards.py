@@ -114,6 +114,25 @@ class CardReader:
             )
             return data.decode("utf-8", errors="replace")
 
+    def load_json(self, path: Path, rel: str, findings: list[Finding]) -> Any:
+        """Parse a JSON file; a malformed one becomes a finding naming file, line and column."""
+        text = self.read_text(path, rel, findings)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            findings.append(
+                Finding(
+                    rule="PA004",
+                    severity=Severity.ERROR,
+                    message=f"{rel}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}",
+                    source=Source(collector=self.collector, file=rel, line=exc.lineno),
+                    fix="fix the JSON syntax (a validator such as `python -m json.tool` shows where)",
+                )
+            )
+            return None
+
     def yaml_finding(self, rel: str, exc: yaml.YAMLError, line_offset: int) -> Finding:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 + line_offset if mark is not None else None
@@ -241,9 +260,7 @@ class CardReader:
         """``dataset_infos.json`` (config → DatasetInfo) or ``dataset_info.json`` (one DatasetInfo)."""
         from datasets import DatasetInfo
 
-        from provaudit.collectors.local import load_json
-
-        data = load_json(path, self, rel, record.findings)
+        data = self.load_json(path, rel, record.findings)
         if not isinstance(data, dict):
             return
         configs = data if rel == "dataset_infos.json" else {"default": data}

@@ -9,7 +9,6 @@ folder or a collection: a folder whose sub-folders (at any depth up to 4) are re
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -193,23 +192,3 @@ def _read_manifest(path: Path, reader: CardReader, findings: list[Finding]) -> d
         findings.append(reader.yaml_finding(path.name, exc, 0))
         return None
     return data if isinstance(data, dict) else None
-
-
-def load_json(path: Path, reader: CardReader, rel: str, findings: list[Finding]) -> Any:
-    """Parse a JSON file; a malformed one becomes a finding naming file, line and column."""
-    text = reader.read_text(path, rel, findings)
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        findings.append(
-            Finding(
-                rule="PA004",
-                severity=Severity.ERROR,
-                message=f"{rel}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}",
-                source=Source(collector=reader.collector, file=rel, line=exc.lineno),
-                fix="fix the JSON syntax (a validator such as `python -m json.tool` shows where)",
-            )
-        )
-        return None

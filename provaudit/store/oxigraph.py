@@ -34,7 +34,7 @@ from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
 FORMAT_VERSION = 1
-_BATCH = 500
+_BATCH_QUADS = 200_000
 _EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
     "ttl": RdfFormat.TURTLE,
@@ -288,12 +288,17 @@ class OxigraphScan:
             setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
             self.counts.records += 1
             outcomes.append(outcome)
-            if len(batch) >= _BATCH * 40:
-                self._ox.extend(batch)
+            if len(batch) >= _BATCH_QUADS:
+                self._write(batch)
                 batch = []
         if batch:
-            self._ox.extend(batch)
+            self._write(batch)
         return outcomes
+
+    def _write(self, quads: list[Quad]) -> None:
+        # The bulk loader is not one transaction, which is safe here: until commit() the scan's graph
+        # is invisible to readers, and the next writer removes what an interrupted scan left.
+        self._ox.bulk_extend(quads)
 
     def commit(self) -> ScanInfo:
         ended = rdf.now()

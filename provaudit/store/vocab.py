@@ -28,11 +28,16 @@ class _Namespace:
     def __init__(self, base: str) -> None:
         self.base = base
 
+        self._terms: dict[str, NamedNode] = {}
+
     def __getattr__(self, name: str) -> NamedNode:
-        return NamedNode(self.base + name)
+        return self.term(name)
 
     def term(self, name: str) -> NamedNode:
-        return NamedNode(self.base + name)
+        node = self._terms.get(name)
+        if node is None:
+            node = self._terms[name] = NamedNode(self.base + name)
+        return node
 
 
 PA = _Namespace(PA_NS)

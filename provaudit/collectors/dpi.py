@@ -1,0 +1,216 @@
+"""Data Provenance Initiative collection summaries (``data_summaries/<Collection>.json``).
+
+Each file maps a DPI uid to a record with ``Licenses``, ``Derived from Datasets``, ``Model Generated``,
+``Text Sources``, ``Creators`` and, under ``Inferred Metadata``, the licenses declared elsewhere
+(``HF Yaml License``, ``HF Config License``, ``GitHub License``, ``PwC License Name``). Every one of
+them becomes its own claim or link, sourced to the file, the record and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from provaudit.collectors.base import CollectOptions
+from provaudit.collectors.cards import CardReader, _add_fact, _add_upstream
+from provaudit.records.identity import clean_name, record_id
+from provaudit.records.model import AgentRef, Finding, Kind, Record, Relation, Severity, Source
+
+COLLECTOR = "dpi"
+# Inferred Metadata fields that declare a license, as DPI reads them
+INFERRED_LICENSES = ("HF Yaml License", "HF Config License", "GitHub License", "PwC License Name")
+_HF_DATASET = re.compile(r"huggingface\.co/datasets/([^?#\s]+)")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def dpi_id(uid: str) -> str:
+    """The id of a DPI record that is not a whole Hugging Face dataset."""
+    return record_id(Kind.DATASET, f"dpi/{uid}")
+
+
+def _hf_dataset(entry: dict[str, Any]) -> str | None:
+    inferred = entry.get("Inferred Metadata") if isinstance(entry.get("Inferred Metadata"), dict) else {}
+    name = str(inferred.get("HF Dataset") or "").strip()
+    if not name:
+        match = _HF_DATASET.search(str(entry.get("Hugging Face URL") or ""))
+        name = match.group(1) if match else ""
+    return clean_name(name) or None
+
+
+def _hf_identity(uid: str, entry: dict[str, Any]) -> str | None:
+    """The Hub dataset this DPI record is as a whole (so a card of it merges), or None for a part of one."""
+    hf = _hf_dataset(entry)
+    if hf and _squash(uid) in {_squash(hf), _squash(hf.split("/")[-1])}:
+        return record_id(Kind.DATASET, hf)
+    return None
+
+
+def looks_like_dpi(data: Any) -> bool:
+    if not isinstance(data, dict) or not data:
+        return False
+    first = next(iter(data.values()))
+    return isinstance(first, dict) and "Licenses" in first and ("Dataset Name" in first or "Collection" in first)
+
+
+class DpiCollector:
+    """DPI summaries: a JSON file, or a folder of them (the ``data_summaries/`` layout)."""
+
+    name = COLLECTOR
+    priority = 50
+
+    def can_collect(self, target: str) -> bool:
+        path = Path(target)
+        if path.is_file():
+            return path.suffix.lower() == ".json" and self._sniff(path)
+        if path.is_dir():
+            return any(self._sniff(p) for p in sorted(path.glob("*.json"))[:3] if not p.name.startswith("_"))
+        return False
+
+    @staticmethod
+    def _sniff(path: Path) -> bool:
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096).decode("utf-8", errors="replace")
+        except OSError:
+            return False
+        return '"Licenses"' in head or '"Unique Dataset Identifier"' in head or '"Dataset Name"' in head
+
+    def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
+        path = Path(target)
+        files = [path] if path.is_file() else sorted(p for p in path.glob("*.json") if not p.name.startswith("_"))
+        loaded: list[tuple[Path, str, dict[str, Any]]] = []
+        broken: list[Record] = []
+        reader = CardReader(collector=COLLECTOR, max_bytes=max(options.max_file_bytes, 64 * 1024 * 1024))
+        for file in files:
+            findings: list[Finding] = []
+            data = reader.load_json(file, file.name, findings)
+            if findings or not isinstance(data, dict):
+                record = Record(
+                    id=dpi_id(f"file/{file.stem}"),
+                    kind=Kind.DATASET,
+                    name=file.stem,
+                    location=str(file.resolve()),
+                    collectors=[COLLECTOR],
+                )
+                record.findings += findings or [
+                    Finding(
+                        rule="PA002",
+                        severity=Severity.ERROR,
+                        message=f"{file.name}: not a DPI summary (expected an object of uid → record)",
+                        source=Source(collector=COLLECTOR, file=file.name),
+                    )
+                ]
+                broken.append(record)
+                continue
+            for uid, entry in data.items():
+                if isinstance(entry, dict):
+                    loaded.append((file, str(uid), entry))
+        # two DPI records that name the same Hub dataset are parts of it, not the dataset itself
+        hub_ids = Counter(_hf_identity(uid, entry) for _, uid, entry in loaded)
+        by_uid = {str(entry.get("Unique Dataset Identifier") or uid): (uid, entry) for _, uid, entry in loaded}
+        for file, uid, entry in loaded:
+            hub = _hf_identity(uid, entry)
+            rid = hub if hub and hub_ids[hub] == 1 else dpi_id(uid)
+            record = self._record(file, uid, entry, rid, reader, by_uid, hub_ids)
+            if options.progress:
+                options.progress(record.id)
+            yield record
+        yield from broken
+
+    def _record(
+        self,
+        file: Path,
+        uid: str,
+        entry: dict[str, Any],
+        rid: str,
+        reader: CardReader,
+        by_uid: dict[str, tuple[str, dict[str, Any]]],
+        hub_ids: Counter[str | None],
+    ) -> Record:
+        rel = file.name
+        record = Record(
+            id=rid,
+            kind=Kind.DATASET,
+            name=rid.split(":", 1)[1],
+            location=f"{file.resolve()}#{uid}",
+            collectors=[COLLECTOR],
+        )
+
+        def src(field: str, url: str | None = None) -> Source:
+            return Source(collector=COLLECTOR, file=rel, field=f"{uid}.{field}", url=url)
+
+        licenses = entry.get("Licenses")
+        for item in licenses if isinstance(licenses, list) else []:
+            if not isinstance(item, dict):
+                continue
+            name, url = str(item.get("License") or "").strip(), str(item.get("License URL") or "").strip() or None
+            if name:
+                reader.add_claim(record, name, rel, f"{uid}.Licenses", url=url, link=url)
+        inferred = entry.get("Inferred Metadata") if isinstance(entry.get("Inferred Metadata"), dict) else {}
+        for field in INFERRED_LICENSES:
+            value = str(inferred.get(field) or "").strip()
+            if value:
+                reader.add_claim(record, value, rel, f"{uid}.Inferred Metadata.{field}")
+        for name in _strings(entry.get("Derived from Datasets")):
+            if name.lower() in {"original", ""}:
+                continue
+            target = by_uid.get(name)
+            up = _hf_identity(*target) if target else None
+            target_id = (up if up and hub_ids[up] == 1 else dpi_id(target[0])) if target else dpi_id(name)
+            _add_upstream(record, target_id, name, Relation.DERIVED_FROM, src("Derived from Datasets"))
+        for name in _strings(entry.get("Model Generated")):
+            _add_upstream(
+                record, record_id(Kind.MODEL, f"dpi/{name}"), name, Relation.GENERATED_BY, src("Model Generated")
+            )
+        for name in _strings(entry.get("Text Sources")):
+            _add_upstream(
+                record, record_id(Kind.DATASET, f"source/{name}"), name, Relation.TEXT_SOURCE, src("Text Sources")
+            )
+        for name in _strings(entry.get("Creators")):
+            record.add("agents", AgentRef(name=name, role="creator", source=src("Creators")))
+        for key, fact in (
+            ("Dataset Name", "title"),
+            ("Collection", "collection"),
+            ("Dataset URL", "homepage"),
+            ("Hugging Face URL", "hf_url"),
+            ("GitHub URL", "github_url"),
+            ("Paper Title", "paper"),
+            ("ArXiv URL", "arxiv_url"),
+            ("License Notes", "license_notes"),
+            ("License Verified By", "license_verified_by"),
+            ("Bibtex", "citation"),
+        ):
+            value = entry.get(key)
+            if isinstance(value, str | int | float) and str(value).strip():
+                _add_fact(record, fact, str(value).strip(), src(key))
+        for key, fact in (("Languages", "language"), ("Task Categories", "task"), ("Format", "format")):
+            for value in _strings(entry.get(key)):
+                _add_fact(record, fact, value, src(key))
+        hf = _hf_dataset(entry)
+        if hf:
+            _add_fact(record, "hf_dataset", hf, src("Inferred Metadata.HF Dataset"))
+        uid_field = entry.get("Unique Dataset Identifier")
+        if uid_field is not None and str(uid_field) != uid:
+            record.findings.append(
+                Finding(
+                    rule="PA020",
+                    severity=Severity.WARNING,
+                    message=f"{rel}: record key {uid!r} differs from its Unique Dataset Identifier {uid_field!r}",
+                    source=src("Unique Dataset Identifier"),
+                )
+            )
+        return record
+
+
+def _strings(value: Any) -> list[str]:
+    """A DPI list field as strings (fields change type between records: str, int, list)."""
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if v is not None and str(v).strip()]
