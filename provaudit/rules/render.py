@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from provaudit import __version__
 from provaudit.records.model import Severity
@@ -56,60 +56,19 @@ def _text(report: ReviewReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MD = """# provaudit review (policy `{{ s.policy }}`)
-
-{{ s.records }} records: {% for u, n in s.use.items() %}{{ n }} {{ u }}{% if not loop.last %}, {% endif %}{% endfor %}.
-Findings: {% for k, n in s.findings.items() %}{{ n }} {{ k }}{% if not loop.last %}, {% endif %}{% endfor %}.
-
-| record | use | effective license | attribution | share-alike | findings |
-|---|---|---|---|---|---|
-{% for r in report.records -%}
-| `{{ r.id }}` | {{ r.use.value }} | {{ r.effective_license or "—" }} | {{ "yes" if r.attribution else "no" }} | {{ "yes" if r.share_alike else "no" }} | {{ r.findings|length }} |
-{% endfor %}
-{% for r in report.records if r.findings or r.attribution_notices %}
-## `{{ r.id }}`
-
-{% for f in r.findings %}- **{{ f.severity.value }} {{ f.rule }}**: {{ f.message }}{% if f.fix %} — fix: {{ f.fix }}{% endif %}
-{% endfor %}{% if r.attribution_notices %}
-Attribution to reproduce:
-{% for n in r.attribution_notices %}- {{ n }}
-{% endfor %}{% endif %}
-Evidence:
-{% for e in r.evidence %}- {{ e.path|join(" → ") }}: {{ e.license or "no license" }} ({{ e.use.value if e.use else "?" }}){% if e.source %} — {{ e.source }}{% endif %}
-{% endfor %}{% endfor %}"""
-
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>provaudit review ({{ s.policy }})</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse}
-td,th{border:1px solid #8884;padding:.25rem .5rem;text-align:left}.error{color:#b00020}.warning{color:#8a5a00}</style>
-</head><body><h1>provaudit review (policy {{ s.policy }})</h1>
-<p>{{ s.records }} records: {% for u, n in s.use.items() %}{{ n }} {{ u }}{% if not loop.last %}, {% endif %}{% endfor %}</p>
-<table><thead><tr><th>record</th><th>use</th><th>effective license</th><th>attribution</th><th>share-alike</th>
-<th>findings</th></tr></thead><tbody>
-{% for r in report.records %}<tr><td><a href="#r{{ loop.index }}">{{ r.id }}</a></td><td>{{ r.use.value }}</td>
-<td>{{ r.effective_license or "—" }}</td><td>{{ "yes" if r.attribution else "no" }}</td>
-<td>{{ "yes" if r.share_alike else "no" }}</td><td>{{ r.findings|length }}</td></tr>
-{% endfor %}</tbody></table>
-{% for r in report.records %}<section id="r{{ loop.index }}"><h2>{{ r.id }}</h2><ul>
-{% for f in r.findings %}<li class="{{ f.severity.value }}"><strong>{{ f.rule }}</strong> {{ f.message }}</li>{% endfor %}
-</ul><h3>Evidence</h3><ol>{% for e in r.evidence %}<li>{{ e.path|join(" → ") }}: {{ e.license or "no license" }}
-({{ e.use.value if e.use else "?" }}) {{ e.source or "" }}</li>{% endfor %}</ol></section>
-{% endfor %}</body></html>
-"""
-
 _ENV = Environment(
-    autoescape=select_autoescape(default_for_string=False), trim_blocks=False, keep_trailing_newline=True
+    loader=PackageLoader("provaudit.rules", "templates"),
+    autoescape=select_autoescape(["html"]),
+    keep_trailing_newline=True,
 )
 
 
 def _markdown(report: ReviewReport) -> str:
-    return _ENV.from_string(_MD).render(report=report, s=report.summary())
+    return _ENV.get_template("review.md.j2").render(report=report, s=report.summary())
 
 
 def _html(report: ReviewReport) -> str:
-    env = Environment(autoescape=True)
-    return env.from_string(_HTML).render(report=report, s=report.summary())
+    return _ENV.get_template("review.html.j2").render(report=report, s=report.summary())
 
 
 def to_sarif(report: ReviewReport) -> dict[str, Any]:
