@@ -88,8 +88,8 @@ class Detection:
 
 
 def detect_text(text: str, *, file: str | None = None) -> Detection:
-    """Detect the licenses in *text*."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", " ")
+    """Detect the licenses in *text* (only its first MAX_BYTES characters are read)."""
+    text = text[:MAX_BYTES].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", " ")
     lines = text.split("\n")
     idx = get_index()
     found: list[_Found] = []
@@ -139,10 +139,14 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
         )
         for f in found
     )
-    exprs: list[str] = []
+    # One entry per license family: a text cannot tell GPL-3.0-only from -or-later, so a notice,
+    # mention or SPDX line that does (e.g. "or any later version") decides.
+    by_family: dict[str, str] = {}
     for m in matches:
-        if m.expression not in exprs:
-            exprs.append(m.expression)
+        fam = _family(m.expression)
+        if fam not in by_family or m.rule not in ("full-text", "partial-text"):
+            by_family[fam] = m.expression
+    exprs = list(dict.fromkeys(by_family.values()))
     if not exprs:
         return Detection(file=file, expression=None, confidence=0.0, matches=())
     if len(exprs) == 1:
@@ -388,9 +392,17 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
                 rp,
                 rj,
                 _TextHit(expr, conf, p0, p1 + SHINGLE - 1, rule, int(e), uj[rj]),
-                # Equal hits: the fuller match, then an SPDX-listed id over a LicenseRef near-copy.
-                (float(hits), round(c, 1), int(not expr.startswith("LicenseRef-")), c, int(is_text[e]),
-                 simple, -int(e)),
+                # Equal hits: the fuller match, then an SPDX-listed id over a LicenseRef near-copy,
+                # then a license text over a notice rule that happens to quote it.
+                (
+                    float(hits),
+                    round(c, 1),
+                    int(not expr.startswith("LicenseRef-")),
+                    int(is_text[e]),
+                    c,
+                    simple,
+                    -int(e),
+                ),
             )
         )
     if not cands:
@@ -407,10 +419,6 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
     assert best is not None
     if best.coverage < 0.5:
         best = _prefer_whole_texts(best, cands)
-    if os.environ.get("PROVAUDIT_DEBUG_DETECT"):
-        for c in sorted(cands, key=lambda c: c.key, reverse=True)[:8]:
-            print("  cand", c.key, c.n4, c.hit)
-        print("  ->", best.hit)
     return best.hit
 
 
