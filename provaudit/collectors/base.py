@@ -25,6 +25,8 @@ BUILTIN = {
     "hub": "provaudit.collectors.hub:HubCollector",
     "local": "provaudit.collectors.local:LocalCollector",
     "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
+    "umr": "provaudit.collectors.umr:UmrCollector",
+    "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
 }
 
 
