@@ -26,7 +26,6 @@ BUILTIN = {
     "local": "provaudit.collectors.local:LocalCollector",
     "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
     "umr": "provaudit.collectors.umr:UmrCollector",
-    "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
 }
 
 
