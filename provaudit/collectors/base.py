@@ -24,6 +24,7 @@ BUILTIN = {
     "dpi": "provaudit.collectors.dpi:DpiCollector",
     "hub": "provaudit.collectors.hub:HubCollector",
     "local": "provaudit.collectors.local:LocalCollector",
+    "croissant": "provaudit.collectors.croissant:CroissantCollector",
     "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
     "umr": "provaudit.collectors.umr:UmrCollector",
 }
