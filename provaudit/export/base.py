@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ class ExportContext:
     record: Record
     review: RecordReview | None = None
     revision: RevisionInfo | None = None  # the store revision the record is, when exported from a store
-    activity: list[Any] = field(default_factory=list)  # (s, p, o) describing the scan that generated it
+    stored: list[Any] | None = None  # the revision's triples as the store holds them (PROV exports use them)
 
     @property
     def created(self) -> datetime:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from provaudit.errors import InputError
 from provaudit.export.base import ExportContext
-from provaudit.records.identity import clean_name
+from provaudit.records.identity import clean_name, record_iri
 from provaudit.records.model import Kind, Record
 from provaudit.rules.report import RecordReview
 from provaudit.store.base import RevisionInfo, Store
@@ -160,12 +160,12 @@ def context_for(store: Store, record: Record, review: RecordReview | None = None
     """The record with its store revision (when it is the current one) and generating scan."""
     digest = record.content_digest()
     revision: RevisionInfo | None = next((r for r in store.history(record.id) if r.digest == digest), None)
-    activity = []
+    stored = None
     if revision is not None:
-        from provaudit.export.prov import activity_triples
+        from provaudit.export.prov import stored_triples
 
-        activity = activity_triples(store, revision.scan)
-    return ExportContext(record=record, review=review, revision=revision, activity=activity)
+        stored = stored_triples(store, record_iri(record.id), revision.iri, revision.scan)
+    return ExportContext(record=record, review=review, revision=revision, stored=stored)
 
 
 def check_kind(fmt: str, record: Record) -> ExportFormat:
