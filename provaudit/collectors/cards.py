@@ -134,9 +134,15 @@ class CardReader:
             return None
 
     def yaml_finding(self, rel: str, exc: yaml.YAMLError, line_offset: int) -> Finding:
-        mark = getattr(exc, "problem_mark", None)
+        """A YAML error located where the broken construct starts (``context``) and where it broke."""
+        problem_mark = getattr(exc, "problem_mark", None)
+        context_mark = getattr(exc, "context_mark", None)
+        mark = context_mark or problem_mark
         line = mark.line + 1 + line_offset if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        if context and problem_mark is not None:
+            problem = f"{context} (line {line}): {problem} (line {problem_mark.line + 1 + line_offset})"
         where = f"{rel}:{line}" if line else rel
         return Finding(
             rule="PA001",
@@ -214,6 +220,8 @@ class CardReader:
         source = self.source(file, field, url)
         read = normalize(text)
         expression, method, confidence = read.expression, read.method, read.confidence
+        if expression is None and len(text) > 80:
+            expression, method, confidence = _read_license_statement(text)
         if text.lower() == "other" and name:
             named = normalize(name)
             if named.expression and named.expression not in {"LicenseRef-provaudit-other"}:
@@ -337,6 +345,24 @@ class CardReader:
             )
 
 
+_ACADEMIC = re.compile(r"\b(academic|non-?commercial)\s+(research|use|purposes?)\b|\bresearch purposes only\b", re.I)
+_NO_COMMERCIAL = re.compile(
+    r"\b(no|not|may not make any|without)\s+(make\s+any\s+)?commercial use\b|\bnon-?commercial\b", re.I
+)
+
+
+def _read_license_statement(text: str) -> tuple[str | None, str, float]:
+    """A license written out as a sentence or paragraph: a known license text, else its use terms."""
+    expression, confidence = _detect(text, "statement")
+    if expression:
+        return expression, "text", confidence
+    if _ACADEMIC.search(text):
+        return "LicenseRef-provaudit-academic-only", "statement", 0.6
+    if _NO_COMMERCIAL.search(text):
+        return "LicenseRef-provaudit-non-commercial", "statement", 0.6
+    return None, "unread", 0.0
+
+
 def _detect(text: str, rel: str) -> tuple[str | None, float]:
     try:
         from provaudit.licenses.detect import detect_text
@@ -375,6 +401,16 @@ def _validated(kind: Kind, metadata: dict[str, Any], rel: str | None, record: Re
             )
         )
         return metadata
+    if kind is Kind.MODEL and metadata.get("model-index") and not data.get("model-index"):
+        record.findings.append(
+            Finding(
+                rule="PA002",
+                severity=Severity.WARNING,
+                message=f"{rel}: `model-index` is not valid (huggingface_hub could not read its eval results)",
+                source=Source(collector=collector, file=rel, field="model-index"),
+                fix="every result needs task.type, dataset.type/name and metrics[].type/value",
+            )
+        )
     # to_dict drops keys whose value is None; keep the original order and keys
     return {**metadata, **{k: v for k, v in data.items() if k in metadata}}
 

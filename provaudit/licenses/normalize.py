@@ -156,9 +156,14 @@ def _as_expression(raw: str) -> str | None:
                 return None
             out.append(hit[0] if " " not in hit[0] else f"({hit[0]})")
     text = "".join(out).replace("( ", "(").replace(" )", ")")
+    return _parse(text)
+
+
+def _parse(text: str) -> str | None:
     try:
         return str(_PLAIN.parse(text, simple=True))
-    except ExpressionError:
+    except (ExpressionError, IndexError, TypeError, ValueError):
+        # boolean.py raises IndexError/TypeError on some malformed input ("()"), not only ParseError
         return None
 
 
@@ -181,7 +186,9 @@ def normalize(raw: str) -> Normalized:
         if all(resolved):
             symbols = list(dict.fromkeys(r[0] for r in resolved if r))
             joined = " AND ".join(f"({s})" if " " in s else s for s in symbols)
-            return Normalized(raw, str(_PLAIN.parse(joined, simple=True)), "split", 0.8)
+            parsed = _parse(joined)
+            if parsed:
+                return Normalized(raw, parsed, "split", 0.8)
     return Normalized(raw, None, "unread", 0.0, (text,))
 
 
@@ -189,7 +196,7 @@ def license_symbols(expression: str) -> list[str]:
     """The license ids in an expression, in order, without duplicates (exceptions dropped)."""
     try:
         parsed = _PLAIN.parse(expression, simple=True)
-    except ExpressionError:
+    except (ExpressionError, IndexError, TypeError, ValueError):
         return [expression]
     keys: list[str] = []
     for symbol in _PLAIN.license_symbols(parsed, decompose=True):

@@ -98,7 +98,7 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
                 source=claim.source,
                 fix="find the real license of the data and declare it",
             )
-        elif claim.raw.lower() == "other" and not claim.name:
+        elif claim.raw.lower() == "other" and not any(c.name or c.link for c in claims):
             yield Finding(
                 rule="PA101",
                 severity=Severity.WARNING,
@@ -111,26 +111,35 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
 @rule("PA102", Severity.ERROR, "declared license more permissive than the effective terms")
 def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
     effective = ctx.effective.verdict
+    # one declaration = every license one publisher tagged in one place (a card, a Hub field, a DPI column)
+    groups: dict[tuple[str, str | None, str | None], list[LicenseClaim]] = {}
     for claim in ctx.record.claims:
         if not is_declaration(claim) or any(f.matches(claim) for f in ctx.policy.ignore_claims):
             continue
-        declared = _use_of(ctx, claim)
-        if declared is None or declared is Use.UNSPECIFIED:
+        field = claim.source.field if claim.source.collector == "dpi" else None
+        groups.setdefault((claim.source.collector, claim.source.file, field), []).append(claim)
+    for claims in groups.values():
+        uses = [_use_of(ctx, c) for c in claims]
+        if any(u is None or u is Use.UNSPECIFIED for u in uses):
             continue
-        if declared.restrictiveness < effective.restrictiveness:
-            hub = claim.source.collector != "dpi" or "HF " in (claim.source.field or "")
-            yield Finding(
-                rule="PA102",
-                severity=Severity.ERROR if hub else Severity.WARNING,
-                message=(
-                    f"{claim.source.describe()}: declared {claim.raw!r} ({declared.value}) is more permissive "
-                    f"than the effective terms ({effective.value})"
-                ),
-                source=claim.source,
-                evidence=[_strictest_step(ctx)],
-                fix=f"declare the effective terms ({ctx.effective.expression() or effective.value}) or clear the "
-                "restriction upstream",
-            )
+        declared = max((u for u in uses if u is not None), key=lambda u: u.restrictiveness)
+        if declared.restrictiveness >= effective.restrictiveness:
+            continue
+        first = claims[0]
+        hub = first.source.collector != "dpi" or "HF " in (first.source.field or "")
+        raw = ", ".join(repr(r) for r in dict.fromkeys(c.raw for c in claims))
+        yield Finding(
+            rule="PA102",
+            severity=Severity.ERROR if hub else Severity.WARNING,
+            message=(
+                f"{first.source.describe()}: declared {raw} ({declared.value}) is more permissive "
+                f"than the effective terms ({effective.value})"
+            ),
+            source=first.source,
+            evidence=[_strictest_step(ctx)],
+            fix=f"declare the effective terms ({ctx.effective.expression() or effective.value}) or clear the "
+            "restriction upstream",
+        )
 
 
 @rule("PA103", Severity.WARNING, "declared license tag disagrees with the LICENSE file")

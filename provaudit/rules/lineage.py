@@ -22,6 +22,8 @@ from provaudit.rules.policy import Policy
 from provaudit.rules.report import EvidenceStep
 
 _PLAIN = Licensing()
+# step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
+NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Effective:
         return self.use or Use.UNSPECIFIED
 
     def expression(self) -> str | None:
-        symbols = [s for s in self.licenses if not s.startswith("DPI:")]
+        symbols = [s for s in self.licenses if not s.startswith(NOT_A_LICENSE)]
         if not symbols:
             return None
         text = " AND ".join(s if " " not in s else f"({s})" for s in symbols)

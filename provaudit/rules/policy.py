@@ -62,11 +62,12 @@ class Policy(BaseModel):
         if self.classification == "dpi":
             dpi = dpi_terms(claim.raw, claim.link or claim.source.url)
             if dpi is not None:
-                return [dpi]
+                # keep the SPDX reading for the effective expression; the class is DPI's
+                return [dpi.model_copy(update={"license": claim.expression})] if claim.expression else [dpi]
         if not claim.expression:
             return [
                 Terms(
-                    license=claim.raw,
+                    license=f"UNREAD:{claim.raw}",
                     use=self.missing_license,
                     source=f"{claim.raw!r} is not a license provaudit can read",
                     known=False,

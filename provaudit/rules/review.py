@@ -30,7 +30,7 @@ def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list
     notices: list[str] = []
     seen: set[tuple[str, str]] = set()
     for step in eff.steps:
-        if not step.license or step.license == "NONE":
+        if not step.license or step.license.startswith(("NONE", "UNREAD:")):
             continue
         terms: Terms = terms_for(step.license) if not step.license.startswith("DPI:") else None  # type: ignore[assignment]
         requires = terms.attribution if terms is not None else True

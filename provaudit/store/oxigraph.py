@@ -9,6 +9,7 @@ committed scan wrote is ever changed or removed.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
 FORMAT_VERSION = 1
-_BATCH_QUADS = 200_000
+_BATCH_QUADS = 200_000  # quads per bulk write; PROVAUDIT_WRITE_BATCH overrides (smaller: less memory)
 _EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
     "ttl": RdfFormat.TURTLE,
@@ -263,6 +264,7 @@ class OxigraphScan:
         self.counts = ScanCounts()
         self._current = store.current_revisions()
         self._ox = store._ox
+        self._batch = int(os.environ.get("PROVAUDIT_WRITE_BATCH") or _BATCH_QUADS)
         self._ox.extend(rdf.scan_start_quads(self.graph, self.started, targets, options))
 
     def _exists(self, iri: str, kind: NamedNode) -> bool:
@@ -288,7 +290,7 @@ class OxigraphScan:
             setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
             self.counts.records += 1
             outcomes.append(outcome)
-            if len(batch) >= _BATCH_QUADS:
+            if len(batch) >= self._batch:
                 self._write(batch)
                 batch = []
         if batch:

@@ -1,0 +1,111 @@
+"""License normalization and the terms knowledge base, on the Hub's real license ids."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from license_expression import get_spdx_licensing
+
+from provaudit.licenses.kb import Use, all_curated, terms_for
+from provaudit.licenses.normalize import aliases, known_symbol, license_symbols, normalize
+from provaudit.resources import resource
+
+HUB_IDS = [
+    line.split("\t")[0]
+    for line in resource("data", "licenses", "hub_licenses.tsv").read_text(encoding="utf-8").splitlines()[2:]
+    if line.strip()
+]
+SPDX = get_spdx_licensing()
+
+
+def test_the_hub_license_list_is_complete() -> None:
+    assert len(HUB_IDS) == 83
+    assert {"apache-2.0", "llama2", "openrail", "other", "unknown", "gemma", "cc-by-nc-4.0"} <= set(HUB_IDS)
+
+
+@pytest.mark.parametrize("hub_id", HUB_IDS)
+def test_every_hub_id_reads_as_spdx_or_documented_licenseref(hub_id: str) -> None:
+    read = normalize(hub_id)
+    assert read.expression, f"{hub_id} unread"
+    assert read.method == "hub-id"
+    for symbol in license_symbols(read.expression):
+        if symbol.startswith("LicenseRef-provaudit-"):
+            assert symbol in aliases()["provaudit"], f"{symbol} is not documented in aliases.yaml"
+        elif symbol.startswith("LicenseRef-scancode-"):
+            assert known_symbol(symbol), f"{symbol} is not a ScanCode LicenseDB id"
+        else:
+            assert not SPDX.validate(symbol).errors, f"{symbol} is not an SPDX id"
+
+
+@pytest.mark.parametrize("hub_id", HUB_IDS)
+def test_every_hub_license_has_sourced_terms(hub_id: str) -> None:
+    expression = normalize(hub_id).expression
+    assert expression
+    for symbol in license_symbols(expression):
+        terms = terms_for(symbol)
+        assert terms.known, f"{symbol} ({hub_id}) has no curated terms"
+        assert terms.source
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        ("cc-by-nc-4.0", "CC-BY-NC-4.0"),
+        ("CC-BY-NC-4.0", "CC-BY-NC-4.0"),
+        ("CC BY-NC 4.0", "CC-BY-NC-4.0"),
+        ("Creative Commons Attribution 4.0 International", "CC-BY-4.0"),
+        ("Apache License 2.0", "Apache-2.0"),
+        ("apache 2", "Apache-2.0"),
+        ("GPL-2.0+", "GPL-2.0-or-later"),
+        ("gplv3", "GPL-3.0-only"),
+        ("MIT OR Apache-2.0", "MIT OR Apache-2.0"),
+        ("mit, apache-2.0", "MIT AND Apache-2.0"),
+        ("llama2", "LicenseRef-scancode-llama-2-license-2023"),
+        ("Llama 2", "LicenseRef-scancode-llama-2-license-2023"),
+        ("bsd", "LicenseRef-provaudit-bsd"),
+        ("OpenAI", "LicenseRef-provaudit-openai-terms"),
+        ("Academic Research Purposes Only", "LicenseRef-provaudit-academic-only"),
+        ("BSD 3-Clause License", "BSD-3-Clause"),
+    ],
+)
+def test_declared_variants(declared: str, expected: str) -> None:
+    assert normalize(declared).expression == expected
+
+
+def test_unknown_strings_stay_unread_with_the_string() -> None:
+    read = normalize("Proprietary (see the website)")
+    assert read.expression is None and read.method == "unread"
+    assert read.unread == ("Proprietary (see the website)",)
+
+
+def test_dpi_paraphrases_are_read() -> None:
+    # a real free-text variant from DPI's license_paraphrases.json
+    assert normalize("Creative Common Attribution-NonCommercial 4.0 International").expression == "CC-BY-NC-4.0"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_normalize_never_raises_and_is_idempotent(text: str) -> None:
+    read = normalize(text)
+    if read.expression:
+        again = normalize(read.expression)
+        assert again.expression == read.expression
+
+
+def test_terms_most_restrictive_order() -> None:
+    order = [Use.COMMERCIAL, Use.UNSPECIFIED, Use.NON_COMMERCIAL, Use.ACADEMIC_ONLY]
+    assert sorted(Use, key=lambda u: u.restrictiveness) == order
+
+
+def test_curated_terms_all_have_sources_and_known_ids() -> None:
+    for terms in all_curated():
+        assert terms.source.startswith(("http", "every BSD")), terms
+        assert known_symbol(terms.license) or not SPDX.validate(terms.license).errors, terms.license
+
+
+def test_terms_fall_back_to_scancode_category_with_that_source() -> None:
+    terms = terms_for("Beerware")
+    assert terms.use is Use.COMMERCIAL and not terms.known
+    assert "ScanCode LicenseDB category 'Permissive'" in terms.source
+    assert terms_for("NoSuchLicense").use is Use.UNSPECIFIED
