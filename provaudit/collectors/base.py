@@ -24,9 +24,11 @@ BUILTIN = {
     "dpi": "provaudit.collectors.dpi:DpiCollector",
     "hub": "provaudit.collectors.hub:HubCollector",
     "local": "provaudit.collectors.local:LocalCollector",
-    "croissant": "provaudit.collectors.croissant:CroissantCollector",
     "datasets": "provaudit.collectors.datasets_info:DatasetsCollector",
+    "croissant": "provaudit.collectors.croissant:CroissantCollector",
+    "spdx": "provaudit.collectors.spdx:SpdxCollector",
     "umr": "provaudit.collectors.umr:UmrCollector",
+    "pipeline": "provaudit.collectors.pipeline:PipelineCollector",
 }
 
 

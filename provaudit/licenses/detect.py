@@ -141,9 +141,9 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
     )
     # One entry per license family: a text cannot tell GPL-3.0-only from -or-later, so a notice,
     # mention or SPDX line that does (e.g. "or any later version") decides.
-    by_family: dict[str, str] = {}
+    by_family: dict[frozenset[str], str] = {}
     for m in matches:
-        fam = _family(m.expression)
+        fam = frozenset(_family(x) for x in re.split(r"\s+(?:AND|OR)\s+|[()]", m.expression) if x)
         if fam not in by_family or m.rule not in ("full-text", "partial-text"):
             by_family[fam] = m.expression
     exprs = list(dict.fromkeys(by_family.values()))
