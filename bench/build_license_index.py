@@ -318,12 +318,36 @@ def name_variants(name: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# Words of a sentence rather than a name: "This project is licensed under the terms of the".
+_NOT_TITLE = {
+    "under",
+    "licensed",
+    "is",
+    "are",
+    "this",
+    "you",
+    "may",
+    "project",
+    "we",
+    "will",
+    "shall",
+    "be",
+    "copyright",
+    "c",
+    "all",
+    "following",
+    "if",
+    "when",
+    "software",
+}
+
+
 def add_title_alias(b: Builder, text: str, expr: str) -> None:
     """The first line of a license text usually is its name ("LLAMA 2 COMMUNITY LICENSE AGREEMENT")."""
     for line in text.splitlines():
         if line.strip():
             toks = tokenize(line)
-            if 2 <= len(toks) <= 10 and {"license", "agreement", "terms"} & set(toks):
+            if 2 <= len(toks) <= 10 and {"license", "agreement", "terms"} & set(toks) and not (_NOT_TITLE & set(toks)):
                 for variant in name_variants(line.strip()):
                     b.add_alias(variant, expr, 3)
             return

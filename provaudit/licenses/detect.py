@@ -348,6 +348,11 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
     sub4 = (idx.hashes[uj] & np.uint32(3)) == 0
     cands: list[_Cand] = []
     top = top[np.argsort(-est[top], kind="stable")]
+    # Only the postings of shortlisted entries are looked at again.
+    flag = np.zeros(len(idx.entry_size), dtype=bool)
+    flag[top] = True
+    sel = flag[ent]
+    row, ent = row[sel], ent[sel]
     best_hits = 0
     for e in top:
         # Region hits never exceed the entry's total: far weaker entries cannot win any more.
@@ -357,12 +362,13 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
         in_e[row[ent == e]] = True
         p_mask = in_e[inv]
         rate = int(idx.entry_rate[e])
-        region = _region(pos[p_mask], inv[p_mask], rate)
+        region = _region(pos[p_mask], inv[p_mask], rate, len(uj))
         if region is None:
             continue
         rp, rj = region
-        urows = np.unique(rj)
-        n = len(urows)
+        seen = np.zeros(len(uj), dtype=bool)
+        seen[rj] = True
+        n = int(seen.sum())
         kind = "text" if is_text[e] else "notice"
         c = n / max(int(idx.entry_size[e]), 1)
         hits = n * rate
@@ -380,7 +386,7 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
             rule = "notice"
             conf = min(1.0, c) * (0.7 + 0.3 * density) * 0.95
         simple = -(expr.count(" AND ") + expr.count(" OR "))
-        n4 = int(sub4[urows].sum())
+        n4 = int((seen & sub4).sum())
         best_hits = max(best_hits, hits)
         cands.append(
             _Cand(
@@ -448,10 +454,11 @@ def _prefer_whole_texts(best: _Cand, cands: list[_Cand]) -> _Cand:
     return best
 
 
-def _region(p: np.ndarray, pj: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _region(p: np.ndarray, pj: np.ndarray, rate: int, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Pick the main cluster of one entry's hit positions and trim its loose edges.
 
-    *p* are sorted input positions, *pj* the hash row of each; returns both, cut to the region.
+    *p* are sorted input positions, *pj* the hash row (< n_rows) of each; returns both, cut to
+    the region.
     """
     if not len(p):
         return None
@@ -465,14 +472,14 @@ def _region(p: np.ndarray, pj: np.ndarray, rate: int) -> tuple[np.ndarray, np.nd
         cp, cj = p, pj
     # Hits at the edges whose shingle recurs inside the cluster add nothing: they are usually
     # boilerplate shared with a neighbouring license text ("in an action of contract ...").
-    order = np.argsort(cj, kind="stable")
-    sj = cj[order]
-    starts = np.flatnonzero(np.concatenate(([True], sj[1:] != sj[:-1])))
-    ends = np.concatenate((starts[1:], [len(sj)])) - 1
-    is_first = np.zeros(len(cj), dtype=bool)
-    is_first[order[starts]] = True
-    is_last = np.zeros(len(cj), dtype=bool)
-    is_last[order[ends]] = True
+    # With repeated indices a fancy assignment keeps the last value written.
+    at = np.arange(len(cj))
+    last = np.empty(n_rows, dtype=np.int64)
+    last[cj] = at
+    first = np.empty(n_rows, dtype=np.int64)
+    first[cj[::-1]] = at[::-1]
+    is_last = last[cj] == at
+    is_first = first[cj] == at
     lo = int(np.argmax(is_last))
     hi = len(cj) - 1 - int(np.argmax(is_first[::-1]))
     if lo > hi:
