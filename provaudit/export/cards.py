@@ -218,7 +218,7 @@ def read_card(text: str, file: str | None, fmt: str | None = None) -> Record:
     metadata, body = reader.parse_card(text, name, findings)
     if metadata is None:
         raise InputError(file, "not a card with YAML metadata; nothing to import")
-    block = metadata.get(BLOCK) if isinstance(metadata.get(BLOCK), dict) else {}
+    block: dict[str, Any] = metadata[BLOCK] if isinstance(metadata.get(BLOCK), dict) else {}
     rid = block.get("record")
     if isinstance(rid, str) and ":" in rid:
         kind = Kind(rid.split(":", 1)[0])

@@ -100,7 +100,7 @@ def to_cyclonedx_dict(ctx: ExportContext) -> dict[str, Any]:
     bom.metadata.component = root
     bom.metadata.timestamp = ctx.created
     bom.metadata.tools.components.add(Component(name="provaudit", version=__version__, type=ComponentType.APPLICATION))
-    upstream = {}
+    upstream: dict[str, Component] = {}
     for link in record.upstream:
         kind = Kind(link.target.split(":", 1)[0])
         upstream.setdefault(

@@ -140,8 +140,8 @@ def from_umr(data: Any, file: str | None, path: Path | None = None) -> Record:
     if not isinstance(data, dict) or not isinstance(data.get("mr"), dict):
         raise InputError(file, "not a UMR record: the document has no `mr:` mapping")
     mr: dict[str, Any] = data["mr"]
-    meta = mr.get("metadata") if isinstance(mr.get("metadata"), dict) else {}
-    block = mr.get("provaudit") if isinstance(mr.get("provaudit"), dict) else {}
+    meta: dict[str, Any] = mr["metadata"] if isinstance(mr.get("metadata"), dict) else {}
+    block: dict[str, Any] = mr["provaudit"] if isinstance(mr.get("provaudit"), dict) else {}
     umr_type = str(mr.get("type") or "model")
     if umr_type not in {k.value for k in Kind}:
         raise InputError(file, f"UMR type {umr_type!r} is not one of {', '.join(k.value for k in Kind)}")
@@ -177,7 +177,7 @@ def from_umr(data: Any, file: str | None, path: Path | None = None) -> Record:
                 "claims",
                 claim_from(str(claim["raw"]), src(f"mr.provaudit.licenses[{i}]"), expression=claim.get("expression")),
             )
-    declared = {}
+    declared: dict[str, dict[str, Any]] = {}
     for link in block.get("upstream") or []:
         if isinstance(link, dict) and link.get("target"):
             entry = _upstream_entry(
@@ -190,7 +190,7 @@ def from_umr(data: Any, file: str | None, path: Path | None = None) -> Record:
                 )
             )
             declared.setdefault(entry, link)
-    relations = mr.get("relations") if isinstance(mr.get("relations"), dict) else {}
+    relations: dict[str, Any] = mr["relations"] if isinstance(mr.get("relations"), dict) else {}
     # relations.upstream is the UMR field and governs; the provaudit block only adds what it cannot say
     for i, raw in enumerate(relations.get("upstream") or []):
         match = _CONSTRAINT.match(str(raw))
