@@ -199,7 +199,7 @@ class DpiCollector:
         if uid_field is not None and str(uid_field) != uid:
             record.findings.append(
                 Finding(
-                    rule="PA020",
+                    rule="PA030",
                     severity=Severity.WARNING,
                     message=f"{rel}: record key {uid!r} differs from its Unique Dataset Identifier {uid_field!r}",
                     source=src("Unique Dataset Identifier"),
