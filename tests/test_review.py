@@ -14,6 +14,7 @@ from conftest import CARDS, FIXTURES
 from provaudit import api
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.local import collect_folder
+from provaudit.errors import InputError
 from provaudit.licenses.kb import Use
 from provaudit.records.model import Kind, LicenseClaim, Record, Relation, Source, Upstream
 from provaudit.rules.engine import available_rules, load_sparql_rules
@@ -158,7 +159,7 @@ def test_policy_allow_list_and_fail_on_use(tmp_path: Path) -> None:
     assert _rules(report, "dataset:ok") == []
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nclassification: astrology\n")
-    with pytest.raises(Exception, match="bad.yaml: invalid policy"):
+    with pytest.raises(InputError, match=r"bad\.yaml: invalid policy"):
         load_policy(bad)
 
 
