@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from huggingface_hub import DatasetCardData, ModelCardData
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -207,7 +208,12 @@ def render_card(record: Record, review: RecordReview | None = None) -> str:
     body = record.fact("card")
     if body is None:
         body = render_body(record, review)
-    return f"---\n{data.to_yaml(original_order=list(meta))}\n---\n{body}"
+    try:
+        block = data.to_yaml(original_order=list(meta))
+    except TypeError:  # huggingface_hub before `original_order`: order the dict the same way ourselves
+        dumped = data.to_dict()
+        block = yaml.safe_dump({k: dumped[k] for k in meta if k in dumped}, sort_keys=False, allow_unicode=True).strip()
+    return f"---\n{block}\n---\n{body}"
 
 
 def read_card(text: str, file: str | None, fmt: str | None = None) -> Record:
