@@ -199,24 +199,6 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
 
 
 @main.command()
-@store_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["turtle", "jsonld", "nt", "nq", "trig"]), default="turtle", show_default=True
-)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
-def export(store: Path | None, fmt: str, out: Path | None) -> None:
-    """Export the whole store as RDF (every committed scan)."""
-    with api.open_store(store, read_only=True) as db:
-        if out:
-            tmp = out.with_name(out.name + ".partial")
-            with tmp.open("wb") as handle:
-                db.export(fmt, handle)
-            tmp.replace(out)
-        else:
-            db.export(fmt, sys.stdout.buffer)
-
-
-@main.command()
 @click.argument("record_id")
 @store_option
 @click.option("--json", "as_json", is_flag=True)
@@ -351,6 +333,16 @@ def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
         table.add_row(str(d.file), d.expression or "(none)", f"{d.confidence:.2f}", spans)
     Console().print(table)
 
+
+def _register_commands() -> None:
+    """Commands that live beside the code they drive (release records, the site)."""
+    from provaudit.export.commands import attach, export, import_, keygen, verify
+
+    for command in (export, import_, keygen, attach, verify):
+        main.add_command(command)
+
+
+_register_commands()
 
 if __name__ == "__main__":
     main()
