@@ -1,0 +1,635 @@
+"""Build the static site: catalog, record pages, collection cards, audit page, card downloads.
+
+The site is plain files: it opens from ``file://`` on a laptop or from any static host. All data
+the catalog's search needs is embedded as ``catalog.js`` (a script that assigns a global), since
+browsers refuse ``fetch()`` of local files. Pages work without JavaScript; scripts only add
+search, filters, tabs and the theme toggle. Per page the work is small: templates are compiled once,
+graph layouts are cached by neighbourhood, and each page is streamed to its file as it renders.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from provaudit.errors import InputError
+from provaudit.licenses.kb import Use
+from provaudit.records.identity import id_from_iri
+from provaudit.records.model import Finding, Record, Severity
+from provaudit.resources import resource
+from provaudit.rules.report import RecordReview, ReviewReport
+from provaudit.site import views
+from provaudit.site.charts import bar_chart
+from provaudit.site.graph import LineageIndex, render_svg
+from provaudit.site.markdown import render_markdown
+from provaudit.site.paths import slugs_for
+from provaudit.store.base import RevisionInfo
+
+MARKER = ".provaudit-site"
+USE_LABELS = {
+    Use.COMMERCIAL.value: "commercial use",
+    Use.UNSPECIFIED.value: "unspecified",
+    Use.NON_COMMERCIAL.value: "non-commercial",
+    Use.ACADEMIC_ONLY.value: "academic only",
+}
+# Strict: every script and style is a file of the site; nothing inline, nothing remote, no forms posted.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'"
+)
+GENERATED_DIRS = ("records", "collections", "downloads", "static")
+
+HistoryLookup = Callable[[str], list[RevisionInfo]] | Mapping[str, list[RevisionInfo]]
+
+
+@dataclass
+class SiteStats:
+    """What a build wrote and how long it took."""
+
+    records: int = 0
+    pages: int = 0
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    card_files: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+def environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
+    """Jinja environment: the user's template folders first, then the shipped ones (as datasette does)."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in template_dirs]
+    loaders.append(jinja2.FileSystemLoader(str(resource("site", "templates"))))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+    env.globals.update(use_labels=USE_LABELS, csp=CSP, not_stated=views.NOT_STATED)
+    env.filters["use_label"] = lambda use: USE_LABELS.get(str(use), str(use))
+    return env
+
+
+class _Writer:
+    """Writes pages and files under the output folder, counting them."""
+
+    def __init__(self, out: Path, stats: SiteStats) -> None:
+        self.out = out
+        self.stats = stats
+
+    def page(self, template: jinja2.Template, rel: str, context: dict[str, Any]) -> None:
+        path = self.out / rel
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            for chunk in template.generate(**context):
+                handle.write(chunk)
+            self.stats.bytes += handle.tell()
+        self.stats.pages += 1
+        self.stats.files += 1
+
+    def text(self, rel: str, text: str) -> None:
+        data = text.encode("utf-8")
+        (self.out / rel).write_bytes(data)
+        self.stats.bytes += len(data)
+        self.stats.files += 1
+
+
+def _prepare(out: Path) -> None:
+    """An empty folder or an earlier site (its generated folders are replaced); never anything else."""
+    if out.exists() and not out.is_dir():
+        raise InputError(str(out), "exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise InputError(str(out), "folder is not empty and holds no provaudit site; choose an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in GENERATED_DIRS:
+        shutil.rmtree(out / name, ignore_errors=True)
+        (out / name).mkdir()
+    (out / MARKER).write_text("written by `provaudit site`; its folders are replaced on every build\n")
+
+
+def _copy_static(out: Path, stats: SiteStats) -> None:
+    for path in sorted(resource("site", "static").iterdir()):
+        if path.is_file():
+            shutil.copyfile(path, out / "static" / path.name)
+            stats.files += 1
+            stats.bytes += path.stat().st_size
+
+
+def _exporters() -> tuple[Callable[..., str] | None, Callable[..., str] | None]:
+    """The card and UMR exporters when installed (they are optional for the site)."""
+    try:
+        from provaudit.export.cards import render_card
+    except ImportError:
+        render_card = None
+    try:
+        from provaudit.export.umr import to_umr_yaml
+    except ImportError:
+        to_umr_yaml = None
+    return render_card, to_umr_yaml
+
+
+def _all_findings(record: Record, review: RecordReview | None) -> list[Finding]:
+    """The review's findings plus the collectors' own ones it did not repeat."""
+    found = list(review.findings) if review else []
+    seen = {(f.rule, f.message) for f in found}
+    found += [f for f in record.findings if (f.rule, f.message) not in seen]
+    return sorted(found, key=lambda f: (-f.severity.rank, f.rule, f.message))
+
+
+def _publisher(record: Record) -> str:
+    for role in ("publisher", "creator", "author"):
+        for agent in record.agents:
+            if agent.role == role:
+                return agent.name
+    return ""
+
+
+def _lookup_history(history: HistoryLookup | None, rid: str) -> list[RevisionInfo]:
+    if history is None:
+        return []
+    if callable(history):
+        return history(rid)
+    return list(history.get(rid, []))
+
+
+@dataclass
+class _Job:
+    """Everything record pages need, prepared once (and shared with worker processes by fork)."""
+
+    out: Path
+    env: jinja2.Environment
+    records: list[Record]
+    reviews: dict[str, RecordReview]
+    slugs: dict[str, str]
+    lineage: LineageIndex
+    record_hrefs: dict[str, str]
+    record_collections: dict[str, list[str]]
+    collection_slugs: dict[str, str]
+    findings: dict[str, list[Finding]]
+    revisions: dict[str, list[RevisionInfo]]
+    base: dict[str, Any]
+    render_card: Callable[..., str] | None
+    to_umr_yaml: Callable[..., str] | None
+
+
+_JOB: _Job | None = None  # set in the parent before forking workers, so nothing is pickled
+
+
+def _record_pages(indices: Sequence[int]) -> SiteStats:
+    """Render the record pages (and their card downloads) of these records; safe to run in a worker."""
+    job = _JOB
+    assert job is not None
+    stats = SiteStats()
+    writer = _Writer(job.out, stats)
+    template = job.env.get_template("record.html")
+    for i in indices:
+        record = job.records[i]
+        rv = job.reviews.get(record.id)
+        slug = job.slugs[record.id]
+        nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
+        graph = render_svg(record.id, nodes, edges, f"Lineage of {record.name}: {len(nodes)} records")
+        card_fact = next((f for f in record.facts if f.key == views.CARD_FACT), None)
+        downloads: list[tuple[str, str, str]] = []
+        for exporter, suffix, label in (
+            (job.render_card, "README.md", "Hugging Face card"),
+            (job.to_umr_yaml, "umr.yaml", "UMR record (YAML)"),
+        ):
+            if exporter is None:
+                continue
+            try:
+                text = exporter(record, rv)
+            except Exception as exc:  # one record's exporter failure must not stop the site
+                stats.warnings.append(f"{record.id}: {suffix} not generated: {exc}")
+                continue
+            writer.text(f"downloads/{slug}.{suffix}", text)
+            stats.card_files += 1
+            downloads.append((f"../downloads/{slug}.{suffix}", suffix, label))
+        revisions = job.revisions.get(record.id, [])
+        upstream_links = [
+            views.Link(
+                id=u.target,
+                label=u.target,
+                kind="",
+                href=job.record_hrefs.get(u.target),
+                relation=u.relation.value.replace("_", " "),
+                raw=u.raw,
+                source=views.source_ref(u.source),
+                version=u.version,
+            )
+            for u in record.upstream
+        ]
+        context = {
+            **job.base,
+            "root": "../",
+            "page": "record",
+            "record": record,
+            "review": rv,
+            "findings": job.findings[record.id],
+            "publisher": _publisher(record),
+            "umr": views.umr_sections(record, rv, job.record_hrefs, job.lineage.down.get(record.id, [])),
+            "card_html": _card_html(card_fact.value) if card_fact else None,
+            "card_source": views.source_ref(card_fact.source) if card_fact else None,
+            "graph": graph,
+            "upstream_links": upstream_links,
+            "source_ref": views.source_ref,
+            "record_hrefs": job.record_hrefs,
+            "revisions": views.revision_views(revisions, record.content_digest() if len(revisions) > 1 else None),
+            "downloads": downloads,
+            "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
+        }
+        writer.page(template, f"records/{slug}.html", context)
+    return stats
+
+
+@lru_cache(maxsize=256)
+def _card_html(text: str) -> Markup:
+    """Cards copied between repositories (quantized packagers) are rendered once."""
+    return render_markdown(text)
+
+
+def _workers(requested: int | None, count: int) -> int:
+    """Worker processes for record pages: forked (no pickling), so only where fork exists."""
+    if requested is not None:
+        return max(1, requested)
+    if count < 200 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def build_site(
+    records: Iterable[Record],
+    review: ReviewReport,
+    out: Path,
+    *,
+    history: HistoryLookup | None = None,
+    template_dirs: Sequence[str | Path] = (),
+    scan_targets: Sequence[str] = (),
+    title: str = "provaudit",
+    workers: int | None = None,
+) -> SiteStats:
+    """Write the whole site into ``out``: every record and collection, the catalog and the audit page.
+
+    ``history`` gives the revisions of a record id (a mapping, or a function such as a store's
+    ``history``); ``scan_targets`` are the scanned folders, used to group records that the review
+    puts in no collection; ``workers`` is the number of processes for record pages (default: one
+    per core when the platform can fork and the site is large).
+    """
+    global _JOB
+    started = time.perf_counter()
+    stats = SiteStats()
+    records = sorted(records, key=lambda r: r.id)
+    reviews = {r.id: r for r in review.records}
+    env = environment(template_dirs)
+    _prepare(out)
+    _copy_static(out, stats)
+    writer = _Writer(out, stats)
+    render_card, to_umr_yaml = _exporters()
+    if render_card is None or to_umr_yaml is None:
+        stats.warnings.append("card exporters not installed: record pages have no README.md / UMR YAML downloads")
+
+    slugs = slugs_for(r.id for r in records)
+    known = {r.id: (reviews[r.id].use.value if r.id in reviews else Use.UNSPECIFIED.value) for r in records}
+    lineage = LineageIndex(
+        {r.id: [(u.target, u.relation.value) for u in r.upstream] for r in records},
+        known,
+        lambda rid: f"{slugs[rid]}.html" if rid in slugs else None,
+    )
+    record_hrefs = {rid: f"{slug}.html" for rid, slug in slugs.items()}
+
+    # collections: the review's, else the scan target folder or the record's parent folder
+    members: dict[str, list[str]] = defaultdict(list)
+    record_collections: dict[str, list[str]] = {}
+    for record in records:
+        rv = reviews.get(record.id)
+        names = list(rv.collections) if rv and rv.collections else []
+        if not names:
+            fallback = views.collection_name_for(record.location, scan_targets)
+            names = [fallback] if fallback else []
+        record_collections[record.id] = names
+        for name in names:
+            members[name].append(record.id)
+    collection_slugs = {
+        n.removeprefix("c:"): s.removeprefix("c-") for n, s in slugs_for(f"c:{n}" for n in members).items()
+    }
+
+    findings = {r.id: _all_findings(r, reviews.get(r.id)) for r in records}
+    base = {"site_title": title, "policy": review.policy, "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    _JOB = _Job(
+        out=out,
+        env=env,
+        records=records,
+        reviews=reviews,
+        slugs=slugs,
+        lineage=lineage,
+        record_hrefs=record_hrefs,
+        record_collections=record_collections,
+        collection_slugs=collection_slugs,
+        findings=findings,
+        revisions={r.id: _lookup_history(history, r.id) for r in records},
+        base=base,
+        render_card=render_card,
+        to_umr_yaml=to_umr_yaml,
+    )
+
+    # --- record pages: in worker processes while this one writes the overview pages -------------
+    count = _workers(workers, len(records))
+    pool: ProcessPoolExecutor | None = None
+    futures: list[Future[SiteStats]] = []
+    try:
+        if count > 1:
+            pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
+            chunks = count * 4
+            futures = [pool.submit(_record_pages, range(k, len(records), chunks)) for k in range(chunks)]
+        else:
+            _merge(stats, _record_pages(range(len(records))))
+        _overview_pages(
+            writer,
+            env,
+            records,
+            reviews,
+            members,
+            collection_slugs,
+            record_hrefs,
+            record_collections,
+            findings,
+            slugs,
+            base,
+        )
+        for future in futures:
+            _merge(stats, future.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        _JOB = None
+
+    stats.records = len(records)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _merge(total: SiteStats, part: SiteStats) -> None:
+    total.pages += part.pages
+    total.files += part.files
+    total.bytes += part.bytes
+    total.card_files += part.card_files
+    total.warnings += part.warnings
+
+
+def _overview_pages(
+    writer: _Writer,
+    env: jinja2.Environment,
+    records: list[Record],
+    reviews: dict[str, RecordReview],
+    members: dict[str, list[str]],
+    collection_slugs: dict[str, str],
+    record_hrefs: dict[str, str],
+    record_collections: dict[str, list[str]],
+    findings: dict[str, list[Finding]],
+    slugs: dict[str, str],
+    base: dict[str, Any],
+) -> None:
+    """Collection cards, the collections index, the catalog (with catalog.js) and the audit page."""
+    by_id = {r.id: r for r in records}
+    collection_tpl = env.get_template("collection.html")
+    summaries = []
+    for name in sorted(members):
+        card = _collection_card(name, [by_id[i] for i in members[name]], reviews, findings)
+        summaries.append({"name": name, "slug": collection_slugs[name], **card["summary"]})
+        context = {
+            **base,
+            "root": "../",
+            "page": "collections",
+            "name": name,
+            "card": card,
+            "record_hrefs": record_hrefs,
+        }
+        writer.page(collection_tpl, f"collections/{collection_slugs[name]}.html", context)
+    writer.page(
+        env.get_template("collections.html"),
+        "collections.html",
+        {**base, "root": "", "page": "collections", "collections": summaries},
+    )
+
+    rows = []
+    for record in records:
+        rv = reviews.get(record.id)
+        found = findings[record.id]
+        rows.append(
+            {
+                "id": record.id,
+                "name": record.name,
+                "title": record.fact("title") or "",
+                "kind": record.kind.value,
+                "publisher": _publisher(record),
+                "declared": sorted({c.expression or c.raw for c in record.claims}),
+                "effective": (rv.effective_license if rv else None) or "",
+                "use": rv.use.value if rv else Use.UNSPECIFIED.value,
+                "findings": len(found),
+                "worst": max((f.severity for f in found), key=lambda s: s.rank).value if found else "",
+                "collections": record_collections[record.id],
+                "href": f"records/{slugs[record.id]}.html",
+            }
+        )
+    _write_catalog_js(writer, rows)
+    facets = {
+        "kind": _counted(r["kind"] for r in rows),
+        "license": _counted(r["effective"] or "none" for r in rows),
+        "use": [(u.value, sum(1 for r in rows if r["use"] == u.value)) for u in Use],
+        "collection": _counted(c for r in rows for c in r["collections"]),
+    }
+    writer.page(
+        env.get_template("index.html"),
+        "index.html",
+        {**base, "root": "", "page": "catalog", "rows": rows, "facets": facets},
+    )
+
+    audit_rows = [
+        {
+            "record": record,
+            "href": f"records/{slugs[record.id]}.html",
+            "finding": f,
+            "collections": record_collections[record.id],
+        }
+        for record in records
+        for f in findings[record.id]
+    ]
+    severities = sorted(Severity, key=lambda s: -s.rank)
+    audit_facets = {
+        "rule": _counted(row["finding"].rule for row in audit_rows),
+        "severity": [(s.value, sum(1 for row in audit_rows if row["finding"].severity == s)) for s in severities],
+        "collection": _counted(c for row in audit_rows for c in row["collections"]),
+    }
+    writer.page(
+        env.get_template("audit.html"),
+        "audit.html",
+        {**base, "root": "", "page": "audit", "rows": audit_rows, "facets": audit_facets},
+    )
+
+
+def _counted(values: Iterable[str]) -> list[tuple[str, int]]:
+    return sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
+    """The search index as a script assigning a global: loads from file:// where fetch() cannot."""
+    fields = [
+        "id",
+        "name",
+        "title",
+        "kind",
+        "publisher",
+        "declared",
+        "effective",
+        "use",
+        "findings",
+        "worst",
+        "collections",
+        "href",
+    ]
+    data = {"fields": fields, "rows": [[row[f] for f in fields] for row in rows]}
+    body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    writer.text("catalog.js", f"window.PROVAUDIT_CATALOG = {body};\n")
+
+
+def _collection_card(
+    name: str, records: list[Record], reviews: dict[str, RecordReview], findings: dict[str, list[Finding]]
+) -> dict[str, Any]:
+    """A Data Provenance Card: who made the data, from where, under which terms, in which languages."""
+    key = "chart"
+    uses = Counter((reviews[r.id].use.value if r.id in reviews else Use.UNSPECIFIED.value) for r in records)
+    use_items = [(USE_LABELS[u.value], uses.get(u.value, 0)) for u in Use]
+    licenses = Counter((reviews[r.id].effective_license if r.id in reviews else None) or "none" for r in records)
+    declared = Counter(
+        c.expression or f"unread: {c.raw}" for r in records for c in {c.raw: c for c in r.claims}.values()
+    )
+    creators = Counter(a.name for r in records for a in {a.name: a for a in r.agents}.values())
+    sources = Counter(
+        u.target
+        for r in records
+        for u in r.upstream
+        if u.relation.value in {"text_source", "derived_from", "generated_by"}
+    )
+    languages = Counter(f.value for r in records for f in {f.value: f for f in r.facts if f.key == "language"}.values())
+    tasks = Counter(f.value for r in records for f in {f.value: f for f in r.facts if f.key == "task"}.values())
+    kinds = Counter(r.kind.value for r in records)
+    severities = Counter(f.severity.value for r in records for f in findings[r.id])
+    flags = Counter(
+        flag
+        for r in records
+        if r.id in reviews
+        for flag, on in (
+            ("attribution required", reviews[r.id].attribution),
+            ("share-alike", reviews[r.id].share_alike),
+            ("no derivatives", reviews[r.id].no_derivatives),
+            ("use restrictions", reviews[r.id].use_restrictions),
+        )
+        if on
+    )
+    n = len(records)
+    return {
+        "summary": {
+            "records": n,
+            "kinds": dict(kinds),
+            "use": {u.value: uses.get(u.value, 0) for u in Use},
+            "findings": sum(severities.values()),
+        },
+        "kinds": sorted(kinds.items()),
+        "flags": sorted(flags.items()),
+        "severities": [(s.value, severities.get(s.value, 0)) for s in sorted(Severity, key=lambda s: -s.rank)],
+        "charts": [
+            (
+                "Use categories",
+                bar_chart(
+                    f"{key}-use",
+                    f"Use categories of the {n} records in {name}",
+                    use_items,
+                    classes=[f"bar use-{u.value}" for u in Use],
+                ),
+            ),
+            ("Effective licenses", bar_chart(f"{key}-lic", f"Effective licenses in {name}", views.top(licenses, 12))),
+            (
+                "Declared licenses",
+                bar_chart(f"{key}-decl", f"Declared licenses in {name}", views.top(declared, 12), unit="records"),
+            ),
+            (
+                "Creators and publishers",
+                bar_chart(f"{key}-cre", f"Creators and publishers in {name}", views.top(creators, 12)),
+            ),
+            ("Sources", bar_chart(f"{key}-src", f"Sources (upstream data) of {name}", views.top(sources, 12))),
+            ("Languages", bar_chart(f"{key}-lang", f"Languages in {name}", views.top(languages, 15))),
+            ("Tasks", bar_chart(f"{key}-task", f"Tasks in {name}", views.top(tasks, 12))),
+        ],
+        "records": [{"record": r, "review": reviews.get(r.id), "findings": len(findings[r.id])} for r in records],
+    }
+
+
+def history_from_store(store: Any, records: Iterable[Record]) -> Callable[[str], list[RevisionInfo]]:
+    """A history lookup that asks the store only about records with more than one revision.
+
+    One query lists every revision; a record seen once has its current revision as its whole
+    history, so the per-record ``store.history()`` call (a query each) is saved for the few that changed.
+    """
+    result = store.query(
+        "SELECT ?r ?v ?t ?s ?d WHERE { ?v prov:specializationOf ?r ; prov:generatedAtTime ?t ; "
+        "prov:wasGeneratedBy ?s ; pa:contentDigest ?d }"
+    )
+    rows: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+    for r, v, t, s, d in result.rows:
+        rid = id_from_iri(r or "")
+        if rid:
+            rows[rid].append((v or "", t or "", s or "", d or ""))
+    current = {r.id: r for r in records}
+
+    def lookup(rid: str) -> list[RevisionInfo]:
+        found = rows.get(rid, [])
+        if len(found) > 1:
+            return list(store.history(rid))
+        if not found or rid not in current:
+            return []
+        v, t, s, d = found[0]
+        return [RevisionInfo(iri=v, record_id=rid, generated=t, scan=s, digest=d, previous=None, record=current[rid])]
+
+    return lookup
+
+
+def build_site_from_store(
+    store_path: str | Path | None,
+    out: Path,
+    *,
+    policy: str = "default",
+    template_dirs: Sequence[str | Path] = (),
+    title: str = "provaudit",
+) -> SiteStats:
+    """Read the current records of a store, review them under ``policy`` and build the site."""
+    from provaudit import api
+    from provaudit.site.review import review as run_review
+
+    with api.open_store(store_path, read_only=True) as db:
+        records = list(db.records())
+        targets = sorted({t for scan in db.scans() for t in scan.targets})
+        lookup = history_from_store(db, records)
+        # read everything before building: worker processes are forked, and must not inherit an open store
+        history = {r.id: lookup(r.id) for r in records}
+    report = run_review(records, policy)
+    return build_site(
+        records, report, out, history=history, template_dirs=template_dirs, scan_targets=targets, title=title
+    )

@@ -1,0 +1,50 @@
+"""`provaudit site`: the click command (registered in provaudit/cli.py with ``main.add_command(site)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provaudit.store.base import STORE_ENV
+
+
+@click.command("site")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the site into (new, empty, or an earlier provaudit site).",
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=STORE_ENV,
+    default=None,
+    help=f"Store folder (default: ${STORE_ENV} or ./.provaudit).",
+)
+@click.option("--policy", default="default", show_default=True, help="Review policy the license verdicts follow.")
+@click.option(
+    "--templates",
+    "template_dirs",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    multiple=True,
+    help="Folder of templates that override the shipped ones by file name (repeatable).",
+)
+@click.option("--title", default="provaudit", show_default=True, help="Site title shown in every page header.")
+def site(out: Path, store: Path | None, policy: str, template_dirs: tuple[Path, ...], title: str) -> None:
+    """Build a static site of the store: catalog, record pages, collection cards and the audit page.
+
+    The site opens from the file system (no server needed) or from any static host.
+    """
+    from provaudit.site.build import build_site_from_store
+
+    stats = build_site_from_store(store, out, policy=policy, template_dirs=template_dirs, title=title)
+    for warning in stats.warnings[:20]:
+        click.echo(f"provaudit: warning: {warning}", err=True)
+    if len(stats.warnings) > 20:
+        click.echo(f"provaudit: warning: ... and {len(stats.warnings) - 20} more", err=True)
+    click.echo(
+        f"{stats.records} records, {stats.pages} pages, {stats.files} files "
+        f"({stats.bytes / 1e6:.1f} MB) in {stats.seconds:.1f} s → {out / 'index.html'}"
+    )
