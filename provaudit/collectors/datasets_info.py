@@ -112,13 +112,19 @@ class DatasetsCollector:
             return False
         if folder_kind(path):
             return True
-        # a cache root or a folder of saved datasets: mine only when it holds nothing but such folders
-        mine = {p.resolve() for p in find_folders(path)}
-        if not mine:
-            return False
+        # a cache root or a folder of saved datasets: mine only when it holds nothing but such folders.
+        # The local collector's walk is lazy: a collection of card folders is turned down at its first card.
         from provaudit.collectors.local import find_record_folders
 
-        return all(_inside_any(p.resolve(), mine) for p in find_record_folders(path))
+        root = path.resolve()
+        seen = False
+        for folder in find_record_folders(path):
+            folder = folder.resolve()
+            chain = [folder, *(p for p in folder.parents if p == root or root in p.parents)]
+            if not any(folder_kind(p) for p in chain):
+                return False
+            seen = True
+        return seen or next(find_folders(path), None) is not None
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         path = Path(target)
@@ -135,10 +141,6 @@ class DatasetsCollector:
             if options.progress:
                 options.progress(record.id)
             yield record
-
-
-def _inside_any(path: Path, roots: set[Path]) -> bool:
-    return any(path == root or root in path.parents for root in roots)
 
 
 # --- one folder ---------------------------------------------------------------------------------

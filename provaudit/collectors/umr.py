@@ -135,12 +135,12 @@ class UmrCollector:
         path = Path(target)
         if path.is_file():
             return is_umr_file(path)
-        if not path.is_dir() or not find_umr_files(path):
+        if not path.is_dir():
             return False
         from provaudit.collectors.local import find_record_folders
 
-        # a folder that also holds Hugging Face card folders is the local collector's
-        return next(iter(find_record_folders(path)), None) is None
+        # a folder that also holds Hugging Face card folders is the local collector's (checked first: it is lazy)
+        return next(iter(find_record_folders(path)), None) is None and bool(find_umr_files(path))
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         path = Path(target)
