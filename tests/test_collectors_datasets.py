@@ -228,3 +228,13 @@ def test_scan_into_store(made: Path, store_path: Path) -> None:
         ("CC BY-SA 4.0", "CC-BY-SA-4.0", "dataset_info.json", "license")
     ]
     assert [u.target for u in record.upstream] == ["dataset:tweet_qa"]
+
+
+def test_whole_corpus_of_dataset_infos(shared_corpus: Path) -> None:
+    files = sorted((shared_corpus / "hf" / "datasets").glob("*/dataset_infos.json"))
+    assert len(files) > 400
+    collector = DatasetsCollector()
+    for path in files:
+        [record] = collector.collect(str(path), CollectOptions())
+        assert record.id == f"dataset:{path.parent.name}"
+        assert all(f.source and f.source.file == "dataset_infos.json" for f in record.findings)

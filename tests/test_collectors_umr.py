@@ -204,3 +204,25 @@ def test_scan_into_store(tmp_path: Path, store_path: Path) -> None:
     # the child links to mt5 and holds none of its values
     assert small.claims == []
     assert [(u.target, u.version) for u in small.upstream] == [("model:mt5", ">=1.0.0")]
+
+
+def test_hub_url_upstream(tmp_path: Path) -> None:
+    path = tmp_path / "m-1.0.0.yaml"
+    path.write_text(
+        "mr:\n  type: model\n  metadata: {name: m}\n  relations:\n    upstream:\n"
+        "    - https://huggingface.co/google/mt5-xl\n    - https://huggingface.co/datasets/allenai/c4\n"
+    )
+    [record] = collect(path)
+    assert [(u.target, u.relation, u.version) for u in record.upstream] == [
+        ("model:google/mt5-xl", Relation.USES, None),
+        ("dataset:allenai/c4", Relation.USES, None),
+    ]
+    assert record.findings == []
+
+
+def test_whole_corpus_repository(shared_corpus: Path) -> None:
+    records = collect(shared_corpus / "umr" / "repository")
+    assert len(records) >= 50
+    assert all(r.collectors == ["umr"] for r in records)
+    # every finding names its file
+    assert all(f.source and f.source.file for r in records for f in r.findings)

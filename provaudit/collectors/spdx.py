@@ -212,7 +212,7 @@ def read_spdx2(path: Path, reader: CardReader) -> list[Record]:
         return [_document_record(path, [_unparsed(rel, "; ".join(dict.fromkeys(messages))[:2000])])]
     except Exception as exc:  # spdx-tools raises many types on malformed input
         return [_document_record(path, [_unparsed(rel, f"{type(exc).__name__}: {exc}")])]
-    extracted = {info.license_id: info for info in document.extracted_licensing_info}
+    extracted = {str(info.license_id): info for info in document.extracted_licensing_info}
     records: dict[str, Record] = {}
     for package in document.packages:
         records[package.spdx_id] = _package2(package, rel, reader, extracted, path)

@@ -246,12 +246,12 @@ def read_record(path: Path, rel: str, reader: CardReader, repo: _Repository, roo
         collectors=[COLLECTOR],
     )
     record.findings.extend(findings)
-    metadata = mr.get("metadata") if isinstance(mr.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = mr["metadata"] if isinstance(mr.get("metadata"), dict) else {}
     _read_metadata(record, metadata, src, reader, rel)
     for key in ("license", "licenses"):  # not in the published schema; read when a record adds one
         for value in _as_list(mr.get(key)):
             reader.add_claim(record, value, rel, key)
-    relations = mr.get("relations") if isinstance(mr.get("relations"), dict) else {}
+    relations: dict[str, Any] = mr["relations"] if isinstance(mr.get("relations"), dict) else {}
     for raw in _as_list(relations.get("upstream")):
         _read_upstream(record, raw, src("relations.upstream"), repo, root)
     risk = mr.get("risk")
@@ -314,20 +314,21 @@ def _read_upstream(record: Record, raw: Any, source: Source, repo: _Repository, 
     if not text:
         return
     if text.startswith(("http://", "https://", "hf://")):
-        kind = Kind.DATASET if "/datasets/" in text else Kind.MODEL
+        hub_kind = Kind.DATASET if "/datasets/" in text else Kind.MODEL
         record.add(
             "upstream",
-            Upstream(target=record_id(kind, clean_name(text)), raw=text, relation=Relation.USES, source=source),
+            Upstream(target=record_id(hub_kind, clean_name(text)), raw=text, relation=Relation.USES, source=source),
         )
         return
     match = _CONSTRAINT.match(text)
+    constraint: str | None
     if match:
         pkg, constraint = match["pkg"].strip(), f"{match['op']}{match['ver']}"
     else:
         pkg, pinned = split_package(text)
         constraint = f"=={pinned}" if pinned else None
     entries = repo.packages.get(pkg, [])
-    kind = next((e.kind for e in reversed(entries) if e.kind), None)
+    kind: Kind | None = next((e.kind for e in reversed(entries) if e.kind), None)
     if not entries:
         kind = Kind.DATASET if record.kind is Kind.DATASET else Kind.MODEL
         record.findings.append(
