@@ -77,7 +77,7 @@ def collect(targets: Iterable[str], options: CollectOptions | None = None) -> li
     collectors = available_collectors()
     merged: dict[str, Record] = {}
     for target in targets:
-        if not target.startswith("hf:") and not Path(target).exists():
+        if not any(c.can_collect(target) for c in collectors) and not Path(target).exists():
             raise InputError(target, "no such file or folder")
         collector = collector_for(target, collectors)
         for record in collector.collect(target, options):
@@ -100,7 +100,7 @@ def scan(
     if progress:
         options.progress = progress
     records = collect(targets, options)
-    resolved = [t if t.startswith("hf:") else str(Path(t).resolve()) for t in targets]
+    resolved = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
     recorded = {"digests": options.digests, "depth": options.depth}
     with open_store(store) as db:
         writer = db.begin_scan(resolved, recorded)

@@ -13,7 +13,6 @@ import pytest
 import provaudit.api as api
 from provaudit.collectors.base import CollectOptions, collector_for
 from provaudit.collectors.pipeline import PipelineCollector, normalize_dist, parse_target
-from provaudit.errors import InputError
 from provaudit.records.model import Kind, Record, Relation, Severity
 
 METADATA = """\
@@ -237,10 +236,7 @@ def test_records_into_store(repo: Path, env: Path, store_path: Path) -> None:
 
 def test_scan_into_store(repo: Path, env: Path, store_path: Path) -> None:
     target = f"pipeline:{repo}#python={env}"
-    try:
-        api.scan([target], store=store_path)
-    except InputError as exc:  # api.collect checks that every non-`hf:` target exists on disk
-        pytest.xfail(f"api.collect does not accept pipeline: targets yet: {exc}")
+    api.scan([target], store=store_path)
     with api.open_store(store_path, read_only=True) as store:
         package = store.record("package:pypi/tiny-trainer-utils")
     assert package is not None

@@ -134,8 +134,8 @@ def test_kill_9_in_the_middle_of_a_scan_leaves_earlier_scans_intact(tmp_path: Pa
                 newest = max(graphs, key=lambda g: g.value)
                 partial = sum(1 for _ in peek.quads_for_pattern(None, None, None, newest))
             del peek
-        except OSError:
-            pass
+        except (OSError, RuntimeError):
+            pass  # a read-only view can race the writer's compaction; look again
         if partial > 4000:
             break
         time.sleep(0.05)

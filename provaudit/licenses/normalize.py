@@ -117,12 +117,39 @@ def known_symbol(symbol: str) -> bool:
     return symbol.lower() in exact
 
 
+_LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
+# license pages by URL: (pattern, how the match becomes an id)
+_URLS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", re.I), "cc-{0}-{1}"),
+    (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "cc0-1.0"),
+    (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "apache-2.0"),
+    (re.compile(r"spdx\.org/licenses/([A-Za-z0-9.+-]+?)(?:\.html|\.json)?/?$", re.I), "{0}"),
+    (re.compile(r"opensource\.org/licenses?/([A-Za-z0-9.+-]+?)(?:\.php|\.html)?/?$", re.I), "{0}"),
+    (re.compile(r"gnu\.org/licenses/(?:old-licenses/)?([a-z]+-\d\.\d)", re.I), "{0}"),
+    (re.compile(r"opendatacommons\.org/licenses/(odbl|pddl|by)", re.I), "odc-{0}"),
+]
+
+
+def _from_url(url: str) -> str | None:
+    for pattern, template in _URLS:
+        match = pattern.search(url)
+        if match:
+            key = template.format(*match.groups()).lower().replace("odc-odbl", "odbl").replace("odc-pddl", "pddl")
+            hit = _token(key)
+            if hit:
+                return hit[0]
+    return None
+
+
 def _token(token: str) -> tuple[str, str] | None:
     """Resolve one license token: (symbol or expression, method)."""
     exact, hub, squashed = _tables()
     low = token.strip().lower()
     if not low:
         return None
+    if low.startswith(("http://", "https://")):
+        from_url = _from_url(token.strip())
+        return (from_url, "url") if from_url else None
     if low in hub:
         return hub[low], "hub-id"
     if low in exact:
@@ -134,6 +161,8 @@ def _token(token: str) -> tuple[str, str] | None:
     key = _squash(token)
     if key in squashed:
         return squashed[key], "name"
+    if _LICENSE_REF.match(token.strip()):
+        return token.strip(), "spdx"  # a user-defined LicenseRef is valid SPDX as it stands
     return None
 
 
@@ -175,7 +204,7 @@ def normalize(raw: str) -> Normalized:
         return Normalized(raw, None, "empty", 0.0)
     hit = _token(text)
     if hit:
-        confidence = {"hub-id": 1.0, "spdx": 1.0, "name": 0.9}[hit[1]]
+        confidence = {"hub-id": 1.0, "spdx": 1.0, "name": 0.9, "url": 0.9}[hit[1]]
         return Normalized(raw, hit[0], hit[1], confidence)
     expression = _as_expression(text)
     if expression:

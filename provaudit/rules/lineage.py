@@ -24,6 +24,7 @@ from provaudit.rules.report import EvidenceStep
 _PLAIN = Licensing()
 # step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
 NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
+UNKNOWN = "LicenseRef-provaudit-unknown"
 
 
 @dataclass
@@ -137,6 +138,17 @@ class Lineage:
         blocks = policy.unspecified_blocks_commercial
         eff = Effective()
         eff.own = self.counted(record)
+        unknown = [(c, t) for c, t in eff.own if c.expression == UNKNOWN]
+        if policy.unknown_is_absence and unknown and len(unknown) < len(eff.own):
+            # "unknown" from one source is absence of information when another source names a license
+            eff.own = [(c, t) for c, t in eff.own if c.expression != UNKNOWN]
+            for claim, _ in unknown:
+                eff.steps.append(
+                    EvidenceStep(
+                        record=rid, path=[rid], source=f"{claim.source.describe()} ({claim.raw!r})",
+                        note="declares no license; other declarations name one, so it does not count",
+                    )
+                )
         if not eff.own:
             missing = Terms(
                 license="NONE",

@@ -42,6 +42,7 @@ class Policy(BaseModel):
     lineage: bool = True
     propagate: list[Relation] = Field(default_factory=list)
     missing_license: Use = Use.UNSPECIFIED
+    unknown_is_absence: bool = True  # a declared "unknown" only counts when no other declaration names a license
     unspecified_blocks_commercial: bool = True
     missing_upstream: Literal["ignore", "unspecified"] = "ignore"
     only_claims: list[ClaimFilter] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,10 +65,7 @@ class OxigraphStore:
         if read_only:
             if not db.is_dir():
                 raise StoreError(f"{self.path}: no provaudit store here; run `provaudit scan PATH` first")
-            try:
-                self._ox = Store.read_only(str(db))
-            except OSError as exc:
-                raise StoreError(f"{self.path}: cannot open the store read-only: {exc}") from exc
+            self._ox = self._open_read_only(db)
         else:
             if self.path.exists() and not self.path.is_dir():
                 raise StoreError(f"{self.path}: exists and is not a folder; choose another --store")
@@ -86,6 +84,20 @@ class OxigraphStore:
             if version != FORMAT_VERSION:
                 raise StoreError(f"{self.path}: store format {version} is not {FORMAT_VERSION}; upgrade provaudit")
         self.read_only = read_only
+
+    def _open_read_only(self, db: Path) -> Store:
+        # A read-only view reads RocksDB's file list once; while another process is writing, a
+        # compaction can remove a file in between, so a failed open is retried before giving up.
+        for attempt in range(8):
+            try:
+                return Store.read_only(str(db))
+            except (OSError, RuntimeError) as exc:
+                if attempt == 7:
+                    raise StoreError(
+                        f"{self.path}: cannot open the store read-only ({exc}); if a scan is writing, try again"
+                    ) from exc
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # --- scans -------------------------------------------------------------------------------
 
