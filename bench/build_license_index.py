@@ -315,6 +315,11 @@ def name_variants(name: str) -> list[str]:
     short = re.sub(r"\s+(?:\d{4}(?:-\d\d){0,2}|v?\d{8})$", "", name)  # trailing date
     out.append(short)
     out.append(re.sub(r"\s+agreement$", "", short, flags=re.I))
+    bare = re.sub(r"\s+licen[cs]e$", "", out[-1], flags=re.I)  # "BigScience Open RAIL-M"
+    if len(tokenize(bare)) >= 2:
+        out.append(bare)
+    # "Open RAIL-M" is as often written "OpenRAIL-M".
+    out += [re.sub(r"\bOpen[ -]RAIL", "OpenRAIL", n, flags=re.I) for n in out]
     return list(dict.fromkeys(out))
 
 
@@ -343,14 +348,21 @@ _NOT_TITLE = {
 
 
 def add_title_alias(b: Builder, text: str, expr: str) -> None:
-    """The first line of a license text usually is its name ("LLAMA 2 COMMUNITY LICENSE AGREEMENT")."""
-    for line in text.splitlines():
-        if line.strip():
-            toks = tokenize(line)
-            if 2 <= len(toks) <= 10 and {"license", "agreement", "terms"} & set(toks) and not (_NOT_TITLE & set(toks)):
-                for variant in name_variants(line.strip()):
-                    b.add_alias(variant, expr, 3)
+    """The title of a license text usually is its name ("LLAMA 2 COMMUNITY LICENSE AGREEMENT",
+    "CreativeML Open RAIL-M"): the first non-empty line that is not a copyright line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in lines[:3]:
+        toks = tokenize(line)
+        if toks[:1] == ["copyright"] or toks[:1] == ["c"]:
+            continue
+        if not 2 <= len(toks) <= 10 or _NOT_TITLE & set(toks):
             return
+        words = re.findall(r"[^\W\d_][\w-]*", line)
+        titled = all(w[0].isupper() for w in words if w.lower() not in {"of", "and", "for", "the", "to"})
+        if {"license", "agreement", "terms"} & set(toks) or (titled and len(toks) <= 6):
+            for variant in name_variants(line):
+                b.add_alias(variant, expr, 3)
+        return
 
 
 # --- SPDX -----------------------------------------------------------------------------------------------

@@ -57,8 +57,11 @@ _MULT = np.array(
 
 
 def normalize_text(text: str) -> str:
-    """Unicode-fold (NFKC, lower case) so that curly quotes, ligatures and case do not matter."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """Unicode-fold (NFKC, lower case) so that curly quotes, ligatures and case do not matter.
+
+    "++" becomes a word: "Open RAIL++-M" is another license than "Open RAIL-M".
+    """
+    return unicodedata.normalize("NFKC", text).lower().replace("++", " plusplus ")
 
 
 def tokenize(text: str) -> list[str]:
