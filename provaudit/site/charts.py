@@ -12,7 +12,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH = 560
-LABEL_W = 190
+LABEL_W = 200
 BAR_H, GAP = 18, 6
 TOP = 8
 
@@ -41,13 +41,14 @@ def bar_chart(
         y = TOP + i * (BAR_H + GAP)
         w = max(1.0, bar_area * count / top)
         css = classes[i] if classes else "bar"
-        shown = label if len(label) <= 28 else label[:27] + "…"
+        shown = label if len(label) <= 26 else label[:25] + "…"
         out.append(
+            f"<g><title>{escape(label)}: {count}</title>"
             f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H / 2:.0f}" text-anchor="end" '
             f'dominant-baseline="central">{escape(shown)}</text>'
             f'<rect class="{escape(css)}" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}" rx="2"/>'
             f'<text class="value" x="{LABEL_W + w + 6:.1f}" y="{y + BAR_H / 2:.0f}" '
-            f'dominant-baseline="central">{count}</text>'
+            f'dominant-baseline="central">{count}</text></g>'
         )
     out.append("</svg>")
     return Markup("".join(out))

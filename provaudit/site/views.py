@@ -139,27 +139,35 @@ def _fact_href(key: str, value: str) -> str | None:
     return None
 
 
-def group_facts(facts: Iterable[Fact], keys: Sequence[str]) -> list[Value]:
+def index_facts(facts: Iterable[Fact]) -> dict[str, list[Fact]]:
+    """Facts by base key (``size_bytes[en]`` under ``size_bytes``), looked up once per record."""
+    out: dict[str, list[Fact]] = {}
+    for fact in facts:
+        out.setdefault(fact.key.split("[", 1)[0], []).append(fact)
+    return out
+
+
+def group_facts(facts: dict[str, list[Fact]], keys: Sequence[str]) -> list[Value]:
     """The facts of these keys, values read from one place joined in one Value (languages, tags)."""
-    wanted = [f for f in facts if f.key in keys or any(f.key.startswith(k + "[") for k in keys)]
     out: list[Value] = []
     short: dict[tuple[str, str], list[str]] = {}
     sources: dict[tuple[str, str], SourceRef] = {}
-    for fact in wanted:
-        base = fact.key.split("[", 1)[0]
-        href = _fact_href(base, fact.value)
-        ref = source_ref(fact.source)
-        if href or base in LONG_FACTS or len(fact.value) > 120:
-            folded = href is None and len(fact.value) > 120
-            out.append(Value(text=fact.value, sources=[ref] if ref else [], href=href, long=folded))
-            continue
-        key = (fact.key, fact.source.describe())
-        short.setdefault(key, []).append(fact.value)
-        if ref:
-            sources[key] = ref
-    for key, values in short.items():
-        label = f"{', '.join(values)}" if "[" not in key[0] else f"{key[0].split('[', 1)[1][:-1]}: {', '.join(values)}"
-        out.append(Value(text=label, sources=[sources[key]] if key in sources else []))
+    for key in keys:
+        for fact in facts.get(key, ()):
+            href = _fact_href(key, fact.value)
+            ref = source_ref(fact.source)
+            if href or key in LONG_FACTS or len(fact.value) > 120:
+                folded = href is None and len(fact.value) > 120
+                out.append(Value(text=fact.value, sources=[ref] if ref else [], href=href, long=folded))
+                continue
+            group = (fact.key, fact.source.describe())
+            short.setdefault(group, []).append(fact.value)
+            if ref:
+                sources[group] = ref
+    for (key, where), values in short.items():
+        text = ", ".join(values) if "[" not in key else f"{key.split('[', 1)[1][:-1]}: {', '.join(values)}"
+        ref = sources.get((key, where))
+        out.append(Value(text=text, sources=[ref] if ref else []))
     return out
 
 
@@ -198,15 +206,15 @@ def umr_sections(
     meta.append(Row("License (declared)", claims or [Value(text=NOT_STATED)]))
     if record.version:
         meta.append(Row("Scanned version", [Value(text=record.version)]))
+    facts = index_facts(record.facts)
     used = {CARD_FACT} | {k for _, _, keys in UMR_TEXT_SECTIONS for k in keys}
     for label, keys in METADATA_FACTS:
-        values = group_facts(record.facts, keys)
+        values = group_facts(facts, keys)
         used.update(keys)
         if values:
             meta.append(Row(label, values))
-    other = sorted({f.key.split("[", 1)[0] for f in record.facts} - used)
-    for key in other:
-        meta.append(Row(key.replace("_", " ").capitalize(), group_facts(record.facts, (key,))))
+    for key in sorted(facts.keys() - used):
+        meta.append(Row(key.replace("_", " ").capitalize(), group_facts(facts, (key,))))
     sections = [Section("umr-metadata", "Metadata", rows=meta)]
 
     def links(ups: Iterable[tuple[str, str, str | None, Source | None, str | None]]) -> list[Link]:
@@ -234,11 +242,11 @@ def umr_sections(
     sections.append(relations)
     packages = [u for u in upstream if record_label(u[0])[0] in {Kind.CODE.value, Kind.PACKAGE.value}]
     section = Section("umr-packages", "Packages and dependencies", links=links(packages))
-    library = group_facts(record.facts, ("library_name",))
+    library = group_facts(facts, ("library_name",))
     section.rows = [Row("Library", library)] if library else []
     sections.append(section)
     for anchor, title, keys in UMR_TEXT_SECTIONS:
-        values = group_facts(record.facts, keys)
+        values = group_facts(facts, keys)
         section = Section(anchor, title, rows=[Row(title, values)] if values else [])
         if anchor == "umr-training-data":
             section.links = links(u for u in upstream if u[1] in {r.value for r in TRAINING_RELATIONS})

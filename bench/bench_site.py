@@ -1,0 +1,95 @@
+"""Benchmark `provaudit site` on the shared corpus: records, pages, seconds, pages/s, peak memory.
+
+    python bench/bench_site.py                      # scan the corpus into a temporary store, then build
+    python bench/bench_site.py --store /tmp/corpus  # reuse (or create once) a store
+    python bench/bench_site.py --budget 60          # exit 1 when the build takes longer
+
+The scan is not timed; the figure is what `provaudit site` costs: reading the store, the review,
+and writing every page. Peak memory is the maximum resident set of this process and, separately,
+of the largest worker process (record pages are rendered in forked workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from provaudit import api
+from provaudit.site import build
+from provaudit.site.review import review
+
+CORPUS = Path("/work/shared/corpus")
+TARGETS = [CORPUS / "hf" / "datasets", CORPUS / "hf" / "models", CORPUS / "dpi" / "data_summaries"]
+
+
+def _mb(kilobytes: int) -> float:
+    return kilobytes / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, help="store to read (scanned from the corpus first if missing)")
+    parser.add_argument("--out", type=Path, help="site folder (default: a temporary folder, removed after)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    parser.add_argument("--budget", type=float, default=None, help="fail when the build takes more seconds")
+    parser.add_argument("--no-dpi", action="store_true", help="leave out the DPI summaries")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="provaudit-bench-"))
+    store = args.store or scratch / "store"
+    out = args.out or scratch / "site"
+    try:
+        if not (store / "oxigraph").is_dir():
+            targets = [str(t) for t in TARGETS if t.exists() and not (args.no_dpi and "dpi" in t.parts)]
+            started = time.perf_counter()
+            try:
+                api.scan(targets, store=store)
+            except Exception as exc:  # the DPI collector may be absent in older checkouts
+                print(f"scan with DPI failed ({exc}); scanning the Hugging Face cards only", file=sys.stderr)
+                shutil.rmtree(store, ignore_errors=True)
+                api.scan([t for t in targets if "dpi" not in t], store=store)
+            print(f"scan (not timed below): {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        with api.open_store(store, read_only=True) as db:
+            records = list(db.records())
+            targets = sorted({t for scan in db.scans() for t in scan.targets})
+            lookup = build.history_from_store(db, records)
+            history = {r.id: lookup(r.id) for r in records}
+        read = time.perf_counter() - started
+        report = review(records)
+        reviewed = time.perf_counter() - started - read
+        stats = build.build_site(records, report, out, history=history, scan_targets=targets, workers=args.workers)
+        total = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime) + children.ru_utime + children.ru_stime
+
+        print(f"records      {stats.records}")
+        print(f"pages        {stats.pages}  (+{stats.files - stats.pages} other files, {stats.bytes / 1e6:.1f} MB)")
+        print(f"seconds      {total:.1f}  (read {read:.1f}, review {reviewed:.1f}, pages {stats.seconds:.1f})")
+        print(f"pages/s      {stats.pages / total:.0f}  ({stats.pages_per_second:.0f} counting page writing only)")
+        print(f"cpu seconds  {cpu:.1f}")
+        main_mb, worker_mb = _mb(cpu1.ru_maxrss), _mb(children.ru_maxrss)
+        print(f"peak memory  {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest worker")
+        if stats.warnings:
+            print(f"warnings     {len(stats.warnings)} (first: {stats.warnings[0]})")
+        if args.budget is not None and total > args.budget:
+            print(f"over budget: {total:.1f} s > {args.budget:.0f} s", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        if args.out is None:
+            shutil.rmtree(scratch / "site", ignore_errors=True)
+        if args.store is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
