@@ -139,6 +139,9 @@ def test_record_page_shows_umr_card_provenance_and_audit(site: Path) -> None:
     assert 'href="model-Intel--neural-chat-7b-v3-1.html"' in page
     assert "(missing)" in page
     assert "Evidence chain" in page and "Revision history" in page
+    # the card is rendered as HTML (not shown as escaped markup)
+    card = page.split('<article class="card-body">', 1)[1].split("</article>", 1)[0]
+    assert "<table>" in card and "<h3>" in card and "&lt;" not in card
 
 
 def test_lineage_graph_links_nodes_and_marks_missing_ones(site: Path) -> None:
