@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from provaudit.licenses._textindex import (  # noqa: E402
     ALIAS_STRONG,
+    ALIAS_WORD,
     INDEX_FILE,
     INDEX_FORMAT,
     META_FILE,
@@ -258,13 +259,23 @@ class Builder:
         self.entries.append(Entry(expr, kind, source, h, rate))
         return True
 
-    def add_alias(self, phrase: str, expr: str, priority: int, strong: bool | None = None) -> None:
+    def add_alias(
+        self, phrase: str, expr: str, priority: int, strong: bool | None = None, spdx_id: bool = False
+    ) -> None:
         toks = tokenize(phrase)
         if not toks or len(toks) > MAX_ALIAS_TOKENS:
             return
         if not set(toks) - _GENERIC:  # "or later", "at your option": no license in it
             return
-        if len(toks) == 1:
+        extra = 0
+        if len(toks) == 1 and toks[0] in _COMMON_SINGLE - _ALLOWED_SINGLE:
+            return
+        if len(toks) == 1 and spdx_id and toks[0] not in _ALLOWED_SINGLE and len(toks[0]) >= 3:
+            # A one-word SPDX id: fine when it cannot be an English word (AMDPLPA, ClArtistic);
+            # a capitalized word (Fair, Glide, Buddy) must stand next to "license".
+            if re.fullmatch(r"[A-Z][a-z]+", phrase.strip()):
+                extra = ALIAS_WORD
+        elif len(toks) == 1:
             t = toks[0]
             if t in _COMMON_SINGLE - _ALLOWED_SINGLE or (t not in _ALLOWED_SINGLE and not any(c.isdigit() for c in t)):
                 return
@@ -272,8 +283,10 @@ class Builder:
                 return
         if strong is None:
             strong = is_strong(toks)
+        if len(toks) == 1:
+            strong = False  # "X11", "GPLv3" also occur in prose: a licensing cue must be next to it
         ids = tuple(int(i) for i in self.ids(toks))
-        flags = ALIAS_STRONG if strong else 0
+        flags = (ALIAS_STRONG if strong else 0) | extra
         old = self.aliases.get(ids)
         if old is None:
             self.aliases[ids] = (expr, priority, flags)
@@ -409,7 +422,10 @@ def load_spdx(b: Builder, wheel: Path) -> tuple[str, set[str], dict[str, str]]:
             target = lid[:-1] + "-or-later" if lid.endswith("+") else lid + "-only"
             if target not in ids:
                 continue
-        b.add_alias(lid, target, 0, strong=len(tokenize(lid)) >= 3 or any(c.isdigit() for c in lid))
+        # An id of three words or more with a version ("Apache-2.0", "CC-BY-4.0") is specific enough
+        # on its own; "X11" or "MIT-0" also occur in prose and need a licensing cue.
+        n_tok = len(tokenize(lid))
+        b.add_alias(lid, target, 0, strong=n_tok >= 3 and any(c.isdigit() for c in lid), spdx_id=True)
         name = re.sub(r"\s+only$", "", x["name"])
         b.add_alias(name, target, 0)
     return version, ids, same_text

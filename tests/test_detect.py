@@ -101,6 +101,13 @@ def test_gpl_notice_says_or_later() -> None:
         ("Released under the Apache License, Version 2.0; see LICENSE.", "Apache-2.0"),
         ("## License\n\nThe annotations are CC BY-NC 4.0.\n", "CC-BY-NC-4.0"),
         ("License: CC0-1.0", "CC0-1.0"),
+        # the most specific name wins over a shorter one inside it
+        ("Licensed under CC-BY-NC-ND-4.0.", "CC-BY-NC-ND-4.0"),
+        ("This dataset is released under the Eclipse Public License 2.0.", "EPL-2.0"),
+        ("Licensed under the GNU Lesser General Public License v2.1 or later.", "LGPL-2.1-or-later"),
+        ("Model license: BigScience OpenRAIL-M", "LicenseRef-scancode-bigscience-open-rail-m"),
+        ("The Llama 3.1 Community License applies to this model.", "LicenseRef-scancode-llama-3.1-license-2024"),
+        ("Licensed under the MIT license or the Apache License, Version 2.0, at your option.", "MIT OR Apache-2.0"),
     ],
 )
 def test_short_mentions(text: str, expected: str) -> None:
@@ -127,6 +134,7 @@ def test_spdx_identifier_with_unknown_id_is_ignored() -> None:
         "---\nlicense: other\nlicense_name: acme-research\nlicense_link: LICENSE.md\n---\n\n"
         "# Acme model\n\nSee LICENSE.md for the terms of use of these weights.\n",
         "Researchers at MIT and Apache Spark users contributed to this benchmark.\n",
+        "X11 forwarding is enabled; the data is used under fair use.\n",
         "",
         "\n\n   \n",
     ],
@@ -156,6 +164,13 @@ def test_binary_file_does_not_crash(tmp_path: Path) -> None:
     assert det.expression is None
 
 
+def test_license_text_inside_a_binary_is_still_found(tmp_path: Path) -> None:
+    p = tmp_path / "lib.so"
+    blob = b"\x7fELF\x00\x01" + os.urandom(5000).replace(b"\n", b"\x00")
+    p.write_bytes(blob + (FIXTURES / "MIT__orig.txt").read_bytes() + b"\x00" + blob)
+    assert detect_file(p).expression == "MIT"
+
+
 def test_huge_file_reads_only_the_head(tmp_path: Path) -> None:
     mit = (FIXTURES / "MIT__orig.txt").read_bytes()
     p = tmp_path / "LICENSE"
@@ -174,6 +189,9 @@ def test_bad_encodings(tmp_path: Path) -> None:
     utf16 = tmp_path / "utf16.txt"
     utf16.write_bytes(text.encode("utf-16"))
     assert detect_file(utf16).expression == "MIT"
+    utf16le = tmp_path / "utf16le.txt"  # no byte-order mark
+    utf16le.write_bytes(text.encode("utf-16-le"))
+    assert detect_file(utf16le).expression == "MIT"
     broken = tmp_path / "broken.txt"
     broken.write_bytes(text.encode() + b"\xff\xfe\xfa garbage \xc3\x28")
     assert detect_file(broken).expression == "MIT"

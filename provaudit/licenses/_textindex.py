@@ -131,6 +131,7 @@ class TextIndex:
 
 
 ALIAS_STRONG = 1  # alias can stand alone (long name, URL); otherwise it needs a licensing cue nearby
+ALIAS_WORD = 2  # a one-word id that is also an English word ("Fair", "Glide"): needs "license" next to it
 
 
 def _data_dir_candidates() -> list[Path]:

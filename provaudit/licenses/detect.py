@@ -27,6 +27,7 @@ import numpy as np
 from provaudit.errors import InputError
 from provaudit.licenses._textindex import (
     ALIAS_STRONG,
+    ALIAS_WORD,
     SHINGLE,
     TextIndex,
     get_index,
@@ -196,11 +197,18 @@ def _decode(data: bytes) -> str:
     """Decode bytes as text without ever failing; binary content becomes harmless."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
-    if data.count(b"\x00") > len(data) // 10 + 1:
-        # Binary (or UTF-16 without BOM): keep only printable ASCII runs of some length.
+    head = data[:8192]
+    if b"\x00" in head:
+        # UTF-16 without BOM has a NUL in every other byte; anything else with NULs is binary.
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > 0.4 * len(head) / 2 and even < 0.05 * len(head) / 2:
+            return data.decode("utf-16-le", errors="replace")
+        if even > 0.4 * len(head) / 2 and odd < 0.05 * len(head) / 2:
+            return data.decode("utf-16-be", errors="replace")
+        # Binary: keep only runs of printable ASCII, as `strings` does (licenses embedded in blobs).
         return "\n".join(m.decode("ascii") for m in re.findall(rb"[\x20-\x7e\t]{8,}", data))
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
@@ -500,6 +508,7 @@ def _region(p: np.ndarray, pj: np.ndarray, rate: int, n_rows: int) -> tuple[np.n
 # Licensing words that make a bare name ("MIT", "Apache 2.0") count as a license mention.
 _CUE_BEFORE = {"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"}
 _CUE_AFTER = {"license", "licensed", "licenses"}
+_LICENSE_WORDS = {"license", "licensed", "licenses", "licensing", "identifier"}
 _OR_GLUE = {"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"}
 
 
@@ -511,22 +520,31 @@ def _match_mentions(
     idl = ids.tolist()
     alive_l = alive.tolist()
     n = len(idl)
-    raw: list[tuple[int, int, str, bool]] = []  # (start, end exclusive, expr, strong)
+    found: list[tuple[int, int, str, bool]] = []  # (start, end exclusive, expr, strong)
     starts = np.flatnonzero(idx.alias_start[ids] & alive).tolist() if n else []
-    after = 0  # end of the last alias taken: aliases do not overlap
     empty: list[tuple[tuple[int, ...], int, int]] = []
     for i in starts:
-        if i < after:
-            continue
         longer = aliases.get((idl[i], idl[i + 1]), empty) if i + 1 < n else empty
         for seq, expr_no, flags in longer + aliases.get(idl[i], empty):
             L = len(seq)
             if i + L <= n and tuple(idl[i : i + L]) == seq and all(alive_l[i : i + L]):
+                if _version_follows(tokens, i + L):
+                    continue  # "Eclipse Public License" + "2.0": the name without its version is wrong
                 strong = bool(flags & ALIAS_STRONG)
+                if flags & ALIAS_WORD and not _LICENSE_WORDS.intersection(tokens[max(0, i - 2) : i + 2]):
+                    continue
                 if strong or _has_cue(tokens, i, i + L):
-                    raw.append((i, i + L, idx.alias_exprs[expr_no], strong))
-                    after = i + L
+                    found.append((i, i + L, idx.alias_exprs[expr_no], strong))
                     break
+    # Overlapping aliases: the most specific wins ("licensed under CC BY-NC" < "CC BY-NC-ND 4.0",
+    # "distributed under the terms of the BSD" < "BSD Zero Clause License").
+    taken = np.zeros(n, dtype=bool)
+    raw: list[tuple[int, int, str, bool]] = []
+    for f in sorted(found, key=lambda f: (-_weight(tokens[f[0] : f[1]]), f[0] - f[1], f[0])):
+        if not taken[f[0] : f[1]].any():
+            taken[f[0] : f[1]] = True
+            raw.append(f)
+    raw.sort()
     out: list[_Found] = []
     k = 0
     while k < len(raw):
@@ -546,6 +564,69 @@ def _match_mentions(
             out.append(_Found(expr, conf, int(line_arr[s]), int(line_arr[e - 1]), "mention", s))
         k += 1
     return out
+
+
+# Words that say nothing about which license an alias names.
+_FILLER_WORDS = frozenset(
+    [
+        "the",
+        "of",
+        "under",
+        "terms",
+        "licensed",
+        "license",
+        "licenses",
+        "licence",
+        "distributed",
+        "released",
+        "and",
+        "or",
+        "a",
+        "an",
+        "this",
+        "is",
+        "by",
+        "in",
+        "to",
+        "as",
+        "with",
+        "published",
+        "available",
+        "made",
+        "see",
+        "file",
+        "software",
+        "program",
+        "code",
+        "project",
+        "you",
+        "can",
+        "redistribute",
+        "it",
+        "modify",
+        "may",
+        "use",
+        "this",
+    ]
+)
+
+
+def _weight(words: list[str]) -> int:
+    """How many words of an alias occurrence actually name a license."""
+    return sum(w not in _FILLER_WORDS for w in words)
+
+
+_VERSION = re.compile(r"v?\d+(?:\.\d+)*")
+
+
+def _version_follows(tokens: list[str], end: int) -> bool:
+    """Whether a version number comes right after position *end* ("2 0", "v3", "version 2")."""
+    if end >= len(tokens):
+        return False
+    t = tokens[end]
+    if _VERSION.fullmatch(t):
+        return True
+    return t in ("version", "ver") and end + 1 < len(tokens) and bool(_VERSION.fullmatch(tokens[end + 1]))
 
 
 def _has_cue(tokens: list[str], start: int, end: int) -> bool:
