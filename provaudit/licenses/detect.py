@@ -249,6 +249,8 @@ def _family(expr: str) -> str:
 _MIN_COVERAGE = {"text": 0.3, "notice": 0.8}
 # Minimum number of (estimated) matched shingles, by kind.
 _MIN_HITS = {"text": 12, "notice": 6}
+# A whole text of one short sentence (TermReadKey, Kastrup) is accepted with fewer hits.
+_MIN_HITS_WHOLE = 8
 # A gap of this many tokens without hits splits a region (a second license text, prose between).
 _GAP = 48
 _MAX_LICENSES = 12
@@ -343,7 +345,7 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
     cov = counts / np.maximum(idx.entry_size, 1)
     est = counts * idx.entry_rate
     min_cov = np.where(is_text, _MIN_COVERAGE["text"], _MIN_COVERAGE["notice"]) * 0.9
-    min_hits = np.where(is_text, _MIN_HITS["text"], _MIN_HITS["notice"])
+    min_hits = np.where(is_text, _MIN_HITS_WHOLE, _MIN_HITS["notice"])
     eligible = np.nonzero((cov >= min_cov) & (est >= min_hits))[0]
     if not len(eligible):
         return None
@@ -380,7 +382,7 @@ def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit 
         kind = "text" if is_text[e] else "notice"
         c = n / max(int(idx.entry_size[e]), 1)
         hits = n * rate
-        if c < _MIN_COVERAGE[kind] or hits < _MIN_HITS[kind]:
+        if c < _MIN_COVERAGE[kind] or hits < (_MIN_HITS_WHOLE if c >= 0.9 else _MIN_HITS[kind]):
             continue
         p0, p1 = int(rp[0]), int(rp[-1])
         density = min(1.0, hits / (p1 - p0 + 1))
