@@ -19,10 +19,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 from provaudit.errors import InputError
 from provaudit.licenses._textindex import (
@@ -216,11 +218,14 @@ def _decode(data: bytes) -> str:
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier\s*:\s*(.+)", re.I)
 
 
-def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
-    from license_expression import ExpressionError, get_spdx_licensing
+@cache
+def _spdx_licensing() -> Licensing:
+    """The SPDX-keyed Licensing of license_expression (building it takes ~50 ms: once)."""
+    return get_spdx_licensing()
 
+
+def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
     out: list[_Found] = []
-    licensing = None
     for i, line in enumerate(lines):
         m = _SPDX_LINE.search(line)
         if not m:
@@ -228,13 +233,16 @@ def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
         raw = re.split(r"\*/|-->|\s#|\"|'|`", m.group(1))[0].strip().rstrip(".;,")
         if not raw:
             continue
-        if licensing is None:
-            licensing = get_spdx_licensing()
+        licensing = _spdx_licensing()
         try:
-            parsed = licensing.parse(raw, validate=True)
+            parsed = licensing.parse(raw)
         except ExpressionError:
             continue
         if parsed is None:
+            continue
+        # Unknown ids make the line unusable, except user-defined LicenseRef-/DocumentRef- ones.
+        unknown = licensing.unknown_license_keys(parsed)
+        if any(not k.startswith(("LicenseRef-", "DocumentRef-")) for k in unknown):
             continue
         out.append(_Found(str(parsed), 1.0, i, i, "spdx-identifier"))
     return out
