@@ -312,13 +312,13 @@ def is_strong(toks: list[str]) -> bool:
 
 _AI_WORDS = re.compile(
     r"\b(?:model weights|trained model|machine[- ]learning|artificial intelligence|large language model"
-    r"|foundation model|fine[- ]tun\w*|model output|ai model|open rail)",
+    r"|foundation model|fine[- ]tun\w*|model output|ai model|open rail|llama|gemma|generative ai)",
     re.I,
 )
 
 
 def is_ai_license(text: str) -> bool:
-    """Heuristic: a license about AI models/weights (OpenRAIL, Llama, Gemma, ...)."""
+    """Heuristic: a license or policy about AI models/weights (OpenRAIL, Llama, Gemma, ...)."""
     return len(_AI_WORDS.findall(text)) >= 2
 
 
