@@ -5,13 +5,17 @@
     python bench/bench_site.py --budget 60          # exit 1 when the build takes longer
 
 The scan is not timed; the figure is what `provaudit site` costs: reading the store, the review,
-and writing every page. Peak memory is the maximum resident set of this process and, separately,
-of the largest worker process (record pages are rendered in forked workers).
+and writing every page, first into an empty folder (cold), then again into the same folder (a
+rebuild after a scan, which reuses the cached Markdown renderings). Peak memory is the maximum
+resident set of this process and, separately, of the largest worker process (record pages are
+rendered in forked workers). Other processes on the machine slow the wall-clock figures; the CPU
+seconds are the build's own.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import sys
@@ -29,6 +33,43 @@ TARGETS = [CORPUS / "hf" / "datasets", CORPUS / "hf" / "models", CORPUS / "dpi" 
 
 def _mb(kilobytes: int) -> float:
     return kilobytes / 1024  # ru_maxrss is in KiB on Linux
+
+
+def _run(store: Path, out: Path, workers: int | None, label: str) -> float:
+    """One timed build from the store; prints its figures and returns its wall-clock seconds."""
+    self0, children0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    with api.open_store(store, read_only=True) as db:
+        records = list(db.records())
+        targets = sorted({t for scan in db.scans() for t in scan.targets})
+        lookup = build.history_from_store(db, records)
+        history = {r.id: lookup(r.id) for r in records}
+    read = time.perf_counter() - started
+    report = review(records)
+    reviewed = time.perf_counter() - started - read
+    stats = build.build_site(records, report, out, history=history, scan_targets=targets, workers=workers)
+    total = time.perf_counter() - started
+    self1, children1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(
+        after - before
+        for after, before in (
+            (self1.ru_utime, self0.ru_utime),
+            (self1.ru_stime, self0.ru_stime),
+            (children1.ru_utime, children0.ru_utime),
+            (children1.ru_stime, children0.ru_stime),
+        )
+    )
+    print(f"--- {label}")
+    print(f"records      {stats.records}")
+    print(f"pages        {stats.pages}  (+{stats.files - stats.pages} other files, {stats.bytes / 1e6:.1f} MB)")
+    print(f"seconds      {total:.1f}  (read {read:.1f}, review {reviewed:.1f}, pages {stats.seconds:.1f})")
+    print(f"pages/s      {stats.pages / total:.0f}  ({stats.pages_per_second:.0f} counting page writing only)")
+    print(f"cpu seconds  {cpu:.1f}  (all processes; {os.cpu_count()} cores)")
+    main_mb, worker_mb = _mb(self1.ru_maxrss), _mb(children1.ru_maxrss)
+    print(f"peak memory  {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest worker")
+    if stats.warnings:
+        print(f"warnings     {len(stats.warnings)} (first: {stats.warnings[0]})")
+    return total
 
 
 def main() -> int:
@@ -55,33 +96,15 @@ def main() -> int:
                 api.scan([t for t in targets if "dpi" not in t], store=store)
             print(f"scan (not timed below): {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        started = time.perf_counter()
-        with api.open_store(store, read_only=True) as db:
-            records = list(db.records())
-            targets = sorted({t for scan in db.scans() for t in scan.targets})
-            lookup = build.history_from_store(db, records)
-            history = {r.id: lookup(r.id) for r in records}
-        read = time.perf_counter() - started
-        report = review(records)
-        reviewed = time.perf_counter() - started - read
-        stats = build.build_site(records, report, out, history=history, scan_targets=targets, workers=args.workers)
-        total = time.perf_counter() - started
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime) + children.ru_utime + children.ru_stime
-
-        print(f"records      {stats.records}")
-        print(f"pages        {stats.pages}  (+{stats.files - stats.pages} other files, {stats.bytes / 1e6:.1f} MB)")
-        print(f"seconds      {total:.1f}  (read {read:.1f}, review {reviewed:.1f}, pages {stats.seconds:.1f})")
-        print(f"pages/s      {stats.pages / total:.0f}  ({stats.pages_per_second:.0f} counting page writing only)")
-        print(f"cpu seconds  {cpu:.1f}")
-        main_mb, worker_mb = _mb(cpu1.ru_maxrss), _mb(children.ru_maxrss)
-        print(f"peak memory  {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest worker")
-        if stats.warnings:
-            print(f"warnings     {len(stats.warnings)} (first: {stats.warnings[0]})")
-        if args.budget is not None and total > args.budget:
-            print(f"over budget: {total:.1f} s > {args.budget:.0f} s", file=sys.stderr)
+        if out.exists() and not (out / build.MARKER).exists():
+            print(f"{out}: exists and is not a provaudit site; choose another --out", file=sys.stderr)
+            return 2
+        shutil.rmtree(out, ignore_errors=True)  # an earlier site: the first build must start cold
+        cold = _run(store, out, args.workers, "cold build")
+        _run(store, out, args.workers, "rebuild")
+        worst = cold
+        if args.budget is not None and worst > args.budget:
+            print(f"over budget: {worst:.1f} s > {args.budget:.0f} s", file=sys.stderr)
             return 1
         return 0
     finally:

@@ -256,3 +256,23 @@ def test_cli_builds_from_a_store_with_revision_history(tmp_path: Path) -> None:
     assert "CC-BY-SA-4.0" in page and "first observed" in page
     result = CliRunner().invoke(site_command, ["--out", str(tmp_path / "data"), "--store", str(store)])
     assert result.exit_code != 0 and "not empty" in str(result.exception or result.output)
+
+
+def test_markdown_cache_is_reused_but_never_trusted(
+    tmp_path: Path, records: list[Record], report: ReviewReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build_site(records, report, out, workers=1)
+    cache = out / site_build.CACHE_FILE
+    data = json.loads(cache.read_text())
+    assert len(data["html"]) == len({r.fact("card") for r in records if r.fact("card")})
+    for key in data["html"]:  # whoever can write the cache must still not get HTML onto a page
+        data["html"][key] += "<script>window.__pwned = 1</script><img src=x onerror=alert(1)>"
+    cache.write_text(json.dumps(data))
+    rendered: list[str] = []
+    monkeypatch.setattr(site_build, "render_raw", lambda text: rendered.append(text) or "")
+    build_site(records, report, out, workers=1)
+    assert rendered == []  # every card came from the cache
+    page = (out / "records" / "dataset-snli.html").read_text()
+    assert "Stanford Natural Language Inference" in page
+    assert "__pwned" not in page and "onerror" not in page

@@ -9,6 +9,7 @@ graph layouts are cached by neighbourhood, and each page is streamed to its file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -19,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,12 @@ from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.site import views
 from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
-from provaudit.site.markdown import render_markdown
+from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
 from provaudit.site.paths import slugs_for
 from provaudit.store.base import RevisionInfo
 
 MARKER = ".provaudit-site"
+CACHE_FILE = ".provaudit-markdown-cache.json"
 USE_LABELS = {
     Use.COMMERCIAL.value: "commercial use",
     Use.UNSPECIFIED.value: "unspecified",
@@ -189,15 +190,22 @@ class _Job:
     base: dict[str, Any]
     render_card: Callable[..., str] | None
     to_umr_yaml: Callable[..., str] | None
+    markdown: _MarkdownCache
+    parent: int = field(default_factory=os.getpid)
 
 
 _JOB: _Job | None = None  # set in the parent before forking workers, so nothing is pickled
 
 
-def _record_pages(indices: Sequence[int]) -> SiteStats:
-    """Render the record pages (and their card downloads) of these records; safe to run in a worker."""
+def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], set[str]]:
+    """Render the record pages (and their card downloads) of these records; safe to run in a worker.
+
+    Returns the counts, and the Markdown renderings this part added and used (for the cache).
+    """
     job = _JOB
     assert job is not None
+    if os.getpid() != job.parent:  # a worker: report only what this part adds, not earlier parts again
+        job.markdown.new, job.markdown.used = {}, set()
     stats = SiteStats()
     writer = _Writer(job.out, stats)
     template = job.env.get_template("record.html")
@@ -246,7 +254,7 @@ def _record_pages(indices: Sequence[int]) -> SiteStats:
             "findings": job.findings[record.id],
             "publisher": _publisher(record),
             "umr": views.umr_sections(record, rv, job.record_hrefs, job.lineage.down.get(record.id, [])),
-            "card_html": _card_html(card_fact.value) if card_fact else None,
+            "card_html": job.markdown.html(card_fact.value) if card_fact else None,
             "card_source": views.source_ref(card_fact.source) if card_fact else None,
             "graph": graph,
             "upstream_links": upstream_links,
@@ -257,13 +265,43 @@ def _record_pages(indices: Sequence[int]) -> SiteStats:
             "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
         }
         writer.page(template, f"records/{slug}.html", context)
-    return stats
+    return stats, job.markdown.new, job.markdown.used
 
 
-@lru_cache(maxsize=256)
-def _card_html(text: str) -> Markup:
-    """Cards copied between repositories (quantized packagers) are rendered once."""
-    return render_markdown(text)
+class _MarkdownCache:
+    """markdown-it renderings of card bodies by content hash, kept in the site folder between builds.
+
+    Parsing Markdown is most of a build's work and card bodies rarely change between scans. Only
+    the unsanitized rendering is cached: nh3 cleans every card on every build, so a stale or
+    tampered cache file can never put unsafe HTML on a page.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.known: dict[str, str] = {}
+        self.new: dict[str, str] = {}
+        self.used: set[str] = set()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == RENDER_VERSION and isinstance(data.get("html"), dict):
+                self.known = data["html"]
+        except (OSError, ValueError):
+            pass  # no cache yet, or an unreadable one: render everything
+
+    def html(self, text: str) -> Markup:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        self.used.add(key)
+        raw = self.known.get(key) or self.new.get(key)
+        if raw is None:
+            raw = self.new[key] = render_raw(text)
+        return sanitize(raw)
+
+    def save(self) -> None:
+        """Keep what this build used (so the file does not grow forever), atomically."""
+        keep = {k: v for k, v in {**self.known, **self.new}.items() if k in self.used}
+        tmp = self.path.with_name(self.path.name + ".partial")
+        tmp.write_text(json.dumps({"version": RENDER_VERSION, "html": keep}, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.path)
 
 
 def _workers(requested: int | None, count: int) -> int:
@@ -333,7 +371,7 @@ def build_site(
 
     findings = {r.id: _all_findings(r, reviews.get(r.id)) for r in records}
     base = {"site_title": title, "policy": review.policy, "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    _JOB = _Job(
+    _JOB = job = _Job(
         out=out,
         env=env,
         records=records,
@@ -348,19 +386,20 @@ def build_site(
         base=base,
         render_card=render_card,
         to_umr_yaml=to_umr_yaml,
+        markdown=_MarkdownCache(out / CACHE_FILE),
     )
 
     # --- record pages: in worker processes while this one writes the overview pages -------------
     count = _workers(workers, len(records))
     pool: ProcessPoolExecutor | None = None
-    futures: list[Future[SiteStats]] = []
+    futures: list[Future[tuple[SiteStats, dict[str, str], set[str]]]] = []
     try:
         if count > 1:
             pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
             chunks = count * 4
             futures = [pool.submit(_record_pages, range(k, len(records), chunks)) for k in range(chunks)]
         else:
-            _merge(stats, _record_pages(range(len(records))))
+            _merge(stats, job.markdown, *_record_pages(range(len(records))))
         _overview_pages(
             writer,
             env,
@@ -375,7 +414,8 @@ def build_site(
             base,
         )
         for future in futures:
-            _merge(stats, future.result())
+            _merge(stats, job.markdown, *future.result())
+        job.markdown.save()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -386,7 +426,10 @@ def build_site(
     return stats
 
 
-def _merge(total: SiteStats, part: SiteStats) -> None:
+def _merge(total: SiteStats, cache: _MarkdownCache, part: SiteStats, new: dict[str, str], used: set[str]) -> None:
+    if new is not cache.new:  # a worker's renderings; in-process ones are in the cache already
+        cache.new.update(new)
+        cache.used |= used
     total.pages += part.pages
     total.files += part.files
     total.bytes += part.bytes

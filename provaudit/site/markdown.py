@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import markdown_it
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -134,11 +135,23 @@ def relevel_headings(html: str, base: int) -> str:
     return _HEADING.sub(swap, html)
 
 
-def render_markdown(text: str, *, heading_base: int = 3) -> Markup:
-    """Sanitized HTML for a card body; headings start at ``heading_base`` and never skip a level.
+# Part of the key of cached renderings: a new markdown-it-py or a change of its setup invalidates them.
+RENDER_VERSION = f"1:{markdown_it.__version__}"
+
+
+def render_raw(text: str) -> str:
+    """markdown-it-py's HTML, NOT sanitized: the slow step, which the site caches between builds."""
+    return _parser().render(text)
+
+
+def sanitize(html: str, *, heading_base: int = 3) -> Markup:
+    """nh3-cleaned HTML with headings re-levelled; run on every build, cached renderings included.
 
     Returned as Markup (safe to insert into a template unescaped) because nh3 has cleaned it.
     """
-    html = _parser().render(text)
-    safe = _cleaner().clean(html)
-    return Markup(relevel_headings(safe, heading_base))
+    return Markup(relevel_headings(_cleaner().clean(html), heading_base))
+
+
+def render_markdown(text: str, *, heading_base: int = 3) -> Markup:
+    """Sanitized HTML for a card body; headings start at ``heading_base`` and never skip a level."""
+    return sanitize(render_raw(text), heading_base=heading_base)
