@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from provaudit import api
-from provaudit.records.model import Record
+from provaudit.records.model import Fact, Record
 from provaudit.rules.report import ReviewReport
 from provaudit.site import build as site_build
 from provaudit.site.build import build_site
@@ -276,3 +276,17 @@ def test_markdown_cache_is_reused_but_never_trusted(
     page = (out / "records" / "dataset-snli.html").read_text()
     assert "Stanford Natural Language Inference" in page
     assert "__pwned" not in page and "onerror" not in page
+
+
+def test_control_characters_from_cards_do_not_break_html(tmp_path: Path, records: list[Record]) -> None:
+    record = next(r for r in records if r.id == "dataset:snli").model_copy(deep=True)
+    source = record.facts[0].source
+    record.facts.append(
+        Fact(key="description", value="tab\tvt\x0bnul\x00bell\x07nonchar\ufffe\U0001fffe", source=source)
+    )
+    record.facts = [Fact(key=f.key, value=f.value + "\x1b[31m", source=f.source) if f.key == "card" else f
+                    for f in record.facts]  # fmt: skip
+    build_site([record], basic_review([record]), tmp_path / "out", workers=1)
+    page = tmp_path / "out" / "records" / "dataset-snli.html"
+    parse(page)
+    assert "\ufffd" in page.read_text()

@@ -13,6 +13,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import time
 from collections import Counter, defaultdict
@@ -51,6 +52,12 @@ USE_LABELS = {
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; object-src 'none'"
+)
+# Control characters and noncharacters are parse errors in HTML5; cards and DPI data do hold some.
+_INVALID_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
+    + "]"
 )
 GENERATED_DIRS = ("records", "collections", "downloads", "static")
 
@@ -99,10 +106,18 @@ class _Writer:
         self.stats = stats
 
     def page(self, template: jinja2.Template, rel: str, context: dict[str, Any]) -> None:
+        """Render straight into the file, a block at a time, without characters HTML5 forbids."""
         path = self.out / rel
-        with path.open("w", encoding="utf-8", newline="\n") as handle:
+        with path.open("w", encoding="utf-8", newline="\n", errors="replace") as handle:
+            block: list[str] = []
+            size = 0
             for chunk in template.generate(**context):
-                handle.write(chunk)
+                block.append(chunk)
+                size += len(chunk)
+                if size > 1 << 16:
+                    handle.write(_INVALID_CHARS.sub("\ufffd", "".join(block)))
+                    block, size = [], 0
+            handle.write(_INVALID_CHARS.sub("\ufffd", "".join(block)))
             self.stats.bytes += handle.tell()
         self.stats.pages += 1
         self.stats.files += 1
