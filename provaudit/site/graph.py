@@ -192,6 +192,26 @@ def _layout(count: int, pairs: tuple[tuple[int, int], ...], layers: tuple[int, .
     return coords, bends
 
 
+def _compact(coords: tuple[tuple[float, float], ...]) -> list[float]:
+    """Slot of each node: Sugiyama's order within each layer, packed side by side and centred.
+
+    igraph reserves slots for the dummy vertices of long edges, which spreads a wide fan of
+    records over thousands of pixels; packing keeps every graph within MAX_ROW nodes of width.
+    Edges are then drawn straight (under the nodes).
+    """
+    layers: dict[float, list[int]] = {}
+    for i, (_, y) in enumerate(coords):
+        layers.setdefault(y, []).append(i)
+    widest = max((len(m) for m in layers.values()), default=1)
+    slots = [0.0] * len(coords)
+    for members in layers.values():
+        members.sort(key=lambda i: coords[i][0])
+        offset = (widest - len(members)) / 2
+        for k, i in enumerate(members):
+            slots[i] = offset + k
+    return slots
+
+
 def _truncate(text: str, limit: int = LABEL_CHARS) -> str:
     """Cut in the middle: versions and sizes at the end of names (v3-1, v3-3, 7B) tell nodes apart."""
     if len(text) <= limit:
@@ -257,10 +277,10 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
     order = sorted(nodes, key=lambda n: n.id)
     index = {n.id: i for i, n in enumerate(order)}
     pairs = tuple((index[e.source], index[e.target]) for e in edges)
-    coords, bends = _layout(len(order), pairs, layers_for(len(order), pairs))
+    coords, _ = _layout(len(order), pairs, layers_for(len(order), pairs))
+    slots = _compact(coords)
     step_x, step_y = NODE_W + H_GAP, NODE_H + V_GAP
-    min_x = min((x for x, _ in coords), default=0.0)
-    xs = [MARGIN + (x - min_x) * step_x for x, _ in coords]
+    xs = [MARGIN + x * step_x for x in slots]
     ys = [MARGIN + y * step_y for _, y in coords]
     width = int(max(xs, default=0) + NODE_W + MARGIN)
     height = int(max(ys, default=0) + NODE_H + MARGIN)
@@ -272,14 +292,10 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
         'orient="auto-start-reverse"><path class="arrowhead" d="M0,0 L10,5 L0,10 z"/></marker></defs>',
         '<g class="edges">',
     ]
-    for edge, (s, t), bend in zip(edges, pairs, bends, strict=True):
+    for edge, (s, t) in zip(edges, pairs, strict=True):
         sx, sy, tx, ty = xs[s] + NODE_W / 2, ys[s], xs[t] + NODE_W / 2, ys[t]
         down = ty >= sy
-        points = [(sx, sy + NODE_H if down else sy)]
-        points += [(MARGIN + (bx - min_x) * step_x + NODE_W / 2, MARGIN + by * step_y + NODE_H / 2) for bx, by in bend]
-        points.sort(key=lambda p: p[1], reverse=not down)
-        points.append((tx, ty if down else ty + NODE_H))
-        path = " ".join(f"{px:.0f},{py:.0f}" for px, py in points)
+        path = f"{sx:.0f},{sy + NODE_H if down else sy:.0f} {tx:.0f},{ty if down else ty + NODE_H:.0f}"
         label = escape(edge.relation.replace("_", " ")) if edge.relation else "more"
         out.append(f'<polyline class="edge" points="{path}" marker-end="url(#arrow)"><title>{label}</title></polyline>')
     out.append('</g><g class="nodes">')
