@@ -118,17 +118,17 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
 
     text_regions = [(f.start, f.end) for f in found if f.rule in ("full-text", "partial-text")]
     # SPDX-License-Identifier lines inside a matched text are part of it (CAL-1.0 shows examples).
-    for m in _spdx_identifier_lines(lines):
-        if not any(a <= m.start <= b for a, b in text_regions):
-            found.append(m)
-            alive[line_arr == m.start] = False
+    for tag in _spdx_identifier_lines(lines):
+        if not any(a <= tag.start <= b for a, b in text_regions):
+            found.append(tag)
+            alive[line_arr == tag.start] = False
     text_exprs = {_family(f.expr) for f in found if f.rule != "mention"}
-    for m in _match_mentions(idx, tokens, ids, alive, line_arr):
-        if _family(m.expr) in text_exprs and text_regions:
+    for men in _match_mentions(idx, tokens, ids, alive, line_arr):
+        if _family(men.expr) in text_exprs and text_regions:
             continue  # a name or title of a text that was matched in full
-        if any(a - 3 <= m.start <= b + 1 for a, b in text_regions):
+        if any(a - 3 <= men.start <= b + 1 for a, b in text_regions):
             continue  # heading just above (or trailer of) a matched text
-        found.append(m)
+        found.append(men)
 
     found.sort(key=lambda f: (f.start, f.pos))
     matches = tuple(
