@@ -39,7 +39,7 @@ logging.getLogger("huggingface_hub.repocard_data").setLevel(logging.ERROR)
 logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
 
 # libyaml when present: the pure-Python parser dominates scan time on large collections
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RELATIONS = {
     "finetune": Relation.FINETUNE,
     "adapter": Relation.ADAPTER,
@@ -176,7 +176,7 @@ class CardReader:
         block = match.group(2)
         body = text[match.end() :]
         try:
-            data = yaml.load(block, Loader=_Loader)
+            data = yaml.load(block, Loader=YamlLoader)
         except yaml.YAMLError as exc:
             findings.append(self.yaml_finding(rel, exc, offset))
             return None, body

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from provaudit.collectors.base import CollectOptions
-from provaudit.collectors.cards import CardReader, card_records_from_metadata
+from provaudit.collectors.cards import CardReader, YamlLoader, card_records_from_metadata
 from provaudit.records.identity import folder_to_repo_id, record_id
 from provaudit.records.model import FileDigest, Finding, Kind, Record, Severity, Source
 
@@ -187,7 +187,7 @@ def _read_manifest(path: Path, reader: CardReader, findings: list[Finding]) -> d
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=YamlLoader)
     except yaml.YAMLError as exc:
         findings.append(reader.yaml_finding(path.name, exc, 0))
         return None

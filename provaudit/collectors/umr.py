@@ -47,7 +47,7 @@ _CONSTRAINT = re.compile(r"^(?P<pkg>.+?)\s*(?P<op>>=|==|<=)\s*(?P<ver>\S+)$")
 _SEMVER = re.compile(r"^\d+(\.\d+){0,2}([-+.].*)?$")
 _KINDS = {"model": Kind.MODEL, "dataset": Kind.DATASET, "family": Kind.FAMILY}
 _FMTI_SECTIONS = ("model", "downstream", "upstream")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from provaudit.collectors.cards import YamlLoader as _Loader  # noqa: E402
 
 
 def is_umr_file(path: Path) -> bool:

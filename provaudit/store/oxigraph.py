@@ -318,6 +318,7 @@ class OxigraphScan:
         ended = rdf.now()
         self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))
         self._ox.flush()
+        del self._ox  # the store's lock must not outlive the store because a writer is still referenced
         return ScanInfo(
             iri=self.iri,
             started=rdf.dt_literal(self.started).value,

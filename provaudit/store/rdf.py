@@ -36,6 +36,7 @@ FACT_PREDICATE = {
     "citation": DCT.bibliographicCitation,
     "description": DCT.description,
 }
+LARGE_FACTS = {"card"}
 JSON_DATATYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
 
 
@@ -167,12 +168,10 @@ def revision_quads(
             triples.append((f, PA.sha256, Literal(file.sha256)))
     for i, fact in enumerate(record.facts):
         x = NamedNode(f"{v.value}/fact/{i}")
-        triples += [
-            (v, PA.hasFact, x),
-            (x, RDF.type, PA.Fact),
-            (x, PA.key, Literal(fact.key)),
-            (x, PA.value, Literal(fact.value)),
-        ]
+        triples += [(v, PA.hasFact, x), (x, RDF.type, PA.Fact), (x, PA.key, Literal(fact.key))]
+        # the card body is kept once, in pa:recordJson: as a literal here it would double the store
+        if fact.key not in LARGE_FACTS:
+            triples.append((x, PA.value, Literal(fact.value)))
         if fact.key in FACT_PREDICATE:
             triples.append((v, FACT_PREDICATE[fact.key], Literal(fact.value)))
         triples += _source_triples(x, fact.source)
