@@ -16,8 +16,10 @@ from click.testing import CliRunner
 
 from provaudit import api
 from provaudit.records.model import Fact, Record
+from provaudit.resources import resource
 from provaudit.rules.report import ReviewReport
 from provaudit.site import build as site_build
+from provaudit.site import contexts
 from provaudit.site.build import build_site
 from provaudit.site.commands import site as site_command
 from provaudit.site.markdown import relevel_headings, render_markdown
@@ -290,3 +292,33 @@ def test_control_characters_from_cards_do_not_break_html(tmp_path: Path, records
     page = tmp_path / "out" / "records" / "dataset-snli.html"
     parse(page)
     assert "\ufffd" in page.read_text()
+
+
+def test_template_variables_are_documented_and_passed(
+    tmp_path: Path, records: list[Record], report: ReviewReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jinja2 import meta
+
+    env = site_build.environment()
+    known_globals = {name.split(" ")[0] for name in contexts.GLOBALS} | set(env.globals)
+    templates = sorted(p.name for p in resource("site", "templates").glob("*.html"))
+    assert set(templates) == {"base.html", *contexts.PAGES, *contexts.PARTIALS}
+    for name in templates:
+        source = env.loader.get_source(env, name)[0]
+        used = meta.find_undeclared_variables(env.parse(source)) - known_globals - set(contexts.COMMON)
+        pages = contexts.PARTIALS.get(name, (name,) if name in contexts.PAGES else ())
+        documented = set().union(*(contexts.PAGES[p] for p in pages)) if pages else set()
+        documented |= {"m"}  # the pages' {% import "_macros.html" as m %}
+        assert used <= documented, f"{name}: undocumented {used - documented}"
+    passed: dict[str, set[str]] = {}
+    original = site_build._Writer.page
+
+    def spy(self: Any, template: Any, rel: str, context: dict[str, Any]) -> None:
+        passed.setdefault(template.name, set()).update(context)
+        original(self, template, rel, context)
+
+    monkeypatch.setattr(site_build._Writer, "page", spy)
+    build_site(records, report, tmp_path / "out", workers=1)
+    for page, variables in contexts.PAGES.items():
+        assert passed[page] == set(variables) | set(contexts.COMMON), page
+    assert "## record.html" in contexts.describe()

@@ -29,7 +29,8 @@ from provaudit.store.base import STORE_ENV
     "template_dirs",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     multiple=True,
-    help="Folder of templates that override the shipped ones by file name (repeatable).",
+    help="Folder of templates that override the shipped ones by file name (repeatable); "
+    "provaudit.site.contexts lists the variables each template receives.",
 )
 @click.option("--title", default="provaudit", show_default=True, help="Site title shown in every page header.")
 def site(out: Path, store: Path | None, policy: str, template_dirs: tuple[Path, ...], title: str) -> None:
