@@ -31,6 +31,9 @@ META_FILE = "text_index_meta.json.gz"
 # Word-ish runs of letters/digits; punctuation, markdown and comment markers fall away.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
+# "GPL-2.0+", "LGPLv3+": a plus right after a word or version, not inside "1+1".
+_TRAILING_PLUS = re.compile(r"(?<=[\w.])\+(?![\w+])")
+
 # Spelling and URL-scheme variants that carry no license meaning.
 _TOKEN_FOLD: dict[str, str] = {
     "licence": "license",
@@ -59,9 +62,11 @@ _MULT = np.array(
 def normalize_text(text: str) -> str:
     """Unicode-fold (NFKC, lower case) so that curly quotes, ligatures and case do not matter.
 
-    "++" becomes a word: "Open RAIL++-M" is another license than "Open RAIL-M".
+    "++" and a trailing "+" become words: "Open RAIL++-M" is another license than "Open RAIL-M",
+    and "GPL-3.0+" another than "GPL-3.0".
     """
-    return unicodedata.normalize("NFKC", text).lower().replace("++", " plusplus ")
+    text = unicodedata.normalize("NFKC", text).lower().replace("++", " plusplus ")
+    return _TRAILING_PLUS.sub(" plus ", text)
 
 
 def tokenize(text: str) -> list[str]:
