@@ -20,7 +20,7 @@ from provaudit.resources import resource
 from provaudit.rules.report import ReviewReport
 from provaudit.site import build as site_build
 from provaudit.site import contexts
-from provaudit.site.build import build_site
+from provaudit.site.build import build_site, build_site_from_store
 from provaudit.site.commands import site as site_command
 from provaudit.site.markdown import relevel_headings, render_markdown
 from provaudit.site.paths import slugs_for
@@ -258,6 +258,9 @@ def test_cli_builds_from_a_store_with_revision_history(tmp_path: Path) -> None:
     assert "CC-BY-SA-4.0" in page and "first observed" in page
     result = CliRunner().invoke(site_command, ["--out", str(tmp_path / "data"), "--store", str(store)])
     assert result.exit_code != 0 and "not empty" in str(result.exception or result.output)
+    with api.open_store(store, read_only=True) as db:  # an open store works too
+        stats = build_site_from_store(db, tmp_path / "site2", workers=1)
+    assert stats.records == 2 and (tmp_path / "site2" / "records" / "dataset-snli.html").exists()
 
 
 def test_markdown_cache_is_reused_but_never_trusted(

@@ -38,7 +38,7 @@ from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
 from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
 from provaudit.site.paths import slugs_for
-from provaudit.store.base import RevisionInfo
+from provaudit.store.base import RevisionInfo, Store
 
 MARKER = ".provaudit-site"
 CACHE_FILE = ".provaudit-markdown-cache.json"
@@ -640,7 +640,7 @@ def _collection_card(
     }
 
 
-def history_from_store(store: Any, records: Iterable[Record]) -> Callable[[str], list[RevisionInfo]]:
+def history_from_store(store: Store, records: Iterable[Record]) -> Callable[[str], list[RevisionInfo]]:
     """A history lookup that asks the store only about records with more than one revision.
 
     One query lists every revision; a record seen once has its current revision as its whole
@@ -670,24 +670,38 @@ def history_from_store(store: Any, records: Iterable[Record]) -> Callable[[str],
 
 
 def build_site_from_store(
-    store_path: str | Path | None,
+    store: str | Path | Store | None,
     out: Path,
     *,
     policy: str = "default",
     template_dirs: Sequence[str | Path] = (),
     title: str = "provaudit",
+    workers: int | None = None,
 ) -> SiteStats:
-    """Read the current records of a store, review them under ``policy`` and build the site."""
+    """Read the current records of a store (an open one, or its folder), review them under ``policy``, build."""
     from provaudit import api
     from provaudit.site.review import review as run_review
 
-    with api.open_store(store_path, read_only=True) as db:
+    def read(db: Store) -> tuple[list[Record], list[str], dict[str, list[RevisionInfo]]]:
         records = list(db.records())
         targets = sorted({t for scan in db.scans() for t in scan.targets})
         lookup = history_from_store(db, records)
-        # read everything before building: worker processes are forked, and must not inherit an open store
-        history = {r.id: lookup(r.id) for r in records}
+        return records, targets, {r.id: lookup(r.id) for r in records}
+
+    # read everything before building: worker processes are forked and must not inherit a store in use
+    if store is not None and not isinstance(store, str | Path):
+        records, targets, history = read(store)
+    else:
+        with api.open_store(store, read_only=True) as db:
+            records, targets, history = read(db)
     report = run_review(records, policy)
     return build_site(
-        records, report, out, history=history, template_dirs=template_dirs, scan_targets=targets, title=title
+        records,
+        report,
+        out,
+        history=history,
+        template_dirs=template_dirs,
+        scan_targets=targets,
+        title=title,
+        workers=workers,
     )
