@@ -108,6 +108,8 @@ def test_gpl_notice_says_or_later() -> None:
         ("Model license: BigScience OpenRAIL-M", "LicenseRef-scancode-bigscience-open-rail-m"),
         ("The Llama 3.1 Community License applies to this model.", "LicenseRef-scancode-llama-3.1-license-2024"),
         ("Licensed under the MIT license or the Apache License, Version 2.0, at your option.", "MIT OR Apache-2.0"),
+        ("Licensed under GPL-2.0+", "GPL-2.0-or-later"),
+        ("---\nlicense: gpl-3.0\n---\n# Model card\n", "GPL-3.0-only"),
     ],
 )
 def test_short_mentions(text: str, expected: str) -> None:
