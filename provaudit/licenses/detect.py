@@ -261,7 +261,7 @@ _MIN_HITS = {"text": 12, "notice": 6}
 _MIN_HITS_WHOLE = 8
 # A gap of this many tokens without hits splits a region (a second license text, prose between).
 _GAP = 48
-_MAX_LICENSES = 12
+_MAX_LICENSES = 64  # bounds the work on third-party NOTICE files listing many licenses
 # Window (tokens) used to trim sparse hits at the edges of a region.
 _EDGE = 24
 
