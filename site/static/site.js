@@ -31,6 +31,17 @@
     });
   }
 
+  // On a narrow screen a graph keeps its size and scrolls in its frame: start with its focus in view.
+  function centreGraphs(root) {
+    Array.prototype.forEach.call(root.querySelectorAll(".graph-scroll"), function (frame) {
+      var focus = frame.querySelector("svg .focus");
+      if (!focus || frame.scrollWidth <= frame.clientWidth) return;
+      var box = focus.getBoundingClientRect();
+      var outer = frame.getBoundingClientRect();
+      frame.scrollLeft += box.left + box.width / 2 - (outer.left + outer.width / 2);
+    });
+  }
+
   function setupTabs() {
     var nav = document.querySelector("nav.tabs");
     if (!nav) return;
@@ -69,6 +80,7 @@
         panels[i].hidden = !on;
       });
       if (focus) links[index].focus();
+      centreGraphs(panels[index]);
     }
 
     links.forEach(function (a, i) {
@@ -107,4 +119,5 @@
 
   setupTheme();
   setupTabs();
+  if (!document.body.classList.contains("tabs-on")) centreGraphs(document);
 })();
