@@ -115,8 +115,8 @@ def test_kill_9_in_the_middle_of_a_scan_leaves_earlier_scans_intact(tmp_path: Pa
         before = db.ntriples()
         before_ids = {r.id for r in db.records()}
     big = tmp_path / "big"
-    _make_collection(big, 40)
-    env = {**os.environ, "PROVAUDIT_WRITE_BATCH": "2000"}
+    _make_collection(big, 80)
+    env = {**os.environ, "PROVAUDIT_WRITE_BATCH": "1000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "provaudit.cli", "scan", str(big), "--store", str(store_path), "--no-digests"],
         env=env,
