@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provaudit.collectors.base import CollectOptions, available_collectors, collector_for
+from provaudit.collectors.base import CollectOptions, Collector, available_collectors, collector_for
 from provaudit.errors import InputError
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.store.base import ScanInfo, default_store_path
@@ -76,15 +76,23 @@ def collect(targets: Iterable[str], options: CollectOptions | None = None) -> li
     options = options or CollectOptions()
     collectors = available_collectors()
     merged: dict[str, Record] = {}
+    # targets grouped by collector, in first-seen order: a collector with collect_many (the Hub)
+    # fetches all of its targets in parallel
+    groups: dict[str, tuple[Collector, list[str]]] = {}
     for target in targets:
         if not any(c.can_collect(target) for c in collectors) and not Path(target).exists():
             raise InputError(target, "no such file or folder")
         collector = collector_for(target, collectors)
-        for record in collector.collect(target, options):
-            if record.id in merged:
-                merged[record.id].merge(record)
-            else:
-                merged[record.id] = record
+        groups.setdefault(collector.name, (collector, []))[1].append(target)
+    for collector, group in groups.values():
+        many = getattr(collector, "collect_many", None)
+        batches = [many(group, options)] if many and len(group) > 1 else [collector.collect(t, options) for t in group]
+        for batch in batches:
+            for record in batch:
+                if record.id in merged:
+                    merged[record.id].merge(record)
+                else:
+                    merged[record.id] = record
     return list(merged.values())
 
 

@@ -27,20 +27,13 @@ from rich.progress import (
 from rich.table import Table
 
 from provaudit import __version__, api
+from provaudit.cli_options import store_option
 from provaudit.collectors.base import CollectOptions
 from provaudit.errors import ProvauditError
 from provaudit.rules.render import FORMATS, render
-from provaudit.store.base import STORE_ENV
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
-store_option = click.option(
-    "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    default=None,
-    help=f"Store folder (default: ${STORE_ENV} or ./.provaudit).",
-)
 fail_on_option = click.option(
     "--fail-on",
     type=click.Choice(api.FAIL_LEVELS),

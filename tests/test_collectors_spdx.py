@@ -156,15 +156,16 @@ def test_spdx3_ai_and_dataset_profiles() -> None:
     assert all(r.findings == [] for r in records.values())
 
 
-def test_spdx3_custom_license_expression_is_unread() -> None:
+def test_spdx3_custom_license_ref_is_kept_as_declared() -> None:
     path = FIXTURES / "example03.spdx3.json"
     [record] = collect(path).values()
     assert record.id == "model:RetinaScan AI"
     assert [(c.raw, c.expression, c.source.field) for c in record.claims] == [
-        ("LicenseRef-MedTech-Proprietary-2024", None, "hasDeclaredLicense"),
-        ("LicenseRef-MedTech-Proprietary-2024", None, "hasConcludedLicense"),
+        ("LicenseRef-MedTech-Proprietary-2024", "LicenseRef-MedTech-Proprietary-2024", "hasDeclaredLicense"),
+        ("LicenseRef-MedTech-Proprietary-2024", "LicenseRef-MedTech-Proprietary-2024", "hasConcludedLicense"),
     ]
-    assert [f.rule for f in record.findings] == ["PA005", "PA005"]
+    # a document's own LicenseRef is valid SPDX: kept as it is; review flags its unknown terms (PA116)
+    assert record.findings == []
 
 
 # --- bad input ----------------------------------------------------------------------------------
@@ -201,11 +202,10 @@ def test_unknown_license_and_broken_reference_spdx2(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     [record] = collect(path).values()
     assert [(c.raw, c.expression, c.name, c.source.field) for c in record.claims] == [
-        ("LicenseRef-Acme", None, "Acme Model Terms", "licenseDeclared"),
+        ("LicenseRef-Acme", "LicenseRef-Acme", "Acme Model Terms", "licenseDeclared"),
         ("Apache-2.0", "Apache-2.0", None, "licenseConcluded"),
     ]
     assert [(f.rule, f.message) for f in record.findings] == [
-        ("PA005", "doc.json [licenseDeclared]: license string 'LicenseRef-Acme' is not a known license id or name"),
         ("PA024", "doc.json [relationships]: DEPENDS_ON names 'SPDXRef-gone', which is not in the document"),
     ]
     assert record.upstream == []

@@ -61,7 +61,7 @@ PACKAGED = {
     "xml",
 }
 _MAX_DEPTH = 5
-_SKIP_DIRS = {".git", "downloads", "__pycache__", ".provaudit"}
+_SKIP_DIRS = frozenset({".git", "downloads", "__pycache__", ".provaudit"})
 
 
 def folder_kind(path: Path) -> str | None:
@@ -83,19 +83,11 @@ def folder_kind(path: Path) -> str | None:
     return None
 
 
-def find_folders(root: Path, depth: int = _MAX_DEPTH) -> Iterator[Path]:
-    """Recognized folders under root (root itself when it is one), sorted for deterministic scans."""
-    if folder_kind(root):
-        yield root
-        return
-    if depth <= 0:
-        return
-    try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS)
-    except OSError:
-        return
-    for child in children:
-        yield from find_folders(child, depth - 1)
+def find_dataset_folders(root: Path, depth: int = _MAX_DEPTH) -> Iterator[Path]:
+    """Recognized folders under root (root itself when it is one)."""
+    from provaudit.collectors.local import find_folders
+
+    return find_folders(root, folder_kind, depth, _SKIP_DIRS)
 
 
 class DatasetsCollector:
@@ -124,7 +116,7 @@ class DatasetsCollector:
             if not any(folder_kind(p) for p in chain):
                 return False
             seen = True
-        return seen or next(find_folders(path), None) is not None
+        return seen or next(find_dataset_folders(path), None) is not None
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         path = Path(target)
@@ -133,7 +125,7 @@ class DatasetsCollector:
             folders = [path.parent] if path.name == INFO and folder_kind(path.parent) else []
             records = [collect_info_file(path, reader)] if not folders else []
         else:
-            folders = list(find_folders(path))
+            folders = list(find_dataset_folders(path))
             records = []
         for folder in folders:
             records.append(collect_folder(folder, reader, options))

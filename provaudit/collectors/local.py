@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ INFO_NAMES = ("dataset_infos.json", "dataset_info.json")
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)([-._].*)?$", re.IGNORECASE)
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}
 _MAX_DEPTH = 4
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"}
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
 
 
 def is_record_folder(path: Path) -> bool:
@@ -37,19 +37,26 @@ def is_record_folder(path: Path) -> bool:
         return False
 
 
-def find_record_folders(root: Path, depth: int = _MAX_DEPTH) -> Iterator[Path]:
-    """Record folders under root (root itself when it is one), sorted for deterministic scans."""
-    if is_record_folder(root):
+def find_folders(
+    root: Path, accept: Callable[[Path], object], depth: int = _MAX_DEPTH, skip: frozenset[str] = _SKIP_DIRS
+) -> Iterator[Path]:
+    """Folders under root that ``accept`` (root itself when it does), sorted for deterministic scans."""
+    if accept(root):
         yield root
         return
     if depth <= 0:
         return
     try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in _SKIP_DIRS)
+        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip)
     except OSError:
         return
     for child in children:
-        yield from find_record_folders(child, depth - 1)
+        yield from find_folders(child, accept, depth - 1, skip)
+
+
+def find_record_folders(root: Path, depth: int = _MAX_DEPTH) -> Iterator[Path]:
+    """Record folders under root (root itself when it is one)."""
+    return find_folders(root, is_record_folder, depth)
 
 
 def _sha256(path: Path) -> str:

@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 
 import click
 
+from provaudit.cli_options import store_option
 from provaudit.errors import InputError, ProvauditError
 from provaudit.export.formats import FORMATS, context_for, export_context, resolve_record
 from provaudit.export.importer import IMPORT_FORMATS
 from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
-from provaudit.store.base import STORE_ENV, Store
+from provaudit.store.base import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 STORE_FORMATS = ("turtle", "jsonld", "nt", "nq", "trig")  # whole-store RDF (OxigraphStore.export)
@@ -29,13 +30,6 @@ RECORD_FORMATS = tuple(FORMATS)
 _ALIASES = {"jsonld": "prov-jsonld", "json-ld": "prov-jsonld", "ttl": "turtle"}  # with a RECORD
 F = TypeVar("F", bound=Callable[..., Any])
 
-store_option = click.option(
-    "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    default=None,
-    help=f"Store folder (default: ${STORE_ENV} or ./.provaudit).",
-)
 
 
 def _errors(func: F) -> F:

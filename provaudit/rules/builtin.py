@@ -318,6 +318,27 @@ def use_restrictions(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule("PA116", Severity.WARNING, "license whose terms provaudit does not know")
+def unknown_terms(ctx: RuleContext) -> Iterator[Finding]:
+    for claim, terms in ctx.effective.own:
+        if (
+            terms.known
+            or not claim.expression
+            or terms.source.startswith("ScanCode")
+            or terms.license.startswith("DPI:")
+        ):
+            continue
+        name = f" ({claim.name})" if claim.name else ""
+        yield Finding(
+            rule="PA116",
+            severity=Severity.WARNING,
+            message=f"{claim.source.describe()}: {terms.license}{name} is not in the terms knowledge base; "
+            "its use category is unspecified until someone reads it",
+            source=claim.source,
+            fix="read the license and add its terms to a policy (allowed_licenses) or to data/licenses/terms.yaml",
+        )
+
+
 RULES = [
     license_missing,
     declared_more_permissive,
@@ -331,4 +352,5 @@ RULES = [
     license_not_allowed,
     use_not_accepted,
     use_restrictions,
+    unknown_terms,
 ]
