@@ -101,3 +101,18 @@ def test_openai_generated_alpaca_is_non_commercial(policy: str) -> None:
     assert reviewed.id == "dataset:tatsu-lab/alpaca"
     assert reviewed.use.value == "non-commercial"
     assert reviewed.attribution
+
+
+def test_every_hub_declared_more_permissive_record_in_the_corpus_is_flagged(shared_corpus: Path) -> None:
+    expected, flagged = set(), set()
+    for record, reviewed in _reviewed(shared_corpus / "dpi" / "data_summaries"):
+        for claim in record.claims:
+            field = claim.source.field or ""
+            if claim.source.collector == COLLECTOR and field.endswith((".HF Yaml License", ".HF Config License")):
+                terms = dpi_terms(claim.raw, None)
+                if terms and terms.use.value != "unspecified" and RANK[terms.use.value] < RANK[reviewed.use.value]:
+                    expected.add(record.id)
+        if any(f.rule == "PA102" and "HF " in f.message for f in reviewed.findings):
+            flagged.add(record.id)
+    assert len(expected) > 100
+    assert expected <= flagged

@@ -104,3 +104,29 @@ def test_oversized_card_is_reported_not_parsed(tmp_path: Path) -> None:
 def test_a_single_record_folder_is_a_target(store_path: Path) -> None:
     result = api.scan([str(CARDS / "datasets" / "snli")], store=store_path)
     assert [r.id for r in result.records] == ["dataset:snli"]
+
+
+def test_the_whole_recorded_corpus_scans(shared_corpus: Path, store_path: Path) -> None:
+    """About 1,750 real cards: no traceback, every card folder in a record, every Hub id read."""
+    from provaudit.licenses.normalize import normalize
+
+    hub_ids = {
+        line.split("\t")[0]
+        for line in (shared_corpus / "hf" / "hub_licenses.tsv").read_text().splitlines()[2:]
+        if line.strip()
+    }
+    targets = [shared_corpus / "hf" / "datasets", shared_corpus / "hf" / "models"]
+    result = api.scan([str(t) for t in targets], store=store_path, options=CollectOptions(digests=False))
+    folders = {str(p.resolve()) for t in targets for p in t.iterdir() if p.is_dir()}
+    located = {r.location for r in result.records}
+    # two folders that are the same Hub repo (a packager's copy names its parent) are one record
+    assert len(result.records) >= len(folders) - 5
+    assert located <= folders
+    for record in result.records:
+        for claim in record.claims:
+            if claim.raw.lower() in hub_ids:
+                assert claim.expression, claim
+                if not claim.method.startswith("license_name:"):  # `other` refined by its license_name
+                    assert claim.expression == normalize(claim.raw).expression
+    with api.open_store(store_path, read_only=True) as db:
+        assert sum(1 for _ in db.records()) == len(result.records)
