@@ -145,9 +145,14 @@ def import_files(store: Store, paths: list[Path], fmt: str | None = None) -> Imp
     """Read every file (all of them before writing anything), then write the records as one scan."""
     formats: dict[str, str] = {}
     merged: dict[str, Record] = {}
+    prov_documents: list[bytes] = []
     for path in paths:
         found, records = read_file(path, fmt)
         formats[str(path)] = found
+        if found in {"prov-jsonld", "turtle"}:
+            from provaudit.export.prov import graph_of
+
+            prov_documents.append(graph_of(path.read_bytes(), found).serialize(format="nt").encode())
         for record in records:
             if record.id in merged:
                 merged[record.id].merge(record)
@@ -155,6 +160,8 @@ def import_files(store: Store, paths: list[Path], fmt: str | None = None) -> Imp
                 merged[record.id] = record
     records = list(merged.values())
     writer = store.begin_scan([str(p.resolve()) for p in paths], {"import": sorted(set(formats.values()))})
+    for document in prov_documents:  # PROV keeps its own triples, the generating scan included
+        writer.add_prov(document)
     outcomes = writer.add(records)
     info = writer.commit()
     info.targets = [str(p.resolve()) for p in paths]

@@ -74,6 +74,10 @@ class ScanWriter(Protocol):
         """Write records; returns, per record, "new", "revised" or "unchanged"."""
         ...
 
+    def add_prov(self, ntriples: bytes) -> int:
+        """Write an exported PROV document's triples as they are (import), before add()."""
+        ...
+
     def commit(self) -> ScanInfo: ...
 
 

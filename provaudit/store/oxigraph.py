@@ -296,7 +296,7 @@ class OxigraphScan:
                 batch += rdf.revision_quads(record, digest, self.graph, self.graph, self.started, previous)
                 outcome = "revised" if previous else "new"
             else:
-                outcome = "unchanged" if previous == v else "revised"
+                outcome = "unchanged" if previous == v else ("revised" if previous else "new")
             batch.append(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
             self._current[r] = v
             setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
@@ -308,6 +308,26 @@ class OxigraphScan:
         if batch:
             self._write(batch)
         return outcomes
+
+    def add_prov(self, ntriples: bytes) -> int:
+        """Triples of an exported provaudit PROV document, written as they are (``provaudit import``).
+
+        Revisions already in the store are left alone (with everything under their IRI); every other
+        triple not yet stored is added, so a revision keeps the scan that generated it. Returns how
+        many triples were written. Call before :meth:`add` for the same records.
+        """
+        triples = list(parse(ntriples, format=RdfFormat.N_TRIPLES))
+        revisions = {t.subject.value for t in triples if t.predicate == RDF.type and t.object == PA.Revision}
+        existing = tuple(f"{r}" for r in revisions if self._exists(r, PA.Revision))
+        fresh = [
+            Quad(t.subject, t.predicate, t.object, self.graph)
+            for t in triples
+            if not (isinstance(t.subject, NamedNode) and t.subject.value.startswith(existing) and existing)
+            and next(self._ox.quads_for_pattern(t.subject, t.predicate, t.object), None) is None
+        ]
+        if fresh:
+            self._write(fresh)
+        return len(fresh)
 
     def _write(self, quads: list[Quad]) -> None:
         # The bulk loader is not one transaction, which is safe here: until commit() the scan's graph
