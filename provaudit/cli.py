@@ -330,8 +330,9 @@ def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
 def _register_commands() -> None:
     """Commands that live beside the code they drive (release records, the site)."""
     from provaudit.export.commands import attach, export, import_, keygen, verify
+    from provaudit.site.commands import site
 
-    for command in (export, import_, keygen, attach, verify):
+    for command in (export, import_, keygen, attach, verify, site):
         main.add_command(command)
 
 
