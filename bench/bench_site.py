@@ -79,7 +79,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     parser.add_argument("--budget", type=float, default=None, help="fail when the build takes more seconds")
     parser.add_argument("--no-dpi", action="store_true", help="leave out the DPI summaries")
+    parser.add_argument(
+        "--no-exporters", action="store_true", help="skip the card downloads, to see what the exporters cost"
+    )
     args = parser.parse_args()
+    if args.no_exporters:
+        build._exporters = lambda: (None, None)  # type: ignore[assignment]
 
     scratch = Path(tempfile.mkdtemp(prefix="provaudit-bench-"))
     store = args.store or scratch / "store"

@@ -122,6 +122,7 @@ def test_search_finds_a_record(site: Path, tab: Page) -> None:
     expect(page.locator("#catalog tbody tr:not([hidden]) th a")).to_have_text(["snli"])
     expect(page.locator("#catalog-count")).to_have_text("1 of 16 records")
     page.click("a[href='records/dataset-snli.html']")
+    page.wait_for_url("**/dataset-snli.html")
     assert page.locator("h1").inner_text().startswith("snli")
     tab.assert_clean()
 
@@ -280,3 +281,24 @@ def test_phone_width_has_no_horizontal_page_scroll(site: Path, browser: Any) -> 
         tab.assert_clean()
     finally:
         tab.context.close()
+
+
+def test_large_catalog_renders_a_page_at_a_time(tmp_path: Path, tab: Page) -> None:
+    from provaudit.records.model import Kind, Record
+    from provaudit.site.build import STATIC_ROWS
+    from provaudit.site.review import basic_review
+
+    records = [
+        Record(id=f"dataset:synthetic-{i:04d}", kind=Kind.DATASET, name=f"synthetic-{i:04d}") for i in range(450)
+    ]
+    build_site(records, basic_review(records), tmp_path / "out", workers=1)
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert html.count('<tr><th scope="row">') == STATIC_ROWS  # listed without JavaScript
+    page = tab.open(tmp_path / "out" / "index.html")
+    assert page.locator("#catalog-static-note").is_hidden()
+    expect(page.locator("#catalog-count")).to_have_text("450 records (showing the first 200)")
+    page.click("#catalog-more")
+    assert len(visible_rows(page)) == 450 and page.locator("#catalog-more").is_hidden()
+    page.fill("#q", "synthetic-0449")
+    expect(page.locator("#catalog tbody tr th a")).to_have_text(["synthetic-0449"])
+    tab.assert_clean()

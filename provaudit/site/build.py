@@ -43,6 +43,8 @@ from provaudit.store.base import RevisionInfo, Store
 
 MARKER = ".provaudit-site"
 CACHE_FILE = ".provaudit-markdown-cache.json"
+# Catalog rows written into index.html: a browser parses 5,000 table rows slowly, search.js renders the rest.
+STATIC_ROWS = 200
 USE_LABELS = {
     Use.COMMERCIAL.value: "commercial use",
     Use.UNSPECIFIED.value: "unspecified",
@@ -521,7 +523,7 @@ def _overview_pages(
     writer.page(
         env.get_template("index.html"),
         "index.html",
-        {**base, "root": "", "page": "catalog", "rows": rows, "facets": facets},
+        {**base, "root": "", "page": "catalog", "rows": rows, "facets": facets, "static_rows": STATIC_ROWS},
     )
 
     audit_rows = [

@@ -29,6 +29,7 @@ PAGES: dict[str, dict[str, str]] = {
         "rows": "catalog rows: id, name, title, kind, publisher, declared, effective, use, findings, worst, "
         "collections, href (the same fields, in this order, as catalog.js)",
         "facets": "filter options as (value, count) lists: kind, license, use, collection",
+        "static_rows": "how many rows the page lists without JavaScript (search.js renders the others)",
     },
     "record.html": {
         "record": "the Record (provaudit.records.model): claims, upstream, agents, files, facts, each with its source",

@@ -1,26 +1,94 @@
 // Catalog search and filters over window.PROVAUDIT_CATALOG (catalog.js, loaded as a script so that
-// it works from file:// where fetch() is refused). Rows of the static table are shown or hidden.
+// it works from file:// where fetch() is refused). The page lists the first records statically (for
+// reading without JavaScript); this script renders the matching records a page at a time, built
+// with DOM methods and textContent only, so no catalog value is ever parsed as HTML.
 (function () {
   "use strict";
   var data = window.PROVAUDIT_CATALOG;
   var form = document.getElementById("catalog-filters");
   var table = document.getElementById("catalog");
   var count = document.getElementById("catalog-count");
+  var more = document.getElementById("catalog-more");
+  var note = document.getElementById("catalog-static-note");
   if (!data || !form || !table) return;
+  var PAGE = 200;
+  var USE_LABELS = {
+    "commercial": "commercial use",
+    "unspecified": "unspecified",
+    "non-commercial": "non-commercial",
+    "academic-only": "academic only"
+  };
 
   var f = {};
   data.fields.forEach(function (name, i) { f[name] = i; });
-  var rows = table.tBodies[0].rows;
   var records = data.rows.map(function (r) {
     var text = [r[f.id], r[f.name], r[f.title], r[f.publisher], r[f.effective]]
       .concat(r[f.declared], r[f.collections]).join(" ").toLowerCase();
     return { row: r, text: text };
   });
+  var matched = records;
+  var limit = PAGE;
 
-  function matches(rec, q, kind, license, use, findings, collection) {
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function license(expr) {
+    return expr ? el("code", "lic", expr) : el("span", "none", "none");
+  }
+
+  function renderRow(r) {
+    var tr = el("tr");
+    var th = el("th");
+    th.scope = "row";
+    var a = el("a", "", r[f.name]);
+    a.href = r[f.href];
+    th.appendChild(a);
+    if (r[f.title] && r[f.title] !== r[f.name]) th.appendChild(el("small", "sub", r[f.title]));
+    tr.appendChild(th);
+    tr.appendChild(el("td", "", r[f.kind]));
+    tr.appendChild(el("td", "", r[f.publisher]));
+    var declared = el("td");
+    if (r[f.declared].length) {
+      r[f.declared].forEach(function (d) {
+        declared.appendChild(license(d));
+        declared.appendChild(document.createTextNode(" "));
+      });
+    } else {
+      declared.appendChild(el("span", "none", "none"));
+    }
+    tr.appendChild(declared);
+    var effective = el("td");
+    effective.appendChild(license(r[f.effective]));
+    tr.appendChild(effective);
+    var use = el("td");
+    use.appendChild(el("span", "badge use-" + r[f.use], USE_LABELS[r[f.use]] || r[f.use]));
+    tr.appendChild(use);
+    var findings = el("td", "num");
+    if (r[f.findings]) findings.appendChild(el("span", "sev-" + r[f.worst], String(r[f.findings])));
+    else findings.textContent = "0";
+    tr.appendChild(findings);
+    return tr;
+  }
+
+  function render() {
+    var body = document.createElement("tbody");
+    matched.slice(0, limit).forEach(function (rec) { body.appendChild(renderRow(rec.row)); });
+    table.replaceChild(body, table.tBodies[0]);
+    var total = records.length;
+    var text = matched.length === total ? total + " records" : matched.length + " of " + total + " records";
+    if (matched.length > limit) text += " (showing the first " + limit + ")";
+    count.textContent = text;
+    if (more) more.hidden = matched.length <= limit;
+  }
+
+  function matches(rec, q, kind, lic, use, findings, collection) {
     var r = rec.row;
     if (kind && r[f.kind] !== kind) return false;
-    if (license && (r[f.effective] || "none") !== license) return false;
+    if (lic && (r[f.effective] || "none") !== lic) return false;
     if (use && r[f.use] !== use) return false;
     if (findings === "yes" && !r[f.findings]) return false;
     if (findings === "no" && r[f.findings]) return false;
@@ -31,24 +99,24 @@
     return true;
   }
 
+  var applied = null;
+
   function apply() {
-    var q = form.q.value.toLowerCase().split(/\s+/).filter(Boolean);
-    var shown = 0;
-    for (var i = 0; i < records.length; i++) {
-      var ok = matches(records[i], q, form.kind.value, form.license.value, form.use.value,
-        form.findings.value, form.collection.value);
-      var tr = rows[i];
-      if (tr && tr.hidden === ok) tr.hidden = !ok;
-      if (ok) shown++;
-    }
-    count.textContent = shown === records.length
-      ? records.length + " records"
-      : shown + " of " + records.length + " records";
     var state = new URLSearchParams();
     ["q", "kind", "license", "use", "findings", "collection"].forEach(function (name) {
       if (form[name].value) state.set(name, form[name].value);
     });
     var hash = state.toString();
+    // the search box also fires "change" when it loses focus: re-rendering then would swallow a click
+    if (hash === applied) return;
+    applied = hash;
+    var q = form.q.value.toLowerCase().split(/\s+/).filter(Boolean);
+    matched = records.filter(function (rec) {
+      return matches(rec, q, form.kind.value, form.license.value, form.use.value,
+        form.findings.value, form.collection.value);
+    });
+    limit = PAGE;
+    render();
     history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
   }
 
@@ -66,6 +134,13 @@
   form.addEventListener("change", apply);
   form.addEventListener("reset", function () { setTimeout(apply, 0); });
   form.addEventListener("submit", function (event) { event.preventDefault(); });
+  if (more) {
+    more.addEventListener("click", function () {
+      limit += PAGE * 5;
+      render();
+    });
+  }
+  if (note) note.hidden = true;
   form.hidden = false;
   apply();
 })();
