@@ -284,12 +284,14 @@ def test_phone_width_has_no_horizontal_page_scroll(site: Path, browser: Any) -> 
 
 
 def test_large_catalog_renders_a_page_at_a_time(tmp_path: Path, tab: Page) -> None:
-    from provaudit.records.model import Kind, Record
+    from provaudit.records.model import Finding, Kind, Record, Severity
     from provaudit.site.build import STATIC_ROWS
     from provaudit.site.review import basic_review
 
+    finding = Finding(rule="PA999", severity=Severity.WARNING, message="<b>not markup</b>", fix="none")
     records = [
-        Record(id=f"dataset:synthetic-{i:04d}", kind=Kind.DATASET, name=f"synthetic-{i:04d}") for i in range(450)
+        Record(id=f"dataset:synthetic-{i:04d}", kind=Kind.DATASET, name=f"synthetic-{i:04d}", findings=[finding])
+        for i in range(450)
     ]
     build_site(records, basic_review(records), tmp_path / "out", workers=1)
     html = (tmp_path / "out" / "index.html").read_text()
@@ -301,4 +303,12 @@ def test_large_catalog_renders_a_page_at_a_time(tmp_path: Path, tab: Page) -> No
     assert len(visible_rows(page)) == 450 and page.locator("#catalog-more").is_hidden()
     page.fill("#q", "synthetic-0449")
     expect(page.locator("#catalog tbody tr th a")).to_have_text(["synthetic-0449"])
+    page = tab.open(tmp_path / "out" / "audit.html")
+    expect(page.locator("#audit-count")).to_have_text("450 findings (showing the first 200)")
+    assert page.locator("#audit-table tbody tr").count() == 200
+    assert page.locator("#audit-table tbody b").count() == 0  # finding text is text, never HTML
+    page.click("#audit-more")
+    assert page.locator("#audit-table tbody tr").count() == 450
+    page.select_option("#a-severity", "error")
+    expect(page.locator("#audit-count")).to_have_text("0 of 450 findings")
     tab.assert_clean()

@@ -536,6 +536,9 @@ def _overview_pages(
         for record in records
         for f in findings[record.id]
     ]
+    # most severe first, so the rows listed without JavaScript are the ones that matter most
+    audit_rows.sort(key=lambda row: -row["finding"].severity.rank)
+    _write_findings_js(writer, audit_rows)
     severities = sorted(Severity, key=lambda s: -s.rank)
     audit_facets = {
         "rule": _counted(row["finding"].rule for row in audit_rows),
@@ -545,7 +548,7 @@ def _overview_pages(
     writer.page(
         env.get_template("audit.html"),
         "audit.html",
-        {**base, "root": "", "page": "audit", "rows": audit_rows, "facets": audit_facets},
+        {**base, "root": "", "page": "audit", "rows": audit_rows, "facets": audit_facets, "static_rows": STATIC_ROWS},
     )
 
 
@@ -572,6 +575,30 @@ def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
     data = {"fields": fields, "rows": [[row[f] for f in fields] for row in rows]}
     body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     writer.text("catalog.js", f"window.PROVAUDIT_CATALOG = {body};\n")
+
+
+def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
+    """Every finding for the audit page's filters, as a script assigning a global (like catalog.js)."""
+    fields = ["severity", "rule", "name", "kind", "href", "message", "source", "fix", "collections"]
+    data = {
+        "fields": fields,
+        "rows": [
+            [
+                row["finding"].severity.value,
+                row["finding"].rule,
+                row["record"].name,
+                row["record"].kind.value,
+                row["href"],
+                row["finding"].message,
+                row["finding"].source.describe() if row["finding"].source else "",
+                row["finding"].fix or "",
+                row["collections"],
+            ]
+            for row in rows
+        ],
+    }
+    body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    writer.text("findings.js", f"window.PROVAUDIT_FINDINGS = {body};\n")
 
 
 def _collection_card(

@@ -58,6 +58,7 @@ PAGES: dict[str, dict[str, str]] = {
     "audit.html": {
         "rows": "one per finding: record, href, finding (provaudit.records.model.Finding), collections",
         "facets": "filter options as (value, count) lists: rule, severity, collection",
+        "static_rows": "how many findings the page lists without JavaScript (audit.js renders the others)",
     },
 }
 

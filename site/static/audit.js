@@ -1,28 +1,94 @@
-// Audit page filters: rule, severity and collection, over data attributes of the static table rows.
+// Audit page: filters by rule, severity and collection over window.PROVAUDIT_FINDINGS (findings.js).
+// The page lists the first findings statically; this script renders the matching ones a page at a
+// time with DOM methods and textContent only, so no finding text is ever parsed as HTML.
 (function () {
   "use strict";
+  var data = window.PROVAUDIT_FINDINGS;
   var form = document.getElementById("audit-filters");
   var table = document.getElementById("audit-table");
   var count = document.getElementById("audit-count");
-  if (!form || !table) return;
-  var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+  var more = document.getElementById("audit-more");
+  var note = document.getElementById("audit-static-note");
+  if (!data || !form || !table) return;
+  var PAGE = 200;
+  var f = {};
+  data.fields.forEach(function (name, i) { f[name] = i; });
+  var matched = data.rows;
+  var limit = PAGE;
+  var applied = null;
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function renderRow(r) {
+    var tr = el("tr");
+    tr.setAttribute("data-rule", r[f.rule]);
+    tr.setAttribute("data-severity", r[f.severity]);
+    var severity = el("td");
+    severity.appendChild(el("span", "badge sev-" + r[f.severity], r[f.severity]));
+    tr.appendChild(severity);
+    var rule = el("td");
+    rule.appendChild(el("code", "", r[f.rule]));
+    tr.appendChild(rule);
+    var record = el("td");
+    var a = el("a", "", r[f.name]);
+    a.href = r[f.href];
+    record.appendChild(a);
+    record.appendChild(document.createTextNode(" "));
+    record.appendChild(el("small", "", r[f.kind]));
+    tr.appendChild(record);
+    var message = el("td", "", r[f.message]);
+    if (r[f.source]) {
+      message.appendChild(document.createTextNode(" "));
+      message.appendChild(el("span", "src", r[f.source]));
+    }
+    if (r[f.fix]) {
+      message.appendChild(el("br"));
+      message.appendChild(el("span", "fix", "Fix: " + r[f.fix]));
+    }
+    tr.appendChild(message);
+    tr.appendChild(el("td", "", r[f.collections].join(", ")));
+    return tr;
+  }
+
+  function render() {
+    var body = document.createElement("tbody");
+    matched.slice(0, limit).forEach(function (r) { body.appendChild(renderRow(r)); });
+    table.replaceChild(body, table.tBodies[0]);
+    var total = data.rows.length;
+    var text = matched.length === total ? total + " findings" : matched.length + " of " + total + " findings";
+    if (matched.length > limit) text += " (showing the first " + limit + ")";
+    count.textContent = text;
+    if (more) more.hidden = matched.length <= limit;
+  }
 
   function apply() {
     var rule = form.rule.value, severity = form.severity.value, collection = form.collection.value;
-    var shown = 0;
-    rows.forEach(function (tr) {
-      var ok = (!rule || tr.getAttribute("data-rule") === rule) &&
-        (!severity || tr.getAttribute("data-severity") === severity) &&
-        (!collection || tr.getAttribute("data-collections").split("\n").indexOf(collection) >= 0);
-      tr.hidden = !ok;
-      if (ok) shown++;
+    var key = [rule, severity, collection].join("\n");
+    if (key === applied) return;
+    applied = key;
+    matched = data.rows.filter(function (r) {
+      return (!rule || r[f.rule] === rule) && (!severity || r[f.severity] === severity) &&
+        (!collection || r[f.collections].indexOf(collection) >= 0);
     });
-    count.textContent = shown === rows.length ? rows.length + " findings" : shown + " of " + rows.length + " findings";
+    limit = PAGE;
+    render();
   }
 
   form.addEventListener("change", apply);
   form.addEventListener("reset", function () { setTimeout(apply, 0); });
   form.addEventListener("submit", function (event) { event.preventDefault(); });
+  if (more) {
+    more.addEventListener("click", function () {
+      limit += PAGE * 5;
+      render();
+    });
+  }
+  if (note) note.hidden = true;
   form.hidden = false;
   apply();
 })();
