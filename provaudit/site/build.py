@@ -417,7 +417,7 @@ def build_site(
     try:
         if count > 1:
             pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
-            chunks = count * 4
+            chunks = count * 16  # small parts, so no worker is left with a long tail at the end
             futures = [pool.submit(_record_pages, range(k, len(records), chunks)) for k in range(chunks)]
         else:
             _merge(stats, job.markdown, *_record_pages(range(len(records))))
