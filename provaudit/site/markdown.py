@@ -9,8 +9,8 @@ cannot restyle or clobber the page around it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Callable, Sequence
+from functools import cache, partial
 from typing import Any
 
 import markdown_it
@@ -104,15 +104,21 @@ def _parser() -> MarkdownIt:
 
 
 @cache
-def _cleaner() -> nh3.Cleaner:
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROP_WITH_CONTENT),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-    )
+def _cleaner() -> Callable[[str], str]:
+    """nh3 with the site's allow-list; a reusable Cleaner where nh3 has one (0.3+), else nh3.clean."""
+    options: dict[str, Any] = {
+        "tags": set(ALLOWED_TAGS),
+        "clean_content_tags": set(DROP_WITH_CONTENT),
+        "attributes": {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        "url_schemes": set(URL_SCHEMES),
+        "link_rel": "noopener noreferrer nofollow",
+        "strip_comments": True,
+    }
+    cleaner = getattr(nh3, "Cleaner", None)
+    if cleaner is not None:
+        clean: Callable[[str], str] = cleaner(**options).clean
+        return clean
+    return partial(nh3.clean, **options)
 
 
 def relevel_headings(html: str, base: int) -> str:
@@ -149,7 +155,7 @@ def sanitize(html: str, *, heading_base: int = 3) -> Markup:
 
     Returned as Markup (safe to insert into a template unescaped) because nh3 has cleaned it.
     """
-    return Markup(relevel_headings(_cleaner().clean(html), heading_base))
+    return Markup(relevel_headings(_cleaner()(html), heading_base))
 
 
 def render_markdown(text: str, *, heading_base: int = 3) -> Markup:
