@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,11 +71,10 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Ox
     return OxigraphStore(path or default_store_path(), read_only=read_only)
 
 
-def collect(targets: Iterable[str], options: CollectOptions | None = None) -> list[Record]:
-    """Read every target with the collector that can read it; the same record reached twice is merged."""
+def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
+    """Every record the targets hold, as collectors yield them (the same id may come twice)."""
     options = options or CollectOptions()
     collectors = available_collectors()
-    merged: dict[str, Record] = {}
     # targets grouped by collector, in first-seen order: a collector with collect_many (the Hub)
     # fetches all of its targets in parallel
     groups: dict[str, tuple[Collector, list[str]]] = {}
@@ -86,14 +85,27 @@ def collect(targets: Iterable[str], options: CollectOptions | None = None) -> li
         groups.setdefault(collector.name, (collector, []))[1].append(target)
     for collector, group in groups.values():
         many = getattr(collector, "collect_many", None)
-        batches = [many(group, options)] if many and len(group) > 1 else [collector.collect(t, options) for t in group]
-        for batch in batches:
-            for record in batch:
-                if record.id in merged:
-                    merged[record.id].merge(record)
-                else:
-                    merged[record.id] = record
+        if many and len(group) > 1:
+            yield from many(group, options)
+        else:
+            for target in group:
+                yield from collector.collect(target, options)
+
+
+def collect(targets: Iterable[str], options: CollectOptions | None = None) -> list[Record]:
+    """Read every target with the collector that can read it; the same record reached twice is merged."""
+    merged: dict[str, Record] = {}
+    for record in iter_collected(targets, options):
+        if record.id in merged:
+            merged[record.id].merge(record)
+        else:
+            merged[record.id] = record
     return list(merged.values())
+
+
+def _summary(record: Record) -> Record:
+    """What a scan result keeps of a record once it is stored: no card text, no file list."""
+    return record.model_copy(update={"facts": [f for f in record.facts if f.key != "card"], "files": []})
 
 
 def scan(
@@ -103,16 +115,25 @@ def scan(
     options: CollectOptions | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ScanResult:
-    """Collect the targets and add them to the store as one committed scan activity."""
+    """Collect the targets and add them to the store as one committed scan activity.
+
+    Records are written as they are collected, so memory stays flat however large the collection.
+    """
     options = options or CollectOptions()
     if progress:
         options.progress = progress
-    records = collect(targets, options)
     resolved = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
     recorded = {"digests": options.digests, "depth": options.depth}
+    kept: dict[str, Record] = {}
     with open_store(store) as db:
         writer = db.begin_scan(resolved, recorded)
-        outcomes = writer.add(records)
+        outcomes: dict[str, str] = {}
+        for record in iter_collected(targets, options):
+            (outcomes[record.id],) = writer.add([record])
+            if record.id in kept:
+                kept[record.id].merge(_summary(record))
+            else:
+                kept[record.id] = _summary(record)
         info = writer.commit()
     info.targets = resolved
-    return ScanResult(scan=info, records=records, outcomes={r.id: o for r, o in zip(records, outcomes, strict=True)})
+    return ScanResult(scan=info, records=list(kept.values()), outcomes=outcomes)

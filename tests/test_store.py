@@ -175,3 +175,20 @@ def test_read_only_store_that_does_not_exist_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="no provaudit store here"):
         api.open_store(tmp_path / "nowhere", read_only=True)
+
+
+def test_the_same_record_twice_in_one_scan_is_merged_in_the_store(tmp_path: Path, store_path: Path) -> None:
+    # a packager's copy of a repo names its parent in hub_manifest.yaml: same record, two folders
+    collection = tmp_path / "models"
+    shutil.copytree(CARDS / "models" / "01-ai__Yi-34B", collection / "01-ai__Yi-34B")
+    copy = collection / "packager-copy"
+    shutil.copytree(CARDS / "models" / "01-ai__Yi-34B", copy)
+    card = copy / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").replace("license: other", "license: apache-2.0", 1))
+    result = api.scan([str(collection)], store=store_path)
+    assert [r.id for r in result.records] == ["model:01-ai/Yi-34B"]
+    with api.open_store(store_path, read_only=True) as db:
+        (stored,) = list(db.records())
+        assert {c.raw for c in stored.claims if c.source.field == "license"} == {"other", "apache-2.0"}
+        assert _count(store_path, "SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { ?v a pa:Revision }") == 1
+        assert _count(store_path, "SELECT (COUNT(*) AS ?n) WHERE { ?s pa:observed ?v }") == 1

@@ -94,4 +94,4 @@ def review_store(
 ) -> ReviewReport:
     """Review the current revision of every record in a store (SPARQL rules run on the store)."""
     extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
-    return review_records(list(store.records()), policy, extra_findings=extra)
+    return review_records(list(store.records(light=True)), policy, extra_findings=extra)

@@ -86,8 +86,8 @@ class Store(Protocol):
 
     def begin_scan(self, targets: list[str], options: dict[str, object]) -> ScanWriter: ...
 
-    def records(self) -> Iterator[Record]:
-        """The current revision of every record."""
+    def records(self, *, light: bool = False) -> Iterator[Record]:
+        """The current revision of every record (``light``: without card text and file lists)."""
         ...
 
     def record(self, record_id: str) -> Record | None: ...

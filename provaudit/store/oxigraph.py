@@ -165,18 +165,22 @@ class OxigraphStore:
                 latest[r] = (end, s, v)
         return {r: value[2] for r, value in latest.items()}
 
-    def _record_at(self, revision: str) -> Record | None:
+    def _record_at(self, revision: str, *, light: bool = False) -> Record | None:
         quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.recordJson, None), None)
         if quad is None:
             return None
         record = Record.model_validate_json(quad.object.value)
+        if light:
+            record.facts = [f for f in record.facts if f.key not in rdf.LARGE_FACTS]
+            record.files = []
         location = next(self._ox.quads_for_pattern(NamedNode(revision), PA.location, None), None)
         record.location = location.object.value if location else None
         return record
 
-    def records(self) -> Iterator[Record]:
+    def records(self, *, light: bool = False) -> Iterator[Record]:
+        """The current revision of every record; ``light`` leaves out card text and file lists."""
         for _, revision in sorted(self.current_revisions().items()):
-            record = self._record_at(revision)
+            record = self._record_at(revision, light=light)
             if record is not None:
                 yield record
 
@@ -273,8 +277,12 @@ class OxigraphScan:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self.graph = rdf.scan_iri(stamp)
         self.iri = self.graph.value
-        self.counts = ScanCounts()
-        self._current = store.current_revisions()
+        self._before = store.current_revisions()  # record IRI → its current revision before this scan
+        self._seen: dict[str, tuple[str, bool]] = {}  # record id → (revision observed, written by this scan)
+        self._created: set[str] = set()
+        self._nodes: set[str] = set()
+        self._outcomes: dict[str, str] = {}
+        self._pending: list[Quad] = []
         self._ox = store._ox
         self._batch = int(os.environ.get("PROVAUDIT_WRITE_BATCH") or _BATCH_QUADS)
         self._ox.extend(rdf.scan_start_quads(self.graph, self.started, targets, options))
@@ -283,31 +291,67 @@ class OxigraphScan:
         return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
 
     def add(self, records: Iterable[Record]) -> list[str]:
+        """Write records as they come (streamed: call it once or many times before commit).
+
+        The same record id met twice in one scan (two collectors, two folders of one repo) is merged:
+        the earlier observation is read back, merged, and replaced; nothing is visible before commit.
+        """
         outcomes: list[str] = []
-        batch: list[Quad] = []
         for record in records:
+            if record.id in self._seen:
+                record = self._merge_earlier(record)
             digest = record.content_digest()
             r = record_iri(record.id)
             v = revision_iri(record.id, digest)
-            previous = self._current.get(r)
-            if not self._exists(v, PA.Revision):
-                if not self._exists(r, PROV.Entity):
-                    batch += rdf.record_node_quads(record, self.graph)
-                batch += rdf.revision_quads(record, digest, self.graph, self.graph, self.started, previous)
+            previous = self._before.get(r)
+            created = False
+            if not self._exists(v, PA.Revision) and v not in self._created:
+                if not self._exists(r, PROV.Entity) and r not in self._nodes:
+                    self._pending += rdf.record_node_quads(record, self.graph)
+                    self._nodes.add(r)
+                self._pending += rdf.revision_quads(record, digest, self.graph, self.graph, self.started, previous)
+                self._created.add(v)
+                created = True
                 outcome = "revised" if previous else "new"
             else:
                 outcome = "unchanged" if previous == v else ("revised" if previous else "new")
-            batch.append(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
-            self._current[r] = v
-            setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
-            self.counts.records += 1
+            self._pending.append(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
+            self._seen[record.id] = (v, created)
+            self._outcomes[record.id] = outcome
             outcomes.append(outcome)
-            if len(batch) >= self._batch:
-                self._write(batch)
-                batch = []
-        if batch:
-            self._write(batch)
+            if len(self._pending) >= self._batch:
+                self._flush()
         return outcomes
+
+    def _merge_earlier(self, record: Record) -> Record:
+        """Read back what this scan wrote for the same id, merge, and drop the earlier observation."""
+        self._flush()
+        v, created = self._seen.pop(record.id)
+        earlier = self.store._record_at(v)
+        if earlier is None:  # pragma: no cover - written a moment ago
+            return record
+        earlier.merge(record)
+        self._ox.remove(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
+        if created:
+            prefix = v + "/"
+            for quad in list(self._ox.quads_for_pattern(None, None, None, self.graph)):
+                subject = quad.subject.value if isinstance(quad.subject, NamedNode) else ""
+                if subject == v or subject.startswith(prefix):
+                    self._ox.remove(quad)
+            self._created.discard(v)
+        return earlier
+
+    @property
+    def counts(self) -> ScanCounts:
+        found = ScanCounts(records=len(self._outcomes))
+        for outcome in self._outcomes.values():
+            setattr(found, outcome, getattr(found, outcome) + 1)
+        return found
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(self._pending)
+            self._pending = []
 
     def add_prov(self, ntriples: bytes) -> int:
         """Triples of an exported provaudit PROV document, written as they are (``provaudit import``).
@@ -335,6 +379,7 @@ class OxigraphScan:
         self._ox.bulk_extend(quads)
 
     def commit(self) -> ScanInfo:
+        self._flush()
         ended = rdf.now()
         self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))
         self._ox.flush()
