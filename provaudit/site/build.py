@@ -1,10 +1,13 @@
 """Build the static site: catalog, record pages, collection cards, audit page, card downloads.
 
-The site is plain files: it opens from ``file://`` on a laptop or from any static host. All data
-the catalog's search needs is embedded as ``catalog.js`` (a script that assigns a global), since
-browsers refuse ``fetch()`` of local files. Pages work without JavaScript; scripts only add
-search, filters, tabs and the theme toggle. Per page the work is small: templates are compiled once,
-graph layouts are cached by neighbourhood, and each page is streamed to its file as it renders.
+The site is plain files: it opens from ``file://`` on a laptop or from any static host. The data
+the catalog and audit filters need is embedded as ``catalog.js`` and ``findings.js`` (scripts that
+assign a global), since browsers refuse ``fetch()`` of local files. Pages work without JavaScript;
+scripts only add search, filters, paging, tabs and the theme toggle.
+
+Per page the work is small: templates are compiled once, graph layouts are cached by
+neighbourhood, Markdown renderings are cached between builds, and each page is streamed to its
+file as it renders. Record pages are rendered by forked worker processes, one per core.
 """
 
 from __future__ import annotations
@@ -157,14 +160,14 @@ def _copy_static(out: Path, stats: SiteStats) -> None:
 
 
 def _exporters() -> tuple[Callable[..., str] | None, Callable[..., str] | None]:
-    """The card and UMR exporters when installed (they are optional for the site)."""
+    """The card and UMR exporters when they load (the site builds without its downloads otherwise)."""
     try:
         from provaudit.export.cards import render_card
-    except ImportError:
+    except Exception:  # missing, or broken: a site without downloads beats no site
         render_card = None
     try:
         from provaudit.export.umr import to_umr_yaml
-    except ImportError:
+    except Exception:
         to_umr_yaml = None
     return render_card, to_umr_yaml
 
