@@ -126,7 +126,7 @@ def test_catalog_js_indexes_every_record(site: Path, records: list[Record]) -> N
     anli = next(r for r in rows if r["id"] == "dataset:anli")
     assert anli["use"] == "non-commercial" and "CC-BY-NC-4.0" in anli["declared"]
     index = (site / "index.html").read_text()
-    assert index.count("<tr><th scope=\"row\">") == len(rows)  # all 16 (up to STATIC_ROWS) listed without JS
+    assert index.count('<tr><th scope="row">') == len(rows)  # all 16 (up to STATIC_ROWS) listed without JS
 
 
 def test_record_page_shows_umr_card_provenance_and_audit(site: Path) -> None:
