@@ -34,8 +34,11 @@ _CONSTRAINT = re.compile(r"^\s*(?P<name>[^<>=!~\s]+)\s*(?P<version>(?:[<>=!~]=?|
 _EXTRA = "umr:"  # facts that hold an imported UMR section verbatim (JSON), written back in place
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, and multi-line strings as literal blocks so card-like text stays readable."""
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Block style, and multi-line strings as literal blocks so card-like text stays readable.
+
+    libyaml's emitter when present: the pure-Python one dominated site builds (a UMR file per record).
+    """
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provaudit.store.base import STORE_ENV
+from provaudit.cli_options import store_option
 
 
 @click.command("site")
@@ -16,13 +16,7 @@ from provaudit.store.base import STORE_ENV
     required=True,
     help="Folder to write the site into (new, empty, or an earlier provaudit site).",
 )
-@click.option(
-    "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    default=None,
-    help=f"Store folder (default: ${STORE_ENV} or ./.provaudit).",
-)
+@store_option
 @click.option("--policy", default="default", show_default=True, help="Review policy the license verdicts follow.")
 @click.option(
     "--templates",
