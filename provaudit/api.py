@@ -104,8 +104,12 @@ def collect(targets: Iterable[str], options: CollectOptions | None = None) -> li
 
 
 def _summary(record: Record) -> Record:
-    """What a scan result keeps of a record once it is stored: no card text, no file list."""
-    return record.model_copy(update={"facts": [f for f in record.facts if f.key != "card"], "files": []})
+    """What a scan result keeps of a record once it is stored: its claims, links and findings.
+
+    Facts, agents and file lists stay in the store only, so a scan's memory does not grow with the
+    size of the cards it reads.
+    """
+    return record.model_copy(update={"facts": [], "files": [], "agents": []})
 
 
 def scan(
