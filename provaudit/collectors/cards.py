@@ -61,55 +61,50 @@ class CardReader:
         line = self._lines.get(file or "", {}).get(field.split(".")[0]) if field else None
         return Source(collector=self.collector, file=file, field=field, line=line, url=url)
 
+    def file_problem(
+        self, rel: str, problem: str, severity: Severity = Severity.ERROR, fix: str | None = None
+    ) -> Finding:
+        """PA003: a file that cannot be read as the text it should be."""
+        return Finding(
+            rule="PA003",
+            severity=severity,
+            message=f"{rel}: {problem}",
+            source=Source(collector=self.collector, file=rel),
+            fix=fix,
+        )
+
     def read_text(self, path: Path, rel: str, findings: list[Finding]) -> str | None:
         """A text file's content, or None with a finding (too large, binary, unreadable)."""
         try:
             size = path.stat().st_size
             if size > self.max_bytes:
                 findings.append(
-                    Finding(
-                        rule="PA003",
-                        severity=Severity.ERROR,
-                        message=f"{rel}: {size} bytes, larger than the {self.max_bytes}-byte limit; not parsed",
-                        source=Source(collector=self.collector, file=rel),
+                    self.file_problem(
+                        rel,
+                        f"{size} bytes, larger than the {self.max_bytes}-byte limit; not parsed",
                         fix="raise --max-file-bytes if this file really is metadata",
                     )
                 )
                 return None
             data = path.read_bytes()
         except OSError as exc:
-            findings.append(
-                Finding(
-                    rule="PA003",
-                    severity=Severity.ERROR,
-                    message=f"{rel}: cannot be read: {exc.strerror or exc}",
-                    source=Source(collector=self.collector, file=rel),
-                )
-            )
+            findings.append(self.file_problem(rel, f"cannot be read: {exc.strerror or exc}"))
             return None
         return self.decode(data, rel, findings)
 
     def decode(self, data: bytes, rel: str, findings: list[Finding]) -> str | None:
         if b"\x00" in data[:8192]:
-            findings.append(
-                Finding(
-                    rule="PA003",
-                    severity=Severity.ERROR,
-                    message=f"{rel}: binary content where text was expected; not parsed",
-                    source=Source(collector=self.collector, file=rel),
-                )
-            )
+            findings.append(self.file_problem(rel, "binary content where text was expected; not parsed"))
             return None
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             findings.append(
-                Finding(
-                    rule="PA003",
-                    severity=Severity.WARNING,
-                    message=f"{rel}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
-                    source=Source(collector=self.collector, file=rel),
-                    fix="save the file as UTF-8",
+                self.file_problem(
+                    rel,
+                    f"not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
+                    Severity.WARNING,
+                    "save the file as UTF-8",
                 )
             )
             return data.decode("utf-8", errors="replace")
