@@ -192,3 +192,6 @@ def test_the_same_record_twice_in_one_scan_is_merged_in_the_store(tmp_path: Path
         assert {c.raw for c in stored.claims if c.source.field == "license"} == {"other", "apache-2.0"}
         assert _count(store_path, "SELECT (COUNT(DISTINCT ?v) AS ?n) WHERE { ?v a pa:Revision }") == 1
         assert _count(store_path, "SELECT (COUNT(*) AS ?n) WHERE { ?s pa:observed ?v }") == 1
+        # nothing of the earlier, replaced revision is left behind
+        claims = _count(store_path, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a pa:LicenseClaim }")
+        assert claims == len(stored.claims)

@@ -145,7 +145,8 @@ def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
 @rule("PA103", Severity.WARNING, "declared license tag disagrees with the LICENSE file")
 def tag_vs_license_file(ctx: RuleContext) -> Iterator[Finding]:
     texts = [c for c in ctx.record.claims if c.source.field == "text" and c.expression]
-    tags = _symbols(_card_claims(ctx)) - {"LicenseRef-provaudit-other", "LicenseRef-provaudit-unknown"}
+    card_claims = _card_claims(ctx)
+    tags = _symbols(card_claims) - {"LicenseRef-provaudit-other", "LicenseRef-provaudit-unknown"}
     found = _symbols(texts)
     if texts and tags and found and not tags & found:
         yield Finding(
@@ -153,7 +154,7 @@ def tag_vs_license_file(ctx: RuleContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             message=f"card declares {sorted(tags)} but {texts[0].source.file} reads as {sorted(found)}",
             source=texts[0].source,
-            evidence=[f"{c.source.describe()}: {c.expression}" for c in [*_card_claims(ctx), *texts]],
+            evidence=[f"{c.source.describe()}: {c.expression}" for c in [*card_claims, *texts]],
             fix="make the card's `license:` match the LICENSE file (or replace the file)",
         )
 
@@ -161,7 +162,8 @@ def tag_vs_license_file(ctx: RuleContext) -> Iterator[Finding]:
 @rule("PA104", Severity.WARNING, "card and dataset_infos.json disagree")
 def card_vs_dataset_infos(ctx: RuleContext) -> Iterator[Finding]:
     infos = [c for c in ctx.record.claims if c.source.file in {"dataset_infos.json", "dataset_info.json"}]
-    card = _symbols(_card_claims(ctx))
+    card_claims = _card_claims(ctx)
+    card = _symbols(card_claims)
     info_symbols = _symbols(infos)
     if infos and card and info_symbols and card != info_symbols:
         yield Finding(
@@ -169,7 +171,7 @@ def card_vs_dataset_infos(ctx: RuleContext) -> Iterator[Finding]:
             severity=Severity.WARNING,
             message=f"card declares {sorted(card)}, {infos[0].source.file} says {infos[0].raw!r}",
             source=infos[0].source,
-            evidence=[f"{c.source.describe()}: {c.raw}" for c in [*_card_claims(ctx), *infos]],
+            evidence=[f"{c.source.describe()}: {c.raw}" for c in [*card_claims, *infos]],
             fix="regenerate dataset_infos.json or correct the card so both declare the same license",
         )
 

@@ -24,6 +24,7 @@ from pyoxigraph import (
     QuerySolutions,
     RdfFormat,
     Store,
+    Variable,
     parse,
     serialize,
 )
@@ -147,8 +148,8 @@ class OxigraphStore:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def current_revisions(self) -> dict[str, str]:
-        """record IRI → IRI of the revision its latest committed observation saw."""
+    def current_revisions(self, only: str | None = None) -> dict[str, str]:
+        """record IRI → IRI of the revision its latest committed observation saw (``only``: one record IRI)."""
         graphs = self._committed()
         if not graphs:
             return {}
@@ -157,6 +158,7 @@ class OxigraphStore:
             sparql_prefixes()
             + "SELECT ?r ?v ?end ?s WHERE { ?s pa:observed ?v ; prov:endedAtTime ?end . ?v prov:specializationOf ?r }",
             default_graph=graphs,
+            substitutions={Variable("r"): NamedNode(only)} if only else None,
         )
         assert isinstance(rows, QuerySolutions)
         for row in rows:
@@ -185,7 +187,8 @@ class OxigraphStore:
                 yield record
 
     def record(self, record_id: str) -> Record | None:
-        revision = self.current_revisions().get(record_iri(record_id))
+        iri = record_iri(record_id)
+        revision = self.current_revisions(only=iri).get(iri)
         return self._record_at(revision) if revision else None
 
     def history(self, record_id: str) -> list[RevisionInfo]:
@@ -333,10 +336,15 @@ class OxigraphScan:
         earlier.merge(record)
         self._ox.remove(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
         if created:
-            prefix = v + "/"
-            for quad in list(self._ox.quads_for_pattern(None, None, None, self.graph)):
-                subject = quad.subject.value if isinstance(quad.subject, NamedNode) else ""
-                if subject == v or subject.startswith(prefix):
+            # the revision's nodes (claims, links, facts, findings ...) are the IRIs under it it points at
+            revision = NamedNode(v)
+            nodes = [revision] + [
+                q.object
+                for q in self._ox.quads_for_pattern(revision, None, None, self.graph)
+                if isinstance(q.object, NamedNode) and q.object.value.startswith(v + "/")
+            ]
+            for node in nodes:
+                for quad in list(self._ox.quads_for_pattern(node, None, None, self.graph)):
                     self._ox.remove(quad)
             self._created.discard(v)
         return earlier
