@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import cache
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from provaudit.licenses.normalize import _scancode_index, aliases
 from provaudit.resources import resource
@@ -35,6 +35,17 @@ class Terms(BaseModel):
     no_derivatives: bool = False
     use_restrictions: bool = False
     provider_terms: bool = False  # terms of a model provider that bind generated data
+    # Model licences: what a derivative (finetune, adapter, merge, quantized) must keep.
+    # same_terms: derivatives may only be redistributed under these terms (or with them attached),
+    # never relicensed under a more permissive licence; use_policy: the acceptable-use policy that binds
+    # every derivative; mau_limit: monthly active users above which a separate licence is needed;
+    # attribution_notice: the words a product built on it must display.
+    same_terms: bool = False
+    use_policy: str | None = None
+    mau_limit: int | None = None
+    attribution_notice: str | None = None
+    # share-alike licences a derivative may use instead of this one (the licence itself always counts)
+    compatible: list[str] = Field(default_factory=list)
     source: str
     note: str | None = None
     name: str | None = None

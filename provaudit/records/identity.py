@@ -69,3 +69,27 @@ def folder_to_repo_id(folder_name: str) -> str:
     if folder_name.startswith("gh__"):
         return folder_name
     return folder_name.replace("__", "/", 1)
+
+
+# Record names that are provaudit's own namespaces, not Hub repo ids (DPI parts, DPI text sources ...)
+_NOT_HUB = ("dpi/", "source/", "gh__", "pipeline:")
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def hub_target(rid: str) -> str | None:
+    """The ``hf:`` scan target that fetches a record id from the Hub, or None when it names no Hub repo.
+
+    >>> hub_target("dataset:HuggingFaceH4/ultrachat_200k")
+    'hf:datasets/HuggingFaceH4/ultrachat_200k'
+    >>> hub_target("dataset:dpi/alpaca") is None
+    True
+    """
+    kind, name = split_id(rid)
+    if kind not in {Kind.DATASET, Kind.MODEL} or name.startswith(_NOT_HUB) or not _HUB_NAME.match(name):
+        return None
+    return f"hf:{kind.value}s/{name}"
+
+
+def id_key(rid: str) -> str:
+    """The key two ids of one Hub repo share: the Hub matches repo ids case-insensitively."""
+    return rid.casefold()

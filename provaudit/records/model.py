@@ -46,6 +46,7 @@ class Relation(StrEnum):
     QUANTIZED = "quantized"
     BASE_MODEL = "base_model"  # base_model without a declared relation
     USES = "uses"  # UMR relations.upstream, pipeline dependencies
+    HAS_PART = "has_part"  # a whole (a Hub dataset) made of parts (DPI records split from it)
 
 
 class Source(BaseModel):
@@ -90,6 +91,11 @@ class Upstream(BaseModel):
     relation: Relation
     source: Source
     version: str | None = None  # version constraint, e.g. ">=1.0.0" in UMR
+    # A link read from evidence rather than declared (adapter_config.json, config.json, the card's prose,
+    # the repo name): kept apart so it never silently counts as declared. confidence is 0..1.
+    inferred: bool = False
+    confidence: float = 1.0
+    evidence: str | None = None  # the words or value it was inferred from, e.g. "Finetuned from model: ..."
 
 
 class AgentRef(BaseModel):
