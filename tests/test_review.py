@@ -47,12 +47,24 @@ def test_golden_review_report(case: str) -> None:
 
 def test_golden_lineage_verdicts_are_what_a_lawyer_expects() -> None:
     report = {r["id"]: r for r in _case_report("lineage")["records"]}
-    assert report["model:mistralai/Mistral-7B-v0.1"]["use"] == "commercial"
-    assert report["model:Intel/neural-chat-7b-v3-3"]["use"] == "commercial"
-    assert "model:mistralai/Mistral-7B-v0.1" in report["model:Intel/neural-chat-7b-v3-3"]["upstream"]
+    mistral = report["model:mistralai/Mistral-7B-v0.1"]
+    assert (mistral["use"], mistral["complete"]) == ("commercial", True)
+    # neural-chat was trained on SlimOrca, which is not in the store: no commercial verdict until it is audited
+    chat = report["model:Intel/neural-chat-7b-v3-3"]
+    assert (chat["use"], chat["complete"]) == ("unspecified", False)
+    assert "model:mistralai/Mistral-7B-v0.1" in chat["upstream"]
+    assert [(u["target"], u["command"]) for u in chat["unresolved"]] == [
+        ("dataset:Open-Orca/SlimOrca", "provaudit scan hf:datasets/Open-Orca/SlimOrca")
+    ]
+    pa112 = next(f for f in chat["findings"] if f["rule"] == "PA112")
+    assert "provaudit scan hf:datasets/Open-Orca/SlimOrca" in pa112["fix"]
     nous = report["model:NousResearch/Nous-Hermes-2-Yi-34B"]
     assert nous["use"] == "unspecified"  # its base is under the Yi license (`other`)
-    assert any(f["rule"] == "PA102" for f in nous["findings"])
+    # declared Apache-2.0 on a base whose license does not allow that: an error naming both claims
+    pa117 = next(f for f in nous["findings"] if f["rule"] == "PA117")
+    assert pa117["severity"] == "error" and "model:01-ai/Yi-34B" in pa117["message"]
+    assert any(e.startswith("declared: README.md") for e in pa117["evidence"])
+    assert any(e.startswith("base: README.md") for e in pa117["evidence"])
 
 
 def _record(rid: str, kind: Kind, licenses: list[str], upstream: list[tuple[str, Relation]] = ()) -> Record:

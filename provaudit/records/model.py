@@ -46,7 +46,6 @@ class Relation(StrEnum):
     QUANTIZED = "quantized"
     BASE_MODEL = "base_model"  # base_model without a declared relation
     USES = "uses"  # UMR relations.upstream, pipeline dependencies
-    HAS_PART = "has_part"  # a whole (a Hub dataset) made of parts (DPI records split from it)
 
 
 class Source(BaseModel):

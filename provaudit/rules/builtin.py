@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from provaudit.licenses.compat import compatible
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.licenses.normalize import license_symbols
 from provaudit.records.model import Finding, Kind, LicenseClaim, Relation, Severity
+from provaudit.rules.authority import authority
 from provaudit.rules.engine import RuleContext, rule
-from provaudit.rules.lineage import claim_terms
+from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, claim_terms
 
 _CARD_FIELDS = {"license", "licence", "licenses", "license_details", "license_name"}
 _MODIFYING = {
@@ -111,6 +113,8 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
 @rule("PA102", Severity.ERROR, "declared license more permissive than the effective terms")
 def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
     effective = ctx.effective.verdict
+    if effective is Use.UNSPECIFIED and not ctx.effective.complete:
+        return  # unknown because an upstream is not audited (PA112), not because a declaration is wrong
     # one declaration = every license one publisher tagged in one place (a card, a Hub field, a DPI column)
     groups: dict[tuple[str, str | None, str | None], list[LicenseClaim]] = {}
     for claim in ctx.record.claims:
@@ -132,8 +136,8 @@ def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
             rule="PA102",
             severity=Severity.ERROR if hub else Severity.WARNING,
             message=(
-                f"{first.source.describe()}: declared {raw} ({declared.value}) is more permissive "
-                f"than the effective terms ({effective.value})"
+                f"{first.source.describe()} ({authority(first).label}): declared {raw} ({declared.value}) is "
+                f"more permissive than the effective terms ({effective.value}); it does not decide the verdict"
             ),
             source=first.source,
             evidence=[_strictest_step(ctx)],
@@ -193,55 +197,76 @@ def upstream_unspecified(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _upstream_effective(ctx: RuleContext, relations: set[Relation]) -> Iterator[tuple[str, Relation, Terms, str]]:
+    """(upstream id, relation, its effective terms, where the link was declared) for links with a record."""
     for link in ctx.record.upstream:
-        if link.relation in relations and link.target in ctx.records and link.target != ctx.record.id:
-            sub = ctx.lineage.effective(link.target)
+        target = ctx.lineage.find(link.target)
+        if link.relation in relations and target is not None and target != ctx.record.id and ctx.lineage.follows(link):
+            sub = ctx.lineage.effective(target)
+            symbols = [s for s in sub.licenses if not s.startswith(NOT_A_LICENSE)]
+            restricted = [terms_for(s) for s in symbols]
             terms = Terms(
                 license=sub.expression() or "NONE",
                 use=sub.verdict,
                 attribution=sub.attribution,
                 share_alike=sub.share_alike,
                 no_derivatives=sub.no_derivatives,
+                use_restrictions=sub.use_restrictions,
+                same_terms=any(t.same_terms for t in restricted),
                 source="effective terms",
             )
-            yield link.target, link.relation, terms, link.source.describe()
+            where = link.source.describe() + (" (inferred)" if link.inferred else "")
+            yield target, link.relation, terms, where
 
 
 def _own_terms(ctx: RuleContext) -> list[Terms]:
     return [t for _, t in ctx.effective.own]
 
 
-@rule("PA106", Severity.ERROR, "share-alike source under a non-share-alike license")
+@rule("PA106", Severity.ERROR, "share-alike source under an incompatible license")
 def share_alike_relicensed(ctx: RuleContext) -> Iterator[Finding]:
     own = _own_terms(ctx)
-    if not own or any(t.share_alike for t in own):
+    if not own:
         return
+    outbound = sorted({t.license for t in own if not t.license.startswith(NOT_A_LICENSE)})
     for target, relation, terms, where in _upstream_effective(ctx, _MODIFYING | {Relation.GENERATED_BY}):
-        if terms.share_alike and relation is not Relation.TRAINED_ON:
+        if not terms.share_alike or relation is Relation.TRAINED_ON:
+            continue
+        for inbound in license_symbols(terms.license):
+            if inbound.startswith(NOT_A_LICENSE) or not terms_for(inbound).share_alike:
+                continue
+            answers = [compatible(out, inbound) for out in outbound]
+            if any(a.compatible for a in answers):
+                continue
+            why = "; ".join(dict.fromkeys(a.source for a in answers)) or "no license of its own is share-alike"
             yield Finding(
                 rule="PA106",
                 severity=Severity.ERROR,
                 message=(
-                    f"{ctx.record.id} ({', '.join(t.license for t in own)}) derives from share-alike {target} "
-                    f"({terms.license}) but is not under a share-alike license"
+                    f"{ctx.record.id} ({', '.join(outbound) or 'no license'}) derives from share-alike {target} "
+                    f"({inbound}) but is not under {inbound} or a license compatible with it"
                 ),
-                evidence=[f"{where}: {relation.value} {target}"],
-                fix=f"license {ctx.record.id} under {terms.license} (share-alike) or drop the source",
+                evidence=[f"{where}: {relation.value} {target}", why],
+                fix=f"license {ctx.record.id} under {inbound} (share-alike) or a compatible license, "
+                "or drop the source",
             )
 
 
 @rule("PA107", Severity.ERROR, "no-derivatives source that was modified")
 def no_derivatives_modified(ctx: RuleContext) -> Iterator[Finding]:
-    for target, relation, terms, where in _upstream_effective(ctx, _MODIFYING):
-        if terms.no_derivatives:
-            yield Finding(
-                rule="PA107",
-                severity=Severity.ERROR,
-                message=f"{ctx.record.id} modifies {target} ({relation.value}), whose terms forbid derivatives "
-                f"({terms.license})",
-                evidence=[f"{where}: {relation.value} {target}"],
-                fix=f"get permission from the rights holder of {target} or use it unmodified",
-            )
+    for target, relation, terms, where in _upstream_effective(ctx, _MODIFYING | {Relation.TRAINED_ON}):
+        if not terms.no_derivatives:
+            continue
+        # a model trained on ND data may or may not be an adaptation of it: that needs a lawyer, not a guess
+        training = relation is Relation.TRAINED_ON
+        yield Finding(
+            rule="PA107",
+            severity=Severity.WARNING if training else Severity.ERROR,
+            message=f"{ctx.record.id} {'was trained on' if training else 'modifies'} {target} ({relation.value}), "
+            f"whose terms forbid derivatives ({terms.license})",
+            evidence=[f"{where}: {relation.value} {target}"],
+            fix=f"get permission from the rights holder of {target} or use it unmodified"
+            + ("; ask counsel whether training makes an adaptation under its terms" if training else ""),
+        )
 
 
 @rule("PA108", Severity.WARNING, "data generated by a model under restrictive provider terms")
@@ -276,6 +301,70 @@ def commercial_model_on_nc_data(ctx: RuleContext) -> Iterator[Finding]:
                 evidence=[f"{where}: {relation.value} {target}"],
                 fix="declare the model non-commercial, or retrain without the restricted data",
             )
+
+
+def _license_name(symbol: str) -> str:
+    name = terms_for(symbol).name
+    return f"{name} ({symbol})" if name else symbol
+
+
+@rule("PA117", Severity.ERROR, "declared license more permissive than its base model permits")
+def declared_beyond_base(ctx: RuleContext) -> Iterator[Finding]:
+    """A derivative cannot be relicensed: the base model's terms bind finetunes, adapters, merges, quantizations."""
+    own = [(c, t) for c, t in ctx.effective.own if not t.license.startswith(NOT_A_LICENSE)]
+    if ctx.record.kind is not Kind.MODEL or not own:
+        return
+    bases = {
+        ctx.lineage.find(link.target) or link.target: link
+        for link in ctx.record.upstream
+        if link.relation in BASE_RELATIONS and ctx.lineage.follows(link)
+    }
+    declared_use = max((t.use for _, t in own), key=lambda u: u.restrictiveness)
+    declared = {t.license.removesuffix("-only").removesuffix("-or-later") for _, t in own}
+    restricted = any(t.use_restrictions for _, t in own)
+    seen: set[str] = set()
+    for step in ctx.effective.steps:
+        if len(step.path) < 2 or step.path[1] not in bases or not step.license or step.license in seen:
+            continue
+        if step.license.startswith(NOT_A_LICENSE):
+            continue
+        base = terms_for(step.license)
+        problems = []
+        if base.use.restrictiveness > declared_use.restrictiveness:
+            problems.append(f"the base is {base.use.value}, the declaration {declared_use.value}")
+        if base.use_restrictions and not restricted:
+            problems.append(
+                "the base's use restrictions" + (f" ({base.use_policy})" if base.use_policy else "") + " must pass on"
+            )
+        if base.same_terms and step.license.removesuffix("-only").removesuffix("-or-later") not in declared:
+            problems.append("derivatives may only be distributed under the base's own terms")
+        if not problems:
+            continue
+        seen.add(step.license)
+        link = bases[step.path[1]]
+        name = _license_name(step.license)
+        keep = [f"its acceptable-use policy {base.use_policy}" if base.use_policy else ""]
+        if base.mau_limit:
+            keep.append(f"the {base.mau_limit:,} monthly-active-user limit")
+        if base.attribution_notice:
+            keep.append(f'the notice "{base.attribution_notice}"')
+        kept = ", ".join(k for k in keep if k)
+        yield Finding(
+            rule="PA117",
+            severity=Severity.ERROR,
+            message=(
+                f"{ctx.record.id}: declared {', '.join(sorted(declared))} is more permissive than its base model "
+                f"permits: {' → '.join(step.path[1:])} is under {name}; " + "; ".join(problems)
+            ),
+            source=own[0][0].source,
+            evidence=[
+                *(f"declared: {c.source.describe()} ({c.raw!r}, {authority(c).label})" for c, _ in own),
+                f"base: {link.source.describe()}{' (inferred)' if link.inferred else ''}: {link.relation.value} "
+                f"{link.raw} → {step.source or step.note or ''} ({step.license})",
+            ],
+            fix=f"declare the base's license ({step.license}) for this model and keep its terms"
+            + (f" ({kept})" if kept else ""),
+        )
 
 
 @rule("PA113", Severity.ERROR, "license not allowed by the policy")
@@ -323,6 +412,19 @@ def use_restrictions(ctx: RuleContext) -> Iterator[Finding]:
 @rule("PA116", Severity.WARNING, "license whose terms provaudit does not know")
 def unknown_terms(ctx: RuleContext) -> Iterator[Finding]:
     for claim, terms in ctx.effective.own:
+        custom = terms.license == "LicenseRef-provaudit-other" and bool(claim.name or claim.link)
+        if custom:
+            yield Finding(
+                rule="PA116",
+                severity=Severity.WARNING,
+                message=f"{claim.source.describe()}: custom license {claim.name or 'other'!r}"
+                + (f" ({claim.link})" if claim.link else "")
+                + " is not in the terms knowledge base; its use category is unspecified until someone reads it",
+                source=claim.source,
+                evidence=[f"{k}: {v}" for k, v in (("license_name", claim.name), ("license_link", claim.link)) if v],
+                fix="read the license and add its terms to a policy or to data/licenses/terms.yaml",
+            )
+            continue
         if (
             terms.known
             or not claim.expression
@@ -351,6 +453,7 @@ RULES = [
     no_derivatives_modified,
     generated_by_restricted_model,
     commercial_model_on_nc_data,
+    declared_beyond_base,
     license_not_allowed,
     use_not_accepted,
     use_restrictions,

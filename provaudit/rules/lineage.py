@@ -16,15 +16,25 @@ import yaml
 from license_expression import AND, OR, ExpressionError, Licensing
 
 from provaudit.licenses.kb import Terms, Use, terms_for
-from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Source
+from provaudit.records.identity import hub_target, id_key
+from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
-from provaudit.rules.policy import Policy
-from provaudit.rules.report import EvidenceStep
+from provaudit.rules.authority import authority, is_expert
+from provaudit.rules.policy import Policy, dpi_terms
+from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
 
 _PLAIN = Licensing()
 # step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
 NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
 UNKNOWN = "LicenseRef-provaudit-unknown"
+# placeholders for terms someone has to read: an expert's class of them is the better evidence
+_PLACEHOLDERS = frozenset(
+    {"LicenseRef-provaudit-custom", "LicenseRef-provaudit-various", "LicenseRef-provaudit-request-form"}
+)
+# links from a model to the model it was made from: the base's terms bind the derivative
+BASE_RELATIONS = frozenset(
+    {Relation.FINETUNE, Relation.ADAPTER, Relation.MERGE, Relation.QUANTIZED, Relation.BASE_MODEL}
+)
 
 
 @dataclass
@@ -40,6 +50,12 @@ class Effective:
     steps: list[EvidenceStep] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     own: list[tuple[LicenseClaim, Terms]] = field(default_factory=list)
+    unresolved: list[UnresolvedUpstream] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every propagating upstream of the lineage has a record (its terms were reviewed)."""
+        return not self.unresolved
 
     def add(self, terms: Terms, step: EvidenceStep, blocks: bool) -> None:
         """Combine one license's terms: the most restrictive use wins, obligations accumulate.
@@ -96,7 +112,30 @@ def provider_terms(model_name: str) -> tuple[str, Terms] | None:
 
 
 def claim_terms(policy: Policy, claim: LicenseClaim) -> list[Terms]:
-    """Terms of one claim; for `A OR B` the least restrictive alternative is the one a user may pick."""
+    """Terms of one claim; for `A OR B` the least restrictive alternative is the one a user may pick.
+
+    With ``expert_classes`` an expert audit's own class of a license (DPI's ``license_classes.json``,
+    custom licenses by URL) counts beside the terms knowledge base: it replaces a placeholder
+    (``Custom``, ``Various``: the expert read that text, provaudit did not) and adds to a known license
+    when it is stricter, so the careful policy is never more permissive than the expert.
+    """
+    terms = _claim_terms(policy, claim)
+    if policy.classification != "terms" or not policy.expert_classes or not is_expert(claim):
+        return terms
+    expert = dpi_terms(claim.raw, claim.link or claim.source.url)
+    if expert is None:
+        return terms
+    label = claim.expression or expert.license
+    if all(t.license in _PLACEHOLDERS for t in terms):
+        note = "the expert audit's class of these terms (provaudit has no reading of its own)"
+        return [expert.model_copy(update={"license": label, "note": note})]
+    if expert.use.restrictiveness > max(t.use.restrictiveness for t in terms):
+        note = "the expert audit classes this license more strictly than its terms read; the stricter counts"
+        return [*terms, expert.model_copy(update={"attribution": False, "share_alike": False, "note": note})]
+    return terms
+
+
+def _claim_terms(policy: Policy, claim: LicenseClaim) -> list[Terms]:
     if policy.classification == "terms" and claim.expression and " OR " in claim.expression:
         try:
             parsed = _PLAIN.parse(claim.expression)
@@ -123,9 +162,32 @@ class Lineage:
         self.records = records
         self.policy = policy
         self._memo: dict[str, Effective] = {}
+        # the Hub matches repo ids case-insensitively, so links do too
+        self._keys = {id_key(rid): rid for rid in records}
+        # DPI splits some Hub datasets into several records (or names them differently); each keeps the
+        # Hub id as a sourced fact, so a link to that Hub id reaches the parts DPI audited
+        self._parts: dict[str, list[str]] = {}
+        for rid, record in records.items():
+            for fact in record.facts:
+                if fact.key == "hf_dataset" and id_key(f"dataset:{fact.value}") != id_key(rid):
+                    self._parts.setdefault(id_key(f"dataset:{fact.value}"), []).append(rid)
+
+    def find(self, target: str) -> str | None:
+        """The id of the record a link points at (case-insensitive), or None when it has no record."""
+        return target if target in self.records else self._keys.get(id_key(target))
+
+    def parts(self, target: str) -> list[str]:
+        """Records that are parts of a Hub dataset with no record of its own (DPI's split collections)."""
+        return [] if self.find(target) else self._parts.get(id_key(target), [])
 
     def counted(self, record: Record) -> list[tuple[LicenseClaim, Terms]]:
         return [(c, t) for c in record.claims if self.policy.counts(c) for t in claim_terms(self.policy, c)]
+
+    def follows(self, link: Upstream) -> bool:
+        """Whether terms flow through this link under the policy."""
+        if link.relation not in self.policy.propagate:
+            return False
+        return not link.inferred or self.policy.inferred_links == "follow"
 
     def effective(self, rid: str) -> Effective:
         return self._compute(rid, [])
@@ -138,17 +200,8 @@ class Lineage:
         blocks = policy.unspecified_blocks_commercial
         eff = Effective()
         eff.own = self.counted(record)
-        unknown = [(c, t) for c, t in eff.own if c.expression == UNKNOWN]
-        if policy.unknown_is_absence and unknown and len(unknown) < len(eff.own):
-            # "unknown" from one source is absence of information when another source names a license
-            eff.own = [(c, t) for c, t in eff.own if c.expression != UNKNOWN]
-            for claim, _ in unknown:
-                eff.steps.append(
-                    EvidenceStep(
-                        record=rid, path=[rid], source=f"{claim.source.describe()} ({claim.raw!r})",
-                        note="declares no license; other declarations name one, so it does not count",
-                    )
-                )
+        if policy.unknown_is_absence:
+            self._drop_absent(rid, eff)
         if not eff.own:
             missing = Terms(
                 license="NONE",
@@ -165,35 +218,55 @@ class Lineage:
                     path=[rid],
                     license=terms.license,
                     use=terms.use,
-                    source=f"{claim.source.describe()} ({claim.raw!r})",
-                    terms_source=terms.source,
+                    source=_declared(claim),
+                    terms_source=f"license_link {claim.link}" if claim.link and not terms.known else terms.source,
+                    authority=authority(claim).label,
+                    note=terms.note if "Data Provenance Initiative" in terms.source else None,
                 ),
                 blocks,
             )
         if policy.lineage:
             stack.append(rid)
-            seen: set[str] = set()
+            seen: set[tuple[str, Relation]] = set()
             for link in record.upstream:
-                if link.relation not in policy.propagate or (link.target, link.relation) in seen:
+                if not self.follows(link) or (id_key(link.target), link.relation) in seen:
                     continue
-                seen.add((link.target, link.relation))  # type: ignore[arg-type]
-                self._follow(rid, link.target, link.relation, link.raw, link.source, stack, eff, blocks)
+                seen.add((id_key(link.target), link.relation))
+                self._follow(rid, link, stack, eff, blocks)
             stack.pop()
+            if eff.unresolved:
+                eff.findings.append(_not_audited(rid, eff.unresolved))
         self._memo[rid] = eff
         return eff
 
-    def _follow(
-        self,
-        rid: str,
-        target: str,
-        relation: Relation,
-        raw: str,
-        source: Source,
-        stack: list[str],
-        eff: Effective,
-        blocks: bool,
-    ) -> None:
+    def _drop_absent(self, rid: str, eff: Effective) -> None:
+        """An "unknown" declaration is absence of information when a source at least as authoritative names
+        a license; an expert audit's "Unspecified" always counts (it says the terms were looked for)."""
+        named = [authority(c) for c, _ in eff.own if c.expression not in {UNKNOWN, None}]
+        dropped = [
+            (c, t)
+            for c, t in eff.own
+            if c.expression == UNKNOWN and not is_expert(c) and any(a >= authority(c) for a in named)
+        ]
+        if not dropped:
+            return
+        eff.own = [(c, t) for c, t in eff.own if (c, t) not in dropped]
+        for claim, _ in dropped:
+            eff.steps.append(
+                EvidenceStep(
+                    record=rid,
+                    path=[rid],
+                    source=f"{claim.source.describe()} ({claim.raw!r})",
+                    authority=authority(claim).label,
+                    note="declares no license; a source at least as authoritative names one, so it does not count",
+                )
+            )
+
+    def _follow(self, rid: str, link: Upstream, stack: list[str], eff: Effective, blocks: bool) -> None:
+        relation, raw, source = link.relation, link.raw, link.source
         where = source.describe()
+        how = f"inferred from {where} ({link.evidence or raw!r}, confidence {link.confidence:.2f})"
+        target = self.find(link.target)
         if target == rid:
             eff.findings.append(
                 Finding(
@@ -206,7 +279,7 @@ class Lineage:
                 )
             )
             return
-        if target in stack:
+        if target is not None and target in stack:
             cycle = [*stack[stack.index(target) :], target]
             eff.findings.append(
                 Finding(
@@ -219,12 +292,22 @@ class Lineage:
                 )
             )
             return
-        if target in self.records:
+        parts = self.parts(link.target)
+        if parts:
+            for part in parts:
+                part_link = link.model_copy(update={"target": part})
+                self._follow(rid, part_link, stack, eff, blocks)
+            return
+        if target is not None:
             sub = self._compute(target, stack)
             for step in sub.steps:
                 eff_step = step.model_copy(update={"path": [rid, *step.path]})
                 if step.record == target and eff_step.relation is None:
                     eff_step.relation = relation.value
+                if link.inferred:
+                    eff_step.inferred = True
+                    if step.record == target:
+                        eff_step.note = how if not step.note else f"{how}; {step.note}"
                 if sub.use is not None and step.use is not None:
                     terms = Terms(
                         license=step.license or "NONE",
@@ -236,36 +319,45 @@ class Lineage:
                         source=step.terms_source or "",
                     )
                     eff.add(terms, eff_step, blocks)
+                elif eff_step not in eff.steps:
+                    eff.steps.append(eff_step)
+            for missing in sub.unresolved:
+                carried = missing.model_copy(update={"via": [rid, *missing.via]})
+                if carried not in eff.unresolved:
+                    eff.unresolved.append(carried)
             eff.findings.extend(f for f in sub.findings if f.rule == "PA110" and f not in eff.findings)
             return
-        if relation is Relation.GENERATED_BY:
-            found = provider_terms(raw)
-            if found:
-                provider, terms = found
-                eff.add(
-                    terms,
-                    EvidenceStep(
-                        record=target,
-                        path=[rid, target],
-                        relation=relation.value,
-                        license=terms.license,
-                        use=terms.use,
-                        source=where,
-                        terms_source=terms.source,
-                        note=f"generated by {raw} ({provider} terms)",
-                    ),
-                    blocks,
-                )
-                return
-        eff.findings.append(
-            Finding(
-                rule="PA112",
-                severity=Severity.INFO if relation is Relation.GENERATED_BY else Severity.WARNING,
-                message=f"upstream {target} ({relation.value}, declared as {raw!r}) has no record in the store; "
-                "its terms are not known",
-                source=source,
-                fix=f"scan {raw} too (e.g. `provaudit scan hf:...`) so its terms are reviewed",
-                evidence=[where],
+        known = provider_terms(raw) if relation is Relation.GENERATED_BY or relation in BASE_RELATIONS else None
+        if known:
+            provider, terms = known
+            what = "generated by" if relation is Relation.GENERATED_BY else "made from"
+            eff.add(
+                terms,
+                EvidenceStep(
+                    record=link.target,
+                    path=[rid, link.target],
+                    relation=relation.value,
+                    license=terms.license,
+                    use=terms.use,
+                    source=where,
+                    terms_source=terms.source,
+                    inferred=link.inferred,
+                    note=f"{what} {raw} ({provider} terms, data/licenses/providers.yaml)"
+                    + (f"; {how}" if link.inferred else ""),
+                ),
+                blocks,
+            )
+            if relation is Relation.GENERATED_BY:
+                return  # a provider's terms are the whole answer for its outputs
+        eff.unresolved.append(
+            UnresolvedUpstream(
+                target=link.target,
+                relation=relation.value,
+                raw=raw,
+                via=[rid],
+                source=where,
+                inferred=link.inferred,
+                command=_scan_command(link.target),
             )
         )
         if self.policy.missing_upstream == "unspecified":
@@ -273,12 +365,52 @@ class Lineage:
             eff.add(
                 unknown,
                 EvidenceStep(
-                    record=target,
-                    path=[rid, target],
+                    record=link.target,
+                    path=[rid, link.target],
                     relation=relation.value,
                     use=Use.UNSPECIFIED,
                     source=where,
-                    note="upstream not in the store",
+                    inferred=link.inferred,
+                    note="upstream not audited: it has no record in the store, so its terms are unknown"
+                    + (f"; {how}" if link.inferred else ""),
                 ),
                 blocks,
             )
+
+
+def _declared(claim: LicenseClaim) -> str:
+    """Where and how a license was declared, with the custom license's name and link when it has them."""
+    extra = "".join(
+        f", {key} {value!r}" for key, value in (("license_name", claim.name), ("license_link", claim.link)) if value
+    )
+    return f"{claim.source.describe()} ({claim.raw!r}{extra})"
+
+
+def _scan_command(target: str) -> str | None:
+    hub = hub_target(target)
+    return f"provaudit scan {hub}" if hub else None
+
+
+def _not_audited(rid: str, unresolved: list[UnresolvedUpstream]) -> Finding:
+    """PA112: one finding per record naming every upstream that keeps its review incomplete."""
+    n = len(unresolved)
+    commands = [u.command for u in unresolved if u.command]
+    manual = [u.raw for u in unresolved if not u.command]
+    fix = []
+    if commands:
+        hub = " ".join(c.removeprefix("provaudit scan ") for c in dict.fromkeys(commands))
+        fix.append(f"`provaudit resolve` fetches them from the Hub, or `provaudit scan {hub}`")
+    if manual:
+        fix.append(f"find and scan {', '.join(repr(m) for m in dict.fromkeys(manual))} (no Hub id)")
+    return Finding(
+        rule="PA112",
+        severity=Severity.WARNING,
+        message=f"{n} upstream{'s' if n != 1 else ''} not audited, so the verdict is incomplete: "
+        + ", ".join(f"{u.target} ({u.relation}{', inferred' if u.inferred else ''})" for u in unresolved),
+        source=None,
+        fix="; ".join(fix),
+        evidence=[
+            f"{' → '.join(u.via)}: {u.relation} {u.raw!r} ({u.source})" + (f" — `{u.command}`" if u.command else "")
+            for u in unresolved
+        ],
+    )

@@ -44,7 +44,14 @@ class Policy(BaseModel):
     missing_license: Use = Use.UNSPECIFIED
     unknown_is_absence: bool = True  # a declared "unknown" only counts when no other declaration names a license
     unspecified_blocks_commercial: bool = True
-    missing_upstream: Literal["ignore", "unspecified"] = "ignore"
+    # an upstream with no record: "unspecified" blocks a commercial verdict (the review is incomplete),
+    # "ignore" only reports it (PA112)
+    missing_upstream: Literal["ignore", "unspecified"] = "unspecified"
+    # links inferred from evidence (adapter_config.json, the card's prose, the repo name): "follow" lets
+    # their terms flow like declared ones (marked inferred), "ignore" only reports them
+    inferred_links: Literal["follow", "ignore"] = "follow"
+    # an expert audit's class of a license (DPI) counts beside the terms knowledge base
+    expert_classes: bool = False
     only_claims: list[ClaimFilter] = Field(default_factory=list)
     ignore_claims: list[ClaimFilter] = Field(default_factory=list)
     allowed_licenses: list[str] = Field(default_factory=list)

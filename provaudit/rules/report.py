@@ -32,7 +32,21 @@ class EvidenceStep(BaseModel):
     use: Use | None = None
     source: str | None = None  # where the license was declared
     terms_source: str | None = None  # where the terms of that license were read
+    authority: str | None = None  # which level declared it: expert audit, license text, card, aggregator
+    inferred: bool = False  # reached through a link inferred from evidence, not declared
     note: str | None = None
+
+
+class UnresolvedUpstream(BaseModel):
+    """A propagating upstream with no record in the store: the verdict cannot be complete without it."""
+
+    target: str  # record id of the missing upstream
+    relation: str
+    raw: str  # as declared
+    via: list[str] = Field(default_factory=list)  # record ids from the reviewed record to the one declaring it
+    source: str | None = None  # where the link was declared
+    inferred: bool = False
+    command: str | None = None  # the command that completes the review, when the Hub has it
 
 
 class RecordReview(BaseModel):
@@ -46,6 +60,8 @@ class RecordReview(BaseModel):
     share_alike: bool = False
     no_derivatives: bool = False
     use_restrictions: bool = False
+    complete: bool = True  # every propagating upstream of the lineage is audited (has a record)
+    unresolved: list[UnresolvedUpstream] = Field(default_factory=list)
     attribution_notices: list[str] = Field(default_factory=list)
     upstream: list[str] = Field(default_factory=list)  # record ids reached through the lineage
     evidence: list[EvidenceStep] = Field(default_factory=list)
@@ -70,6 +86,7 @@ class ReviewReport(BaseModel):
             "use": {u.value: uses.get(u.value, 0) for u in Use},
             "attribution_required": sum(1 for r in self.records if r.attribution),
             "share_alike": sum(1 for r in self.records if r.share_alike),
+            "incomplete": sum(1 for r in self.records if not r.complete),
             "findings": {s.value: severities.get(s.value, 0) for s in Severity},
             "rules": dict(sorted(rules.items())),
         }

@@ -79,6 +79,8 @@ def review_records(
                 share_alike=eff.share_alike,
                 no_derivatives=eff.no_derivatives,
                 use_restrictions=eff.use_restrictions,
+                complete=eff.complete,
+                unresolved=eff.unresolved,
                 attribution_notices=_notices(record, by_id, eff),
                 upstream=sorted({s.record for s in eff.steps if s.record != rid}),
                 evidence=eff.steps,

@@ -1,0 +1,52 @@
+"""Which declaration decides: an expert audit outranks the LICENSE text, which outranks the card's YAML,
+which outranks what an aggregator recorded.
+
+This is the declared / detected / concluded idea of license-compliance tools for datasets and models:
+every level is kept and shown, the review says which one decided, and a weaker level never wins
+silently. A less authoritative declaration that is *more permissive* than the verdict is a finding
+(PA102); one that is more restrictive still counts (most restrictive wins).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from provaudit.records.model import LicenseClaim
+
+
+class Authority(IntEnum):
+    """How much a declaration weighs, lowest first."""
+
+    AGGREGATOR = 1  # a platform's copy of someone's declaration: Hub tags, DPI's Hugging Face / PwC / GitHub columns
+    CARD = 2  # the publisher's own metadata: card YAML, dataset_infos.json, Croissant, SPDX, UMR
+    LICENSE_FILE = 3  # the license text shipped with the data or weights
+    EXPERT = 4  # an expert audit: the Data Provenance Initiative's `Licenses` annotation
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Authority.AGGREGATOR: "aggregator metadata",
+    Authority.CARD: "card metadata",
+    Authority.LICENSE_FILE: "license text",
+    Authority.EXPERT: "expert audit",
+}
+
+
+def is_expert(claim: LicenseClaim) -> bool:
+    """A DPI `Licenses` entry: what DPI's annotators concluded after reading the terms."""
+    return claim.source.collector == "dpi" and (claim.source.field or "").endswith(".Licenses")
+
+
+def authority(claim: LicenseClaim) -> Authority:
+    """The authority level of one license claim, from where it was read."""
+    field = claim.source.field or ""
+    if is_expert(claim):
+        return Authority.EXPERT
+    if field == "text":
+        return Authority.LICENSE_FILE
+    if claim.source.collector == "dpi" or claim.source.file == "hub_manifest.yaml" or field == "tags":
+        return Authority.AGGREGATOR
+    return Authority.CARD
