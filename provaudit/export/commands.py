@@ -31,7 +31,6 @@ _ALIASES = {"jsonld": "prov-jsonld", "json-ld": "prov-jsonld", "ttl": "turtle"} 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def _errors(func: F) -> F:
     """provaudit's own errors as one line and exit 2, also when a command runs outside the main group."""
 
@@ -46,6 +45,10 @@ def _errors(func: F) -> F:
             sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _warning(message: str) -> None:
+    click.echo(f"provaudit: warning: {message}", err=True)
 
 
 def _open(store: Path | None, *, read_only: bool) -> Any:
@@ -228,7 +231,7 @@ def attach(
         record = resolve_record(db, record_ref)
         verdict = None if no_review else review_for(db, record, policy)
         ctx = context_for(db, record, verdict)
-    written = sign_artifacts(list(artifacts), ctx, key_path, out)
+    written = sign_artifacts(list(artifacts), ctx, key_path, out, warn=_warning)
     click.echo(f"{written}: {record.id} attested for {len(artifacts)} artifact(s)")
 
 
@@ -242,16 +245,24 @@ def attach(
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     help="Public key (PREFIX.pub).",
 )
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder the subject names are looked up in (default: the attestation's folder); "
+    "names with .. or absolute names are refused.",
+)
 @_errors
-def verify(attestation: Path, artifacts: tuple[Path, ...], key_path: Path) -> None:
+def verify(attestation: Path, artifacts: tuple[Path, ...], key_path: Path, root: Path | None) -> None:
     """Check an attestation: signature, each artifact's digest, and the record.
 
-    ARTIFACTS default to the attestation's subjects, looked up beside it. Exit 0 only when every check holds.
+    ARTIFACTS default to the attestation's subjects, looked up beside it (or in --root). Exit 0 only
+    when every check holds, 1 when one fails, 2 when a file cannot be read.
     """
     from provaudit.export.attest import load_public
     from provaudit.export.attest import verify as check
 
-    result = check(attestation, list(artifacts), load_public(key_path))
+    result = check(attestation, list(artifacts), load_public(key_path), root)
     for item in result.checks:
         click.echo(f"{'ok  ' if item.ok else 'FAIL'} {item.name}: {item.message}")
     if not result.ok:
