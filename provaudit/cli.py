@@ -334,6 +334,7 @@ def _register_commands() -> None:
 
     for command in (export, import_, keygen, attach, verify, site):
         main.add_command(command)
+    main.add_command(__import__("provaudit.versions.commands", fromlist=["log_group"]).log_group)
 
 
 _register_commands()
