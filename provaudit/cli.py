@@ -86,6 +86,13 @@ def _stderr_console() -> Console:
     show_default=True,
     help="Card and metadata files larger than this are reported, not parsed.",
 )
+@click.option(
+    "--resolve",
+    "then_resolve",
+    is_flag=True,
+    help="Then fetch every unresolved upstream of the store from the Hub, as `provaudit resolve` does, "
+    "--depth levels deep (2 when --depth is 0); unresolved upstreams fail like findings unless --fail-on never.",
+)
 def scan(
     targets: tuple[str, ...],
     store: Path | None,
@@ -94,6 +101,7 @@ def scan(
     no_digests: bool,
     depth: int,
     max_file_bytes: int,
+    then_resolve: bool,
 ) -> None:
     """Scan datasets and models into the store.
 
@@ -123,11 +131,25 @@ def scan(
             )
     else:
         result = api.scan(list(targets), store=store, options=options)
+    resolved = None
+    if then_resolve:
+        from provaudit.resolve import DEFAULT_DEPTH, resolve
+        from provaudit.resolve_commands import print_resolve, stderr_progress
+
+        resolved = resolve(
+            store=store, depth=depth or DEFAULT_DEPTH, options=options, progress=stderr_progress(show_progress)
+        )
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        data = result.to_json()
+        if resolved is not None:
+            data["resolve"] = resolved.to_json()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _print_scan_summary(result, Console())
-    sys.exit(EXIT_FINDINGS if result.count_at_or_above(fail_on) else EXIT_OK)
+        if resolved is not None:
+            print_resolve(resolved)
+    incomplete = resolved is not None and not resolved.complete and fail_on != "never"
+    sys.exit(EXIT_FINDINGS if result.count_at_or_above(fail_on) or incomplete else EXIT_OK)
 
 
 def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
@@ -330,9 +352,10 @@ def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
 def _register_commands() -> None:
     """Commands that live beside the code they drive (release records, the site)."""
     from provaudit.export.commands import attach, export, import_, keygen, verify
+    from provaudit.resolve_commands import resolve_command
     from provaudit.site.commands import site
 
-    for command in (export, import_, keygen, attach, verify, site):
+    for command in (export, import_, keygen, attach, verify, site, resolve_command):
         main.add_command(command)
     main.add_command(__import__("provaudit.versions.commands", fromlist=["log_group"]).log_group)
 
