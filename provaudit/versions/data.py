@@ -19,7 +19,6 @@ absolute path + size + mtime_ns + inode lets a second pass re-read only the file
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import stat
@@ -27,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as _json_string  # what json.dumps uses for a str
 from pathlib import Path
 from types import TracebackType
 
@@ -238,29 +238,34 @@ def _walk(root: str, root_real: str, skipped: list[SkippedEntry]) -> Iterator[_F
                     continue
             except OSError as exc:
                 raise InputError(entry.path, f"cannot read: {exc.strerror or exc}") from exc
-            yield _File(relpath, os.path.abspath(entry.path), st.st_size, st.st_mtime_ns, st.st_ino)
+            # ``root`` is absolute and normalized, so entry.path is too: no abspath per file.
+            yield _File(relpath, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def file_md5(path: str | os.PathLike[str]) -> tuple[str, os.stat_result, bool]:
     """md5 of a file read in chunks, its stat when opened, and whether it stayed unchanged while read."""
     try:
-        with open(path, "rb") as fh:
-            before = os.fstat(fh.fileno())
-            digest = hashlib.md5(usedforsecurity=False)
-            buf = bytearray(_CHUNK)
-            view = memoryview(buf)
-            while n := fh.readinto(buf):
-                digest.update(view[:n])
-            after = os.fstat(fh.fileno())
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise InputError(os.fspath(path), f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        before = os.fstat(fd)
+        digest = hashlib.md5(usedforsecurity=False)
+        # os.read straight from the descriptor: no buffer object per file, one read for a small file.
+        while chunk := os.read(fd, _CHUNK):
+            digest.update(chunk)
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise InputError(os.fspath(path), f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
     same = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
     return digest.hexdigest(), before, same
 
 
 def _entry_json(md5: str, relpath: str) -> str:
     """One entry exactly as ``json.dumps(list, sort_keys=True)`` writes it inside DVC's list."""
-    return json.dumps({"md5": md5, "relpath": relpath}, sort_keys=True)
+    return '{"md5": "' + md5 + '", "relpath": ' + _json_string(relpath) + "}"
 
 
 def data_version(

@@ -424,12 +424,12 @@ def _check_line(raw: bytes) -> tuple[str | None, str | None, str | None, str | N
     digest = _hash_of(line)
     if digest is None or line[_HASH_END:_BODY_START] != b'",':
         return "malformed", "not a provaudit prediction line (no leading hash member)", None, None
-    if hashlib.sha256(b"{" + line[_BODY_START:]).hexdigest() != digest:
-        return "edited", "its content does not match its hash", digest, None
     try:
         record = json.loads(line)
     except ValueError as exc:
-        return "malformed", f"not JSON ({exc})", digest, None
+        return "malformed", f"not JSON, e.g. cut off by an interrupted write ({exc})", digest, None
+    if hashlib.sha256(b"{" + line[_BODY_START:]).hexdigest() != digest:
+        return "edited", "its content does not match its hash", digest, None
     if not isinstance(record, dict) or "prev" not in record:
         return "malformed", "no prev member", digest, None
     prev = record["prev"]
