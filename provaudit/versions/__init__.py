@@ -5,3 +5,6 @@
 
 Nothing here writes to the RDF store; runs that use these versions record them there.
 """
+
+PREDICTION_LOG_ENV = "PROVAUDIT_PREDICTION_LOG"
+"""The environment variable naming the prediction log when ``log=`` is not given."""

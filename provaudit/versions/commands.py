@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from provaudit.versions.predictions import LOG_ENV, verify_log
+from provaudit.versions import PREDICTION_LOG_ENV
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -22,7 +22,7 @@ def log_group() -> None:
 
 
 @log_group.command("verify")
-@click.argument("log", type=click.Path(dir_okay=False, path_type=Path), envvar=LOG_ENV)
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path), envvar=PREDICTION_LOG_ENV)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def verify(log: Path, as_json: bool) -> None:
     """Check the hash chain of LOG and its rotated files (LOG.1, LOG.2 …); name the first bad line.
@@ -31,6 +31,8 @@ def verify(log: Path, as_json: bool) -> None:
     chain; lines cut off at the end of the newest file cannot be detected by a chain alone, so
     compare the printed last hash with one you kept.
     """
+    from provaudit.versions.predictions import verify_log  # imported on use: the CLI starts faster
+
     report = verify_log(log)
     if as_json:
         problem = report.problem

@@ -42,8 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from provaudit.errors import InputError, ProvauditError
+from provaudit.versions import PREDICTION_LOG_ENV
 
-LOG_ENV = "PROVAUDIT_PREDICTION_LOG"
+LOG_ENV = PREDICTION_LOG_ENV
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 FORMAT_VERSION = 1
 
