@@ -109,3 +109,90 @@ def test_terms_fall_back_to_scancode_category_with_that_source() -> None:
     assert terms.use is Use.COMMERCIAL and not terms.known
     assert "ScanCode LicenseDB category 'Permissive'" in terms.source
     assert terms_for("NoSuchLicense").use is Use.UNSPECIFIED
+
+
+# Hub `license_name` values of `license: other` model cards (the recorded corpus: yi-license 26,
+# deepseek 9, microsoft-research-license 8, yi-34b 3, deepseek-license 2, gemma-terms-of-use 1) and
+# the names of model licences.
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("yi-license", "LicenseRef-provaudit-yi-license"),
+        ("yi-34b", "LicenseRef-provaudit-yi-license"),
+        ("llama2", "LicenseRef-scancode-llama-2-license-2023"),
+        ("llama-2", "LicenseRef-scancode-llama-2-license-2023"),
+        ("llama-3", "LicenseRef-provaudit-llama3"),
+        ("llama-3.1", "LicenseRef-scancode-llama-3.1-license-2024"),
+        ("gemma", "LicenseRef-scancode-gemma-tou-2024-04-01"),
+        ("gemma-terms-of-use", "LicenseRef-scancode-gemma-tou-2024-04-01"),
+        ("qwen", "LicenseRef-provaudit-qwen"),
+        ("tongyi-qianwen", "LicenseRef-scancode-tongyi-qianwen-2023"),
+        ("qwen-research", "LicenseRef-provaudit-qwen-research"),
+        ("deepseek", "LicenseRef-scancode-deepseek-la-1.0"),
+        ("deepseek-license", "LicenseRef-scancode-deepseek-la-1.0"),
+        ("microsoft-research-license", "LicenseRef-provaudit-microsoft-research"),
+        ("apple-ascl", "LicenseRef-provaudit-apple-ascl"),
+    ],
+)
+def test_license_names_of_other_cards(name: str, expected: str) -> None:
+    assert normalize(name).expression == expected
+
+
+# Free-text strings read wrongly before (a versioned or CC0 reading of an unversioned name, one side of
+# a dual license dropped) or not at all; each from the DPI summaries, the Hub cards, or the issue.
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        # the unnamed CC family is not CC0
+        ("Creative Commons Public License", "LicenseRef-provaudit-cc"),
+        ("Creative Commons Public License (CCPL)", "LicenseRef-provaudit-cc"),
+        ("Creative Commons", "LicenseRef-provaudit-cc"),
+        ("Creative Commons Legal Code", "LicenseRef-provaudit-cc"),
+        ("Public Domain Mark 1.0", "LicenseRef-provaudit-public-domain"),
+        # two parts, two licenses
+        ("CC0, with comment text under CC-BY-SA-3.0", "CC0-1.0 AND CC-BY-SA-3.0"),
+        # an unversioned CC name is not the latest version
+        ("CC BY-SA", "LicenseRef-provaudit-cc-by-sa"),
+        ("CC BY-SA (Creative Commons / Attribution-ShareAlike)", "LicenseRef-provaudit-cc-by-sa"),
+        ("CC BY-NC-SA (Creative Commons / Attribution-NonCommercial-ShareAlike)", "LicenseRef-provaudit-cc-by-nc-sa"),
+        ("The project is licenced under CC-by-NC", "LicenseRef-provaudit-cc-by-nc"),
+        ("CC-BY", "LicenseRef-provaudit-cc-by"),
+        ("CC BY-ND", "LicenseRef-provaudit-cc-by-nd"),
+        ("https://creativecommons.org/licenses/by-sa/", "LicenseRef-provaudit-cc-by-sa"),
+        ("https://creativecommons.org/licenses/by-nc/legalcode", "LicenseRef-provaudit-cc-by-nc"),
+        ("gpl", "LicenseRef-provaudit-gpl"),
+        ("GNU GENERAL PUBLIC LICENSE", "LicenseRef-provaudit-gpl"),
+        # ... nor another version
+        ("cc-by-2.0", "CC-BY-2.0"),
+        # "X or GFDL" keeps both sides
+        ("CC-BY-SA-3.0 or GFDL", "CC-BY-SA-3.0 OR LicenseRef-provaudit-gfdl"),
+        ("GNU Free Documentation License or CC BY-SA", "LicenseRef-provaudit-gfdl OR LicenseRef-provaudit-cc-by-sa"),
+        (
+            "Creative Commons Attribution-ShareAlike 3.0 and the GNU Free Documentation License",
+            "CC-BY-SA-3.0 AND LicenseRef-provaudit-gfdl",
+        ),
+        ("GNU Free Documentation License v1.3", "GFDL-1.3-only"),
+        # names that were unread
+        ("GNU General Public License v3", "GPL-3.0-only"),
+        ("Creative Commons Attribution 2.0 Generic", "CC-BY-2.0"),
+        ("CC Attribution-Noncommercial-Share Alike 4.0 International", "CC-BY-NC-SA-4.0"),
+        ("Creative Commons 4.0 BY-SA", "CC-BY-SA-4.0"),
+        ("CC BY v.3", "CC-BY-3.0"),
+        ("Creative Commons Attribution 4.0 International License (CC BY 4.0)", "CC-BY-4.0"),
+        ("License: Creative Commons Attribution 4.0 International License (CC-BY)", "CC-BY-4.0"),
+        ("CC0 1.0 Universal (CC0 1.0)", "CC0-1.0"),
+        ("CC0: Public Domain", "CC0-1.0"),
+        ("https://creativecommons.org/share-your-work/public-domain/cc0", "CC0-1.0"),
+        # versioned readings stay as they were
+        ("CC BY-SA 4.0", "CC-BY-SA-4.0"),
+        ("Attribution-ShareAlike 4.0 International", "CC-BY-SA-4.0"),
+        ("https://creativecommons.org/licenses/by-sa/3.0/legalcode", "CC-BY-SA-3.0"),
+    ],
+)
+def test_free_text_misreadings(declared: str, expected: str) -> None:
+    assert normalize(declared).expression == expected
+
+
+@pytest.mark.parametrize("declared", ["CC-0 3.0", "CC0 BY-SA 4.0", "MIT License (Apache 2.0)"])
+def test_contradictory_strings_stay_unread(declared: str) -> None:
+    assert normalize(declared).expression is None

@@ -92,7 +92,8 @@ def terms_for(symbol: str) -> Terms:
         if key in curated:
             entry = dict(curated[key])
             name = aliases()["provaudit"].get(symbol, {})
-            return Terms(license=symbol, name=name.get("name") if isinstance(name, dict) else None, **entry)
+            entry.update(license=symbol, name=name.get("name") if isinstance(name, dict) else None)
+            return Terms.model_validate(entry)
     category = _categories().get(symbol)
     if category:
         use, attribution, share_alike = _CATEGORY_TERMS.get(category, (Use.UNSPECIFIED, True, False))

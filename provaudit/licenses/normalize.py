@@ -98,17 +98,89 @@ def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
             squashed[_squash(fullname)] = hub[hub_id]
     for hub_id, expr in hub.items():
         squashed.setdefault(_squash(hub_id), expr)
-    for name, expr in table["names"].items():
-        squashed[_squash(str(name))] = str(expr)
-    # DPI's paraphrases: free-text variants of their canonical names
+    for name, target in table["names"].items():
+        squashed[_squash(str(name))] = str(target)
+    # DPI's paraphrases: free-text variants of their canonical names. Some name another version or family
+    # than their canonical ("cc-by-2.0" under "CC BY 3.0", "Creative Commons" under "CC0 1.0", an
+    # unversioned "CC-BY" under "CC BY 4.0"); those are left to the readers below instead.
     paraphrases = json.loads(resource("data", "licenses", "dpi", "license_paraphrases.json").read_text("utf-8"))
     for canonical, variants in paraphrases.items():
         target = squashed.get(_squash(canonical))
         if target:
             for variant in variants:
-                squashed.setdefault(_squash(variant), target)
+                if _paraphrase_agrees(canonical, variant):
+                    squashed.setdefault(_squash(variant), target)
     squashed.pop("", None)
     return exact, hub, squashed
+
+
+_VERSION = re.compile(r"(?<![\w.])v?\.?\s*(\d)(?:\.(\d))?(?![\w.]*\d)", re.IGNORECASE)
+_OTHER_FAMILY = re.compile(r"\b(gnu|gfdl|fdl|gpl|mit|apache|bsd|odc|odbl|pddl)\b", re.IGNORECASE)
+_CC = re.compile(r"\bcc\b|\bcc[-\s]?(?:by|0|zero)\b|creative\s*commons?", re.IGNORECASE)
+_CC_ELEMENTS: dict[str, re.Pattern[str]] = {
+    "zero": re.compile(r"\bcc[-\s]?0\b|\bcc[-\s]?zero\b|\bzero\b", re.IGNORECASE),
+    "by": re.compile(r"\bby\b|attribution", re.IGNORECASE),
+    "nc": re.compile(r"\bnc\b|non[-\s]?commercial", re.IGNORECASE),
+    "nd": re.compile(r"\bnd\b|no[-\s]?deriv", re.IGNORECASE),
+    "sa": re.compile(r"\bsa\b|share[-\s]?alike", re.IGNORECASE),
+}
+# words that make a CC string more than a name: another license, a condition, a second part
+_CC_REFUSE = re.compile(
+    r"\b(or|and|with|except|but|not|under|unless|gnu|gpl|gfdl|mit|apache|bsd|odc|odbl)\b|[,;+&]", re.I
+)
+
+_LICENSED_UNDER = re.compile(
+    r"^[\w\s-]{0,60}?\bis\s+(?:made\s+available|licen[cs]ed)\s+under\s+(?:an?\s+|the\s+)?", re.I
+)
+
+
+def _versions(text: str) -> set[str]:
+    """Version numbers named in a license string ("4.0", "v3" → "3.0"), URLs and years left out."""
+    text = re.sub(r"https?://\S+|\b(19|20)\d\d\b", " ", text)
+    return {f"{m.group(1)}.{m.group(2) or 0}" for m in _VERSION.finditer(text)}
+
+
+def _cc_elements(text: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _CC_ELEMENTS.items() if pattern.search(text))
+
+
+def _paraphrase_agrees(canonical: str, variant: str) -> bool:
+    """Whether a DPI paraphrase names the same license as its canonical name (same version, same CC kind)."""
+    if _versions(variant) != _versions(canonical) and _versions(canonical):
+        return False  # unversioned or another version: not the canonical's version
+    if _OTHER_FAMILY.search(variant) and not _OTHER_FAMILY.search(canonical):
+        return False  # "CC BY-SA 3.0 and the GNU Free Documentation License": more than the canonical
+    # "Creative Commons" under "CC0 1.0", "CC BY-SA (...)" under "CC BY-SA 4.0": another CC kind
+    return not _CC.search(canonical) or _cc_elements(variant) == _cc_elements(canonical)
+
+
+def _cc_reading(text: str) -> str | None:
+    """Read a Creative Commons name by its elements and version ("CC Attribution-Noncommercial-Share Alike 4.0").
+
+    An unnamed version reads as the provaudit family id (``LicenseRef-provaudit-cc-by-sa``), never as the
+    latest version; a name with no elements at all ("Creative Commons Public License") as the CC family.
+    """
+    text = _LICENSED_UNDER.sub("", text)  # "The project is licenced under CC-by-NC"
+    if not _CC.search(text) or _CC_REFUSE.search(text) or len(text) > 120:
+        return None
+    elements = _cc_elements(text)
+    versions = _versions(text)
+    if len(versions) > 1:
+        return None
+    version = next(iter(versions), None)
+    exact, _, _ = _tables()
+    if "zero" in elements:
+        if elements != {"zero"} or version not in (None, "1.0"):
+            return None  # "CC0 ... BY-SA" or "CC-0 3.0": not one license
+        return "CC0-1.0"
+    if not elements:
+        return "LicenseRef-provaudit-cc" if version is None else None
+    if "nd" in elements and "sa" in elements:
+        return None
+    name = "-".join(e for e in ("by", "nc", "nd", "sa") if e in elements or e == "by")
+    if version is None:
+        return exact.get(f"licenseref-provaudit-cc-{name}")
+    return exact.get(f"cc-{name}-{version}")
 
 
 def known_symbol(symbol: str) -> bool:
@@ -121,7 +193,15 @@ _LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9
 # license pages by URL: (pattern, how the match becomes an id)
 _URLS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"creativecommons\.org/licenses/([a-z-]+)/(\d\.\d)", re.I), "cc-{0}-{1}"),
+    # a license page without its version names the family, not the latest version
+    (
+        re.compile(r"creativecommons\.org/licenses/([a-z-]+)/?(?:legalcode|deed\.\w+)?$", re.I),
+        "licenseref-provaudit-cc-{0}",
+    ),
     (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "cc0-1.0"),
+    (re.compile(r"creativecommons\.org/share-your-work/public-domain/cc0", re.I), "cc0-1.0"),
+    (re.compile(r"creativecommons\.org/publicdomain/mark/", re.I), "licenseref-provaudit-public-domain"),
+    (re.compile(r"gnu\.org/licenses/(?:old-licenses/)?fdl-(\d\.\d)", re.I), "gfdl-{0}"),
     (re.compile(r"apache\.org/licenses/LICENSE-2\.0", re.I), "apache-2.0"),
     (re.compile(r"spdx\.org/licenses/([A-Za-z0-9.+-]+?)(?:\.html|\.json)?/?$", re.I), "{0}"),
     (re.compile(r"opensource\.org/licenses?/([A-Za-z0-9.+-]+?)(?:\.php|\.html)?/?$", re.I), "{0}"),
@@ -163,7 +243,39 @@ def _token(token: str) -> tuple[str, str] | None:
         return squashed[key], "name"
     if _LICENSE_REF.match(token.strip()):
         return token.strip(), "spdx"  # a user-defined LicenseRef is valid SPDX as it stands
+    cc = _cc_reading(token.strip())
+    if cc:
+        return cc, "name"
+    return _with_note(token.strip())
+
+
+_PAREN = re.compile(r"^(?P<main>[^()]+?)\s*\((?P<note>[^()]*)\)\s*\.?$")
+
+
+def _with_note(token: str) -> tuple[str, str] | None:
+    """ "Name (note)": the name's reading when the note is a URL or names the same license (or its family).
+
+    Any other note may change the meaning ("MIT (non-commercial)", "Proprietary (see the website)").
+    """
+    match = _PAREN.match(token)
+    if not match:
+        return None
+    main = _token(match.group("main"))
+    if main is None or " " in main[0]:
+        return None
+    note = match.group("note").strip()
+    if re.fullmatch(r"https?://\S+", note):
+        return main[0], "name"
+    read = _token(note) if note else None
+    if read and (read[0] == main[0] or _family(main[0]) == read[0]):
+        return main[0], "name"
     return None
+
+
+def _family(symbol: str) -> str:
+    """The unversioned family id of a versioned CC id ("CC-BY-SA-4.0" → the cc-by-sa family)."""
+    match = re.fullmatch(r"CC-(BY(?:-NC)?(?:-ND|-SA)?)-\d\.\d", symbol)
+    return f"LicenseRef-provaudit-cc-{match.group(1).lower()}" if match else symbol
 
 
 def _as_expression(raw: str) -> str | None:
@@ -196,6 +308,9 @@ def _parse(text: str) -> str | None:
         return None
 
 
+_WITH_PART = re.compile(r"^(?P<a>[^,;]+?),?\s+with\s+[\w\s-]{1,40}?\s+(?:licensed\s+)?under\s+(?P<b>.+)$", re.I)
+
+
 @lru_cache(maxsize=65536)
 def normalize(raw: str) -> Normalized:
     """Read one declared license string. Never raises; an unreadable string comes back unread."""
@@ -209,6 +324,14 @@ def normalize(raw: str) -> Normalized:
     expression = _as_expression(text)
     if expression:
         return Normalized(raw, expression, "expression", 1.0)
+    parts = _WITH_PART.match(text)
+    if parts:
+        # "CC0, with comment text under CC-BY-SA-3.0": two licenses for two parts, both apply
+        first, second = _token(parts.group("a")), _token(parts.group("b"))
+        if first and second:
+            joined = _parse(" AND ".join(f"({s})" if " " in s else s for s in (first[0], second[0])))
+            if joined:
+                return Normalized(raw, joined, "split", 0.8)
     pieces = [p for p in _SEPARATORS.split(text) if p.strip()]
     if len(pieces) > 1:
         resolved = [_token(p) for p in pieces]
