@@ -357,6 +357,7 @@ def _register_commands() -> None:
 
     for command in (export, import_, keygen, attach, verify, site, resolve_command):
         main.add_command(command)
+    main.add_command(__import__("provaudit.rules.commands", fromlist=["audit"]).audit)
     main.add_command(__import__("provaudit.versions.commands", fromlist=["log_group"]).log_group)
 
 

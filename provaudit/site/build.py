@@ -36,6 +36,7 @@ from provaudit.licenses.kb import Use
 from provaudit.records.identity import id_from_iri
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
+from provaudit.rules.audit import SiteAudit
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.site import views
 from provaudit.site.charts import bar_chart
@@ -478,8 +479,13 @@ def _overview_pages(
     by_id = {r.id: r for r in records}
     collection_tpl = env.get_template("collection.html")
     summaries = []
+    # declared versus actual (provaudit.rules.audit): the audit page's table, each card's, catalog filters
+    actual = {rid: rv.use.value for rid, rv in reviews.items()}
+    audit = SiteAudit.build(records, actual, base["policy"], members)
     for name in sorted(members):
         card = _collection_card(name, [by_id[i] for i in members[name]], reviews, findings)
+        card["audit"] = audit.view(name) if audit else None
+        card["charts"] += audit.observation_charts(name) if audit else []
         summaries.append({"name": name, "slug": collection_slugs[name], **card["summary"]})
         context = {
             **base,
@@ -514,6 +520,7 @@ def _overview_pages(
                 "worst": max((f.severity for f in found), key=lambda s: s.rank).value if found else "",
                 "collections": record_collections[record.id],
                 "href": f"records/{slugs[record.id]}.html",
+                "audit": audit.keys.get(record.id, []) if audit else [],
             }
         )
     _write_catalog_js(writer, rows)
@@ -551,7 +558,15 @@ def _overview_pages(
     writer.page(
         env.get_template("audit.html"),
         "audit.html",
-        {**base, "root": "", "page": "audit", "rows": audit_rows, "facets": audit_facets, "static_rows": STATIC_ROWS},
+        {
+            **base,
+            "root": "",
+            "page": "audit",
+            "rows": audit_rows,
+            "facets": audit_facets,
+            "static_rows": STATIC_ROWS,
+            "audit_table_view": audit.view() if audit else None,
+        },
     )
 
 
@@ -574,6 +589,7 @@ def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
         "worst",
         "collections",
         "href",
+        "audit",
     ]
     data = {"fields": fields, "rows": [[row[f] for f in fields] for row in rows]}
     body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))

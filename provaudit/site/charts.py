@@ -52,3 +52,65 @@ def bar_chart(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+OUTCOME_LABELS = {
+    "omitted": "omitted",
+    "same": "same category",
+    "more_permissive": "more permissive than actual",
+    "less_permissive": "less permissive than actual",
+}
+
+
+def outcome_chart(chart_id: str, title: str, rows: Sequence[tuple[str, Sequence[int]]]) -> Markup:
+    """One stacked bar per source: its records split into omitted / same / more / less permissive.
+
+    Bars are shares of the source's records (each bar is full width), so sources of different
+    sizes compare; the ``<desc>`` and each segment's ``<title>`` give the counts.
+    """
+    outcomes = list(OUTCOME_LABELS)
+    if not rows:
+        return Markup(f'<p class="empty">{escape(title)}: no declaring source.</p>')
+    bar_area = WIDTH - LABEL_W - 20
+    legend_h = 22
+    height = TOP * 2 + len(rows) * (BAR_H + GAP) + legend_h
+    desc = "; ".join(
+        f"{label}: " + ", ".join(f"{n} {OUTCOME_LABELS[o]}" for o, n in zip(outcomes, counts, strict=True))
+        for label, counts in rows
+    )
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart audit-chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'aria-labelledby="{chart_id}-t {chart_id}-d">',
+        f'<title id="{chart_id}-t">{escape(title)}</title><desc id="{chart_id}-d">{escape(desc)}</desc>',
+    ]
+    for i, (label, counts) in enumerate(rows):
+        y = TOP + i * (BAR_H + GAP)
+        total = sum(counts) or 1
+        shown = label if len(label) <= 26 else label[:25] + "…"
+        out.append(
+            f'<text class="label" x="{LABEL_W - 8}" y="{y + BAR_H / 2:.0f}" text-anchor="end" '
+            f'dominant-baseline="central">{escape(shown)}</text>'
+        )
+        x = float(LABEL_W)
+        for outcome, n in zip(outcomes, counts, strict=True):
+            if not n:
+                continue
+            w = bar_area * n / total
+            out.append(
+                f"<g><title>{escape(label)}: {n} {escape(OUTCOME_LABELS[outcome])} "
+                f"({100 * n / total:.1f}%)</title>"
+                f'<rect class="bar outcome-{outcome}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}"/></g>'
+            )
+            x += w
+    y = TOP + len(rows) * (BAR_H + GAP) + 4
+    x = 8.0
+    for outcome in outcomes:
+        out.append(
+            f'<rect class="bar outcome-{outcome}" x="{x:.0f}" y="{y}" width="10" height="10"/>'
+            f'<text class="value" x="{x + 14:.0f}" y="{y + 5}" dominant-baseline="central">'
+            f"{escape(OUTCOME_LABELS[outcome].split(' than')[0])}</text>"
+        )
+        x += 14 + 6.5 * len(OUTCOME_LABELS[outcome].split(" than")[0]) + 12
+    out.append("</svg>")
+    return Markup("".join(out))

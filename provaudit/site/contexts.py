@@ -27,7 +27,8 @@ GLOBALS: dict[str, str] = {
 PAGES: dict[str, dict[str, str]] = {
     "index.html": {
         "rows": "catalog rows: id, name, title, kind, publisher, declared, effective, use, findings, worst, "
-        "collections, href (the same fields, in this order, as catalog.js)",
+        "collections, href, audit (the same fields, in this order, as catalog.js; audit: the record's "
+        "declared-versus-actual cells as source:declared, for the catalog's audit filter)",
         "facets": "filter options as (value, count) lists: kind, license, use, collection",
         "static_rows": "how many rows the page lists without JavaScript (search.js renders the others)",
     },
@@ -49,7 +50,8 @@ PAGES: dict[str, dict[str, str]] = {
     },
     "collection.html": {
         "name": "the collection's name",
-        "card": "the Data Provenance Card: summary, kinds, flags, severities, charts (title, SVG), records",
+        "card": "the Data Provenance Card: summary, kinds, flags, severities, charts (title, SVG), records, "
+        "audit (the declared-versus-actual view of provaudit.rules.audit.SiteAudit.view, or None)",
         "record_hrefs": "record id → file name of its page (relative to records/)",
     },
     "collections.html": {
@@ -59,6 +61,7 @@ PAGES: dict[str, dict[str, str]] = {
         "rows": "one per finding: record, href, finding (provaudit.records.model.Finding), collections",
         "facets": "filter options as (value, count) lists: rule, severity, collection",
         "static_rows": "how many findings the page lists without JavaScript (audit.js renders the others)",
+        "audit_table_view": "the declared-versus-actual table of all records (SiteAudit.view), or None",
     },
 }
 
@@ -71,6 +74,7 @@ PARTIALS: dict[str, tuple[str, ...]] = {
     "_lineage.html": ("record.html",),
     "_provenance.html": ("record.html",),
     "_audit.html": ("record.html",),
+    "_audit_table.html": ("audit.html", "collection.html"),
 }
 
 

@@ -28,6 +28,9 @@
   });
   var matched = records;
   var limit = PAGE;
+  // a cell of the declared-versus-actual table (audit page, collection cards): "source:declared",
+  // e.g. #use=non-commercial&audit=huggingface:commercial; no form field, cleared by the reset button
+  var auditCell = "";
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -81,6 +84,7 @@
     var total = records.length;
     var text = matched.length === total ? total + " records" : matched.length + " of " + total + " records";
     if (matched.length > limit) text += " (showing the first " + limit + ")";
+    if (auditCell) text += ", declared by " + auditCell.replace(":", " as ") + " (Clear removes this filter)";
     count.textContent = text;
     if (more) more.hidden = matched.length <= limit;
   }
@@ -93,6 +97,7 @@
     if (findings === "yes" && !r[f.findings]) return false;
     if (findings === "no" && r[f.findings]) return false;
     if (collection && r[f.collections].indexOf(collection) < 0) return false;
+    if (auditCell && (f.audit === undefined || r[f.audit].indexOf(auditCell) < 0)) return false;
     for (var i = 0; i < q.length; i++) {
       if (rec.text.indexOf(q[i]) < 0) return false;
     }
@@ -106,6 +111,7 @@
     ["q", "kind", "license", "use", "findings", "collection"].forEach(function (name) {
       if (form[name].value) state.set(name, form[name].value);
     });
+    if (auditCell) state.set("audit", auditCell);
     var hash = state.toString();
     // the search box also fires "change" when it loses focus: re-rendering then would swallow a click
     if (hash === applied) return;
@@ -123,7 +129,8 @@
   // restore filters from the address (#q=llama&use=commercial), so a filtered view can be shared
   var saved = new URLSearchParams(location.hash.replace(/^#/, ""));
   saved.forEach(function (value, name) {
-    if (form[name]) form[name].value = value;
+    if (name === "audit") auditCell = value;
+    else if (form[name]) form[name].value = value;
   });
 
   var timer = null;
@@ -132,7 +139,10 @@
     timer = setTimeout(apply, 60);
   });
   form.addEventListener("change", apply);
-  form.addEventListener("reset", function () { setTimeout(apply, 0); });
+  form.addEventListener("reset", function () {
+    auditCell = "";
+    setTimeout(apply, 0);
+  });
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   if (more) {
     more.addEventListener("click", function () {
