@@ -37,7 +37,7 @@ for command in COMMANDS:
     cli.add_command(command)
 
 
-def run(*args: str) -> Result:
+def run(*args: str | Path) -> Result:
     result = CliRunner().invoke(cli, [str(a) for a in args])
     # sys.exit is a SystemExit; any other exception is a crash
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

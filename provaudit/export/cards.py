@@ -27,6 +27,7 @@ from provaudit.records.identity import clean_name, folder_to_repo_id, record_id
 from provaudit.records.model import AgentRef, Finding, Kind, Record, Relation, Upstream
 from provaudit.resources import resource
 from provaudit.rules.report import RecordReview
+from provaudit.site.urls import safe_url
 
 BLOCK = "provaudit"  # the card key for what the Hub has no key for
 _BASE_RELATIONS = {Relation.FINETUNE, Relation.ADAPTER, Relation.MERGE, Relation.QUANTIZED, Relation.BASE_MODEL}
@@ -65,6 +66,7 @@ def environment() -> Environment:
     env.filters["cell"] = _cell
     env.filters["code"] = lambda v: str(v).replace("`", "'")
     env.filters["fence"] = lambda v: str(v).replace("```", "'''")
+    env.filters["safe_url"] = safe_url
     return env
 
 
@@ -108,7 +110,8 @@ def card_metadata(record: Record, review: RecordReview | None = None) -> dict[st
     names = unique(c.name or "" for c in record.claims)
     links = unique(c.link or "" for c in record.claims)
     meta["license_name"] = names[0] if names else None
-    meta["license_link"] = links[0] if links else None
+    # the Hub renders license_link as a link: a javascript: or //host value is left out of the card
+    meta["license_link"] = safe_url(links[0]) if links else None
     if is_model:
         meta["tags"] = facts(record, "tag") or None
         trained = [

@@ -12,12 +12,16 @@ file as it renders. Record pages are rendered by forked worker processes, one pe
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import multiprocessing
 import os
 import re
 import shutil
+import stat
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +47,7 @@ from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
 from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
 from provaudit.site.paths import slugs_for
+from provaudit.site.urls import safe_url
 from provaudit.store.base import RevisionInfo, Store
 
 MARKER = ".provaudit-site"
@@ -110,6 +115,8 @@ def environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
     )
     env.globals.update(use_labels=USE_LABELS, csp=CSP, not_stated=views.NOT_STATED)
     env.filters["use_label"] = lambda use: USE_LABELS.get(str(use), str(use))
+    # every href/src a template builds from record data goes through this allow-list of schemes
+    env.filters["safe_url"] = safe_url
     return env
 
 
@@ -139,17 +146,132 @@ class _Writer:
         self.stats.files += 1
 
 
-def _prepare(out: Path) -> None:
-    """An empty folder or an earlier site (its generated folders are replaced); never anything else."""
+def _check_out(out: Path) -> None:
+    """An empty folder or an earlier site (replaced as a whole); never anything else."""
     if out.exists() and not out.is_dir():
         raise InputError(str(out), "exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise InputError(str(out), "folder is not empty and holds no provaudit site; choose an empty or new folder")
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def _sibling(out: Path, kind: str, pid: int) -> Path:
+    """``.<out>.tmp-<pid>`` / ``.<out>.old-<pid>``: beside ``out``, so renames stay on one file system."""
+    return out.with_name(f".{out.name}.{kind}-{pid}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # another user's process, or a platform without signals: leave its folders alone
+    return True
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove what builds killed before the end left beside ``out``; put a previous site back if needed.
+
+    A ``.tmp-`` folder is an unfinished build (or, after an exchange, the replaced site): removed.
+    An ``.old-`` folder is the previous site, moved aside: when the build died between its two
+    renames, ``out`` is missing and the previous site is renamed back.
+    """
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-(\d+)")
+    try:
+        entries = sorted(out.parent.iterdir()) if out.parent.is_dir() else []
+    except OSError:
+        return
+    for path in entries:
+        match = pattern.fullmatch(path.name)
+        if not match or _alive(int(match.group(2))) or path.is_symlink() or not path.is_dir():
+            continue
+        if match.group(1) == "old" and not out.exists() and (path / MARKER).exists():
+            os.rename(path, out)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _start(out: Path) -> Path:
+    """A new, empty site folder beside ``out``, with the folders every build writes into."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = _sibling(out, "tmp", os.getpid())
+    shutil.rmtree(work, ignore_errors=True)  # this process's own earlier attempt
+    work.mkdir()
+    if out.is_dir():  # keep the folder's permissions (a static host may need more than the umask gives)
+        os.chmod(work, stat.S_IMODE(out.stat().st_mode))
     for name in GENERATED_DIRS:
-        shutil.rmtree(out / name, ignore_errors=True)
-        (out / name).mkdir()
-    (out / MARKER).write_text("written by `provaudit site`; its folders are replaced on every build\n")
+        (work / name).mkdir()
+    (work / MARKER).write_text("written by `provaudit site`; the whole folder is replaced on every build\n")
+    return work
+
+
+def _carry_over(out: Path, work: Path) -> None:
+    """Top-level files a user put into the previous site (CNAME, .nojekyll) are kept, as copies."""
+    if not out.is_dir():
+        return
+    for path in out.iterdir():
+        target = work / path.name
+        if path.name in GENERATED_DIRS or path.name == CACHE_FILE or os.path.lexists(target):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.copytree(path, target, symlinks=True)
+        else:
+            shutil.copy2(path, target, follow_symlinks=False)
+
+
+# renameat2(2) flag: swap two paths in one step (Linux 3.15+, on most local file systems)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+USE_EXCHANGE = True  # tests turn it off to exercise the two-rename fallback
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two existing paths with ``renameat2(RENAME_EXCHANGE)``; False where unavailable."""
+    if not USE_EXCHANGE or not sys.platform.startswith("linux"):
+        return False
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc without it (glibc < 2.28, older musl)
+        return False
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP}:
+        return False  # kernel or file system without the flag: fall back to two renames
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap(work: Path, out: Path) -> None:
+    """Put the finished site at ``out``; the previous one stays whole until this point.
+
+    Where ``renameat2(RENAME_EXCHANGE)`` works, the swap is one atomic step. Elsewhere it is two
+    renames (``out`` → ``.old-<pid>``, new → ``out``): between them, for microseconds, ``out`` does
+    not exist; a build killed right there leaves the previous site in ``.old-<pid>``, and the next
+    build renames it back before it starts.
+    """
+    try:
+        if not os.path.lexists(out):
+            os.rename(work, out)
+        elif _exchange(work, out):
+            shutil.rmtree(work, ignore_errors=True)  # now the previous site
+        else:
+            old = _sibling(out, "old", os.getpid())
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+            try:
+                os.rename(work, out)
+            except OSError:
+                os.rename(old, out)  # put the previous site back rather than leave no site
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise InputError(
+            str(out), f"cannot replace the folder ({exc.strerror or exc}); if it is a mount point, use a folder in it"
+        ) from exc
 
 
 def _copy_static(out: Path, stats: SiteStats) -> None:
@@ -301,8 +423,8 @@ class _MarkdownCache:
     tampered cache file can never put unsafe HTML on a page.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, save_to: Path | None = None) -> None:
+        self.path = save_to or path  # read from the previous site, written into the new one
         self.known: dict[str, str] = {}
         self.new: dict[str, str] = {}
         self.used: set[str] = set()
@@ -355,14 +477,54 @@ def build_site(
     ``history``); ``scan_targets`` are the scanned folders, used to group records that the review
     puts in no collection; ``workers`` is the number of processes for record pages (default: one
     per core when the platform can fork and the site is large).
+
+    The site is built in a folder beside ``out`` and swapped in when complete: a build that fails
+    or is killed leaves the previous site as it was (see :func:`_swap`).
     """
+    # a symlinked --out: the folder it points to is replaced, the link stays
+    out = Path(os.path.realpath(out)) if os.path.islink(out) else out
+    _clean_leftovers(out)
+    _check_out(out)
+    work = _start(out)
+    try:
+        stats = _build(
+            records,
+            review,
+            work,
+            previous=out,
+            history=history,
+            template_dirs=template_dirs,
+            scan_targets=scan_targets,
+            title=title,
+            workers=workers,
+        )
+        _carry_over(out, work)
+        _swap(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return stats
+
+
+def _build(
+    records: Iterable[Record],
+    review: ReviewReport,
+    out: Path,
+    *,
+    history: HistoryLookup | None = None,
+    template_dirs: Sequence[str | Path] = (),
+    scan_targets: Sequence[str] = (),
+    title: str = "provaudit",
+    workers: int | None = None,
+    previous: Path | None = None,
+) -> SiteStats:
+    """Write every page into ``out``, a new folder; ``previous`` is the earlier site (for its cache)."""
     global _JOB
     started = time.perf_counter()
     stats = SiteStats()
     records = sorted(records, key=lambda r: r.id)
     reviews = {r.id: r for r in review.records}
     env = environment(template_dirs)
-    _prepare(out)
     _copy_static(out, stats)
     writer = _Writer(out, stats)
     render_card, to_umr_yaml = _exporters()
@@ -411,7 +573,7 @@ def build_site(
         base=base,
         render_card=render_card,
         to_umr_yaml=to_umr_yaml,
-        markdown=_MarkdownCache(out / CACHE_FILE),
+        markdown=_MarkdownCache((previous or out) / CACHE_FILE, out / CACHE_FILE),
     )
 
     # --- record pages: in worker processes while this one writes the overview pages -------------

@@ -14,7 +14,8 @@ from provaudit.cli_options import store_option
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder to write the site into (new, empty, or an earlier provaudit site).",
+    help="Folder to write the site into (new, empty, or an earlier provaudit site); the site is built "
+    "beside it and swapped in when complete, so a failed or killed build leaves the earlier one whole.",
 )
 @store_option
 @click.option("--policy", default="default", show_default=True, help="Review policy the license verdicts follow.")

@@ -19,6 +19,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from provaudit.site.urls import safe_url
+
 # What GitHub-flavoured cards need to read well, and nothing that runs, loads or restyles.
 ALLOWED_TAGS = frozenset(
     {
@@ -103,6 +105,13 @@ def _parser() -> MarkdownIt:
     return md
 
 
+def _filter_url(tag: str, attribute: str, value: str) -> str | None:
+    """Links in cards pass the same allow-list as every other URL on the site (refused: no href)."""
+    if attribute in {"href", "src"}:
+        return safe_url(value)
+    return value
+
+
 @cache
 def _cleaner() -> Callable[[str], str]:
     """nh3 with the site's allow-list; a reusable Cleaner where nh3 has one (0.3+), else nh3.clean."""
@@ -113,6 +122,8 @@ def _cleaner() -> Callable[[str], str]:
         "url_schemes": set(URL_SCHEMES),
         "link_rel": "noopener noreferrer nofollow",
         "strip_comments": True,
+        # nh3 checks schemes but passes every relative URL, "//host" included: the site's own gate decides
+        "attribute_filter": _filter_url,
     }
     cleaner = getattr(nh3, "Cleaner", None)
     if cleaner is not None:
