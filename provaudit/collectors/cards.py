@@ -56,6 +56,8 @@ class CardReader:
         self.collector = collector
         self.max_bytes = max_bytes
         self._lines: dict[str, dict[str, int]] = {}
+        # the file line each card's Markdown body starts on (after the front matter)
+        self.body_lines: dict[str, int] = {}
 
     def source(self, file: str | None, field: str | None = None, url: str | None = None) -> Source:
         line = self._lines.get(file or "", {}).get(field.split(".")[0]) if field else None
@@ -170,6 +172,7 @@ class CardReader:
         offset = match.group(1).count("\n")
         block = match.group(2)
         body = text[match.end() :]
+        self.body_lines[rel] = text.count("\n", 0, match.end()) + 1
         try:
             data = yaml.load(block, Loader=YamlLoader)
         except yaml.YAMLError as exc:
@@ -365,6 +368,26 @@ def _detect(text: str, rel: str) -> tuple[str | None, float]:
         return None, 0.0
     detection = detect_text(text, file=rel)
     return detection.expression, detection.confidence
+
+
+def license_link_path(link: str | None, repo_id: str) -> str | None:
+    """The repo file a card's ``license_link`` names: a relative path, or a Hub URL into the same repo.
+
+    ``LICENSE.md``, ``./MODEL_LICENSE`` and ``https://huggingface.co/<this repo>/blob/main/MODEL_LICENSE`` name
+    a file of the repo; a URL elsewhere, an absolute path or one that leaves the repo (``..``) does not.
+    """
+    value = str(link or "").strip()
+    if not value or value.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", value):
+        return None
+    if "://" in value:
+        url = re.match(r"^https?://(?:www\.)?huggingface\.co/(.+?)/(?:blob|resolve|raw)/[^/]+/(.+)$", value)
+        if not url or url.group(1).removeprefix("datasets/").casefold() != clean_name(repo_id).casefold():
+            return None
+        value = url.group(2)
+    path = value.split("#", 1)[0].split("?", 1)[0].removeprefix("./")
+    if not path or any(part in {"", ".", ".."} for part in path.split("/")):
+        return None
+    return path
 
 
 def _add_fact(record: Record, key: str, value: str, source: Source) -> None:

@@ -45,9 +45,10 @@ from huggingface_hub.file_download import repo_folder_name
 from huggingface_hub.utils import tqdm as hf_tqdm
 
 from provaudit.collectors import _hub_http as http
+from provaudit.collectors import basemodel
 from provaudit.collectors.base import CollectOptions
-from provaudit.collectors.cards import CardReader, card_records_from_metadata
-from provaudit.collectors.local import CARD_NAMES, INFO_NAMES, LICENSE_FILE
+from provaudit.collectors.cards import CardReader, card_records_from_metadata, license_link_path
+from provaudit.collectors.local import BASE_FILES, CARD_NAMES, INFO_NAMES, LICENSE_FILE
 from provaudit.errors import InputError
 from provaudit.records.identity import record_id, split_id
 from provaudit.records.model import (
@@ -485,6 +486,26 @@ def _read_files(
     for name in top:
         if LICENSE_FILE.match(name) and (path := fetch(name)) is not None:
             reader.read_license_file(record, path, name)
+    # license_link to another file of the repo (MODEL_LICENSE): its text is the actual license
+    linked = license_link_path((metadata or {}).get("license_link"), record.name)
+    already = linked is not None and "/" not in linked and LICENSE_FILE.match(linked)
+    if linked and linked in names and not already and (path := fetch(linked)) is not None:
+        reader.read_license_file(record, path, linked)
+    if record.kind is Kind.MODEL:
+        files: dict[str, tuple[Any, str | None]] = {}
+        for name in BASE_FILES:
+            if name in top and (path := fetch(name)) is not None:
+                data = reader.load_json(path, name, record.findings)
+                if data is not None:
+                    files[name] = (data, reader.read_text(path, name, []))
+        basemodel.infer(
+            record,
+            collector=COLLECTOR,
+            files=files,
+            body=body,
+            card_file=card_name,
+            body_first_line=reader.body_lines.get(card_name or "", 1),
+        )
     record.findings[:0] = findings
     return got
 

@@ -17,14 +17,17 @@ from typing import Any
 
 import yaml
 
+from provaudit.collectors import basemodel
 from provaudit.collectors.base import CollectOptions
-from provaudit.collectors.cards import CardReader, YamlLoader, card_records_from_metadata
+from provaudit.collectors.cards import CardReader, YamlLoader, card_records_from_metadata, license_link_path
 from provaudit.records.identity import folder_to_repo_id, record_id
 from provaudit.records.model import FileDigest, Finding, Kind, Record, Severity, Source
 
 CARD_NAMES = ("README.md", "readme.md", "README.MD")
 INFO_NAMES = ("dataset_infos.json", "dataset_info.json")
 LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)([-._].*)?$", re.IGNORECASE)
+# files beside a model's card that name its base (collectors.basemodel)
+BASE_FILES = ("adapter_config.json", "config.json", "model_index.json")
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}
 _MAX_DEPTH = 4
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
@@ -92,6 +95,8 @@ def _guess_kind(folder: Path, metadata: dict[str, Any] | None, manifest: dict[st
         return Kind.MODEL
     if any((folder / name).is_file() for name in INFO_NAMES):
         return Kind.DATASET
+    if any((folder / name).is_file() for name in BASE_FILES):  # weights' configs: only models carry them
+        return Kind.MODEL
     if metadata:
         model_keys = {"base_model", "library_name", "pipeline_tag", "model-index", "model_name", "datasets"}
         dataset_keys = {"source_datasets", "task_ids", "size_categories", "annotations_creators", "dataset_info"}
@@ -171,6 +176,27 @@ def collect_folder(folder: Path, options: CollectOptions | None = None) -> Recor
     for path in sorted(folder.iterdir()):
         if path.is_file() and LICENSE_FILE.match(path.name):
             reader.read_license_file(record, path, path.name)
+    # a license_link to a file of the repo that is not named LICENSE (MODEL_LICENSE, docs/terms.md): its text
+    # is the actual license
+    linked = license_link_path((metadata or {}).get("license_link"), record.name)
+    if linked and not ("/" not in linked and LICENSE_FILE.match(linked)) and (folder / linked).is_file():
+        reader.read_license_file(record, folder / linked, linked)
+    if kind is Kind.MODEL:
+        files: dict[str, tuple[Any, str | None]] = {}
+        for name in BASE_FILES:
+            if (folder / name).is_file():
+                data = reader.load_json(folder / name, name, record.findings)
+                if data is not None:
+                    files[name] = (data, reader.read_text(folder / name, name, []))
+        card_name = card_path.name if card_path else None
+        basemodel.infer(
+            record,
+            collector=collector,
+            files=files,
+            body=card_text,
+            card_file=card_name,
+            body_first_line=reader.body_lines.get(card_name or "", 1),
+        )
     if options.digests:
         try:
             record.files = _digests(folder, collector)

@@ -140,6 +140,13 @@ def revision_quads(
         ]
         if link.version:
             triples.append((d, PA.versionConstraint, Literal(link.version)))
+        if link.inferred:  # read from evidence, not declared: queries and shapes can tell them apart
+            triples += [
+                (d, PA.inferred, Literal("true", datatype=XSD.boolean)),
+                (d, PA.confidence, Literal(f"{link.confidence:.3f}", datatype=XSD.decimal)),
+            ]
+            if link.evidence:
+                triples.append((d, PA.evidence, Literal(link.evidence)))
         triples += _source_triples(d, link.source)
     for i, agent in enumerate(record.agents):
         a = agent_iri(agent.name)
