@@ -134,13 +134,13 @@ class DigestCache:
             self._db = db
         return self._db
 
-    def under(self, root: str) -> dict[str, tuple[int, int, int, str]]:
-        """Every cached digest below ``root`` (an absolute folder): path -> (size, mtime_ns, inode, md5)."""
+    def under(self, root: str) -> dict[str, tuple[tuple[int, int, int], str]]:
+        """Every cached digest below ``root`` (an absolute folder): path -> ((size, mtime_ns, inode), md5)."""
         lo, hi = _prefix_range(root)
         rows = self._conn().execute(
             "SELECT path, size, mtime_ns, inode, md5 FROM digests WHERE path >= ? AND path < ?", (lo, hi)
         )
-        return {p: (s, m, i, d) for p, s, m, i, d in rows}
+        return {p: ((s, m, i), d) for p, s, m, i, d in rows}
 
     def update(self, rows: Iterable[tuple[str, int, int, int, str]], stale: Iterable[str] = ()) -> None:
         """Store (path, size, mtime_ns, inode, md5) rows and forget ``stale`` paths, in one transaction."""
@@ -174,7 +174,7 @@ def _prefix_range(root: str) -> tuple[str, str]:
     return base + "/", base + "0"
 
 
-@dataclass
+@dataclass(slots=True)
 class _File:
     relpath: str
     abspath: str
@@ -317,8 +317,8 @@ def _version(
     todo: list[_File] = []
     for f in files:
         hit = known.get(f.abspath)
-        if hit is not None and hit[:3] == (f.size, f.mtime_ns, f.inode):
-            f.md5 = hit[3]
+        if hit is not None and hit[0] == (f.size, f.mtime_ns, f.inode):
+            f.md5 = hit[1]
         else:
             todo.append(f)
     done = total - len(todo)
@@ -351,7 +351,7 @@ def _version(
                 if progress is not None:
                     progress(done, total)
 
-    if digests is not None:
+    if digests is not None and (fresh or len(known) != total - len(todo)):
         seen = {f.abspath for f in files}
         digests.update(fresh, stale=[p for p in known if p not in seen])
 
