@@ -27,11 +27,9 @@ from provaudit import api
 from provaudit.collectors.base import CollectOptions
 from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import Finding, Record, Relation
+from provaudit.rules.lineage import fetch_failure
 
 DEFAULT_DEPTH = 2
-# what the Hub collector reports when a repo could not be read at all (gated, 404, unreachable,
-# rate limited, offline and not cached): see provaudit.collectors._hub_http
-FETCH_FAILED = frozenset({"PA010", "PA011", "PA012", "PA013", "PA014"})
 
 
 def propagating_relations() -> frozenset[Relation]:
@@ -100,13 +98,6 @@ class ResolveResult:
             "rounds": [dataclasses.asdict(r) for r in self.rounds],
             "unresolved": [u.to_json() for u in self.unresolved],
         }
-
-
-def fetch_failure(record: Record) -> Finding | None:
-    """The Hub's refusal, when that is all a record holds (a 404'd or gated repo); else None."""
-    if record.version or record.claims or record.upstream or record.facts or record.files or record.agents:
-        return None
-    return next((f for f in record.findings if f.rule in FETCH_FAILED), None)
 
 
 def _failure_reason(finding: Finding) -> str:

@@ -27,7 +27,7 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_corpus() -> Iterator[Path]:
     """The full real corpus beside the checkout (../shared/corpus); skipped where it is absent."""
     if not SHARED.is_dir() and not os.environ.get("CI"):

@@ -16,7 +16,7 @@ from typing import Any
 
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader, _add_fact, _add_upstream
-from provaudit.records.identity import clean_name, record_id
+from provaudit.records.identity import clean_name, hub_target, record_id
 from provaudit.records.model import AgentRef, Finding, Kind, Record, Relation, Severity, Source
 
 COLLECTOR = "dpi"
@@ -162,7 +162,7 @@ class DpiCollector:
                 continue
             target = by_uid.get(name)
             up = _hf_identity(*target) if target else None
-            target_id = (up if up and hub_ids[up] == 1 else dpi_id(target[0])) if target else dpi_id(name)
+            target_id = (up if up and hub_ids[up] == 1 else dpi_id(target[0])) if target else _derived_id(name)
             _add_upstream(record, target_id, name, Relation.DERIVED_FROM, src("Derived from Datasets"))
         for name in _strings(entry.get("Model Generated")):
             _add_upstream(
@@ -206,6 +206,14 @@ class DpiCollector:
                 )
             )
         return record
+
+
+def _derived_id(name: str) -> str:
+    """The id of a `Derived from Datasets` name that is no DPI uid: a Hub id where it reads as one
+    ("snli", "allenai/c4", a Hub URL), so a scan or `provaudit resolve` of the Hub can complete it;
+    otherwise a name in DPI's namespace ("common crawl"), which no command can fetch."""
+    hub = record_id(Kind.DATASET, name)
+    return hub if hub_target(hub) else dpi_id(name)
 
 
 def _strings(value: Any) -> list[str]:

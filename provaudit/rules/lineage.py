@@ -27,6 +27,11 @@ _PLAIN = Licensing()
 # step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
 NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
 UNKNOWN = "LicenseRef-provaudit-unknown"
+# what the Hub collector reports when a repo could not be read at all (gated, 404, unreachable, rate
+# limited, offline and not cached): see provaudit.collectors._hub_http
+FETCH_FAILED = frozenset({"PA010", "PA011", "PA012", "PA013", "PA014"})
+# declarations that name no license: "unknown", and "Various" (several licenses, none itemized)
+_ABSENT = frozenset({UNKNOWN, "LicenseRef-provaudit-various"})
 # placeholders for terms someone has to read: an expert's class of them is the better evidence
 _PLACEHOLDERS = frozenset(
     {"LicenseRef-provaudit-custom", "LicenseRef-provaudit-various", "LicenseRef-provaudit-request-form"}
@@ -155,6 +160,16 @@ def _alternatives(node: object) -> list[Terms]:
     return [terms_for(str(key))]
 
 
+def fetch_failure(record: Record) -> Finding | None:
+    """The Hub's refusal, when that is all a record holds (a 404'd or gated repo); else None.
+
+    Such a record is no audit of the upstream: a link to it stays unresolved, with the refusal as reason.
+    """
+    if record.version or record.claims or record.upstream or record.facts or record.files or record.agents:
+        return None
+    return next((f for f in record.findings if f.rule in FETCH_FAILED), None)
+
+
 class Lineage:
     """Computes effective terms for every record of a collection, memoized."""
 
@@ -163,7 +178,8 @@ class Lineage:
         self.policy = policy
         self._memo: dict[str, Effective] = {}
         # the Hub matches repo ids case-insensitively, so links do too
-        self._keys = {id_key(rid): rid for rid in records}
+        self._failed = {rid: f for rid, r in records.items() if (f := fetch_failure(r)) is not None}
+        self._keys = {id_key(rid): rid for rid in records if rid not in self._failed}
         # DPI splits some Hub datasets into several records (or names them differently); each keeps the
         # Hub id as a sourced fact, so a link to that Hub id reaches the parts DPI audited
         self._parts: dict[str, list[str]] = {}
@@ -174,7 +190,9 @@ class Lineage:
 
     def find(self, target: str) -> str | None:
         """The id of the record a link points at (case-insensitive), or None when it has no record."""
-        return target if target in self.records else self._keys.get(id_key(target))
+        if target in self.records and target not in self._failed:
+            return target
+        return self._keys.get(id_key(target))
 
     def parts(self, target: str) -> list[str]:
         """Records that are parts of a Hub dataset with no record of its own (DPI's split collections)."""
@@ -240,13 +258,13 @@ class Lineage:
         return eff
 
     def _drop_absent(self, rid: str, eff: Effective) -> None:
-        """An "unknown" declaration is absence of information when a source at least as authoritative names
-        a license; an expert audit's "Unspecified" always counts (it says the terms were looked for)."""
-        named = [authority(c) for c, _ in eff.own if c.expression not in {UNKNOWN, None}]
+        """An "unknown" (or "Various") declaration is absence of information when a source at least as
+        authoritative names a license; an expert audit's entries always count (it looked for the terms)."""
+        named = [authority(c) for c, _ in eff.own if c.expression not in {*_ABSENT, None}]
         dropped = [
             (c, t)
             for c, t in eff.own
-            if c.expression == UNKNOWN and not is_expert(c) and any(a >= authority(c) for a in named)
+            if c.expression in _ABSENT and not is_expert(c) and any(a >= authority(c) for a in named)
         ]
         if not dropped:
             return
@@ -349,6 +367,9 @@ class Lineage:
             )
             if relation is Relation.GENERATED_BY:
                 return  # a provider's terms are the whole answer for its outputs
+        failed = self._failed.get(link.target) or next(
+            (f for r, f in self._failed.items() if id_key(r) == id_key(link.target)), None
+        )
         eff.unresolved.append(
             UnresolvedUpstream(
                 target=link.target,
@@ -358,6 +379,7 @@ class Lineage:
                 source=where,
                 inferred=link.inferred,
                 command=_scan_command(link.target),
+                reason=f"{failed.rule}: {failed.message}" if failed else None,
             )
         )
         if self.policy.missing_upstream == "unspecified":

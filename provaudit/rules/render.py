@@ -41,7 +41,10 @@ def _text(report: ReviewReport) -> str:
             )
             if on
         ]
-        lines.append(f"{r.id}  [{r.use.value}]  {r.effective_license or 'no license'}")
+        complete = "" if r.complete else f", incomplete: {len(r.unresolved)} upstream(s) not audited"
+        lines.append(f"{r.id}  [{r.use.value}{complete}]  {r.effective_license or 'no license'}")
+        for u in r.unresolved:
+            lines.append(f"  not audited: {u.target} ({u.relation})" + (f" — {u.command}" if u.command else ""))
         if obligations:
             lines.append(f"  obligations: {', '.join(obligations)}")
         for finding in r.findings:
@@ -103,7 +106,13 @@ def to_sarif(report: ReviewReport) -> dict[str, Any]:
                 "level": _SARIF_LEVEL[f.severity],
                 "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
                 "locations": [location],
-                "properties": {"record": r.id, "use": r.use.value, "evidence": f.evidence},
+                "properties": {
+                    "record": r.id,
+                    "use": r.use.value,
+                    "complete": r.complete,
+                    "unresolved": [u.target for u in r.unresolved],
+                    "evidence": f.evidence,
+                },
             }
             results.append(result)
     return {
@@ -120,7 +129,20 @@ def to_sarif(report: ReviewReport) -> dict[str, Any]:
                     }
                 },
                 "results": results,
-                "properties": {"policy": report.policy, "summary": report.summary()},
+                "properties": {
+                    "policy": report.policy,
+                    "summary": report.summary(),
+                    # every verdict, with or without findings: a CI job gates on these
+                    "verdicts": [
+                        {
+                            "record": r.id,
+                            "use": r.use.value,
+                            "complete": r.complete,
+                            "unresolved": [u.model_dump(mode="json", exclude_none=True) for u in r.unresolved],
+                        }
+                        for r in report.records
+                    ],
+                },
             }
         ],
     }

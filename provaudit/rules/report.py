@@ -47,6 +47,7 @@ class UnresolvedUpstream(BaseModel):
     source: str | None = None  # where the link was declared
     inferred: bool = False
     command: str | None = None  # the command that completes the review, when the Hub has it
+    reason: str | None = None  # why it is still missing when it was asked for (the Hub's refusal)
 
 
 class RecordReview(BaseModel):
