@@ -237,3 +237,36 @@ def test_report_formats(store_path: Path) -> None:
 
     html5lib.HTMLParser(strict=True).parse(render(report, "html"))
     assert render(report, "md").startswith("# provaudit review (policy `dpi`)")
+
+
+def test_custom_license_name_and_link_are_kept_shown_and_exported() -> None:
+    from provaudit.export.umr import to_umr
+
+    records = api.collect([str(CARDS / "models" / "01-ai__Yi-34B")], CollectOptions(digests=False))
+    report = review_records(records)
+    (yi,) = report.records
+    declared = [d for d in yi.declared if d.raw == "other"]
+    assert declared and declared[0].name == "yi-license" and declared[0].link == "LICENSE"
+    assert declared[0].authority == "card metadata"
+    # the name reads as the Yi license, whose terms the knowledge base knows (not the Hub's docs for `other`)
+    assert declared[0].expression == "LicenseRef-provaudit-yi-license"
+    step = next(s for s in yi.evidence if s.license == "LicenseRef-provaudit-yi-license")
+    assert "license_name 'yi-license'" in (step.source or "") and "huggingface.co/docs" not in (step.terms_source or "")
+    exported = to_umr(records[0], yi)["mr"]["provaudit"]["licenses"]
+    assert {"raw": "other", "license_name": "yi-license", "license_link": "LICENSE"}.items() <= next(
+        x for x in exported if x["raw"] == "other"
+    ).items()
+
+
+def test_other_with_an_unknown_name_is_a_finding_citing_its_link() -> None:
+    source = Source(collector="local", file="README.md", field="license", line=3)
+    claim = LicenseClaim(
+        raw="other", source=source, expression="LicenseRef-provaudit-other", name="acme-eula", link="LICENSE.md"
+    )
+    record = Record(id="model:acme/m", kind=Kind.MODEL, name="acme/m", claims=[claim])
+    (reviewed,) = review_records([record]).records
+    pa116 = [f for f in reviewed.findings if f.rule == "PA116"]
+    assert pa116 and "'acme-eula' (LICENSE.md)" in pa116[0].message
+    assert pa116[0].evidence == ["license_name: acme-eula", "license_link: LICENSE.md"]
+    step = next(s for s in reviewed.evidence if s.license == "LicenseRef-provaudit-other")
+    assert step.terms_source == "license_link LICENSE.md"

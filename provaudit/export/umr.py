@@ -70,7 +70,10 @@ def review_summary(review: RecordReview) -> dict[str, Any]:
         "share_alike": review.share_alike,
         "no_derivatives": review.no_derivatives,
         "use_restrictions": review.use_restrictions,
+        "complete": review.complete,
     }
+    if review.unresolved:
+        out["unresolved"] = [u.target for u in review.unresolved]
     if review.attribution_notices:
         out["attribution_notices"] = list(review.attribution_notices)
     findings = [f"{f.rule} {f.severity.value}: {f.message}" for f in review.findings]
@@ -104,11 +107,24 @@ def to_umr(record: Record, review: RecordReview | None = None) -> dict[str, Any]
     block: dict[str, Any] = {"id": record.id}
     if record.version:
         block["version"] = record.version
-    licenses = [{"raw": c.raw, "expression": c.expression} for c in record.claims]
+    licenses = [
+        {
+            "raw": c.raw,
+            "expression": c.expression,
+            **({"license_name": c.name} if c.name else {}),
+            **({"license_link": c.link} if c.link else {}),
+        }
+        for c in record.claims
+    ]
     if licenses:
         block["licenses"] = [dict(t) for t in dict.fromkeys(tuple(x.items()) for x in licenses)]
     links = [
-        {"target": u.target, "relation": u.relation.value, **({"version": u.version} if u.version else {})}
+        {
+            "target": u.target,
+            "relation": u.relation.value,
+            **({"version": u.version} if u.version else {}),
+            **({"inferred": True, "confidence": u.confidence} if u.inferred else {}),
+        }
         for u in record.upstream
     ]
     if links:

@@ -27,6 +27,7 @@ _PLAIN = Licensing()
 # step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
 NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
 UNKNOWN = "LicenseRef-provaudit-unknown"
+OTHER = "LicenseRef-provaudit-other"  # the Hub's `other`: a custom license, named and linked in the card
 # what the Hub collector reports when a repo could not be read at all (gated, 404, unreachable, rate
 # limited, offline and not cached): see provaudit.collectors._hub_http
 FETCH_FAILED = frozenset({"PA010", "PA011", "PA012", "PA013", "PA014"})
@@ -237,7 +238,9 @@ class Lineage:
                     license=terms.license,
                     use=terms.use,
                     source=_declared(claim),
-                    terms_source=f"license_link {claim.link}" if claim.link and not terms.known else terms.source,
+                    terms_source=f"license_link {claim.link}"
+                    if claim.link and (not terms.known or terms.license == OTHER)
+                    else terms.source,
                     authority=authority(claim).label,
                     note=terms.note if "Data Provenance Initiative" in terms.source else None,
                 ),

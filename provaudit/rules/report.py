@@ -20,6 +20,9 @@ class DeclaredLicense(BaseModel):
     expression: str | None
     source: str  # "README.md:3 [license]", "LICENSE [text]", "https://... [Licenses]"
     collector: str
+    authority: str | None = None  # expert audit, license text, card metadata or aggregator metadata
+    name: str | None = None  # the card's license_name (for `other`)
+    link: str | None = None  # the card's license_link
 
 
 class EvidenceStep(BaseModel):

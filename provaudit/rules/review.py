@@ -7,6 +7,7 @@ from pathlib import Path
 
 from provaudit.licenses.kb import Terms, terms_for
 from provaudit.records.model import Record
+from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
 from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
 from provaudit.rules.lineage import Effective, Lineage
@@ -68,7 +69,13 @@ def review_records(
                 kind=record.kind.value,
                 declared=[
                     DeclaredLicense(
-                        raw=c.raw, expression=c.expression, source=c.source.describe(), collector=c.source.collector
+                        raw=c.raw,
+                        expression=c.expression,
+                        source=c.source.describe(),
+                        collector=c.source.collector,
+                        authority=authority(c).label,
+                        name=c.name,
+                        link=c.link,
                     )
                     for c in record.claims
                     if is_declaration(c) or chosen.counts(c)

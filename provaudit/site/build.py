@@ -389,6 +389,9 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
                 raw=u.raw,
                 source=views.source_ref(u.source),
                 version=u.version,
+                inferred=f"inferred ({u.evidence or u.raw}; confidence {u.confidence:.2f}), not declared"
+                if u.inferred
+                else None,
             )
             for u in record.upstream
         ]

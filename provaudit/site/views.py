@@ -68,6 +68,7 @@ class Link:
     raw: str | None = None
     source: SourceRef | None = None
     version: str | None = None
+    inferred: str | None = None  # how a link that was not declared was inferred (file, evidence, confidence)
 
 
 @dataclass
