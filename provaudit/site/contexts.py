@@ -40,7 +40,7 @@ PAGES: dict[str, dict[str, str]] = {
         "umr": "the Unified Model Record card: a list of views.Section (anchor, title, rows, links, note)",
         "card_html": "the card body as sanitized HTML (Markup), or None when the record has no card",
         "card_source": "where the card was read (views.SourceRef), or None",
-        "graph": "the lineage graph as inline SVG (Markup)",
+        "graph": "the lineage graph (LineageGraph: prints as inline SVG; .legend relations, .evaluation count)",
         "upstream_links": "the record's upstream links as views.Link (href None when the target has no record)",
         "source_ref": "function: a Source → views.SourceRef (text and, for web sources, href)",
         "record_hrefs": "record id → file name of its page (relative to records/)",

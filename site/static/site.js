@@ -117,7 +117,23 @@
     if (start >= 0 && location.hash) fromHash();
   }
 
+  // The evaluation-data checkbox works by CSS alone; this only carries the choice to the next page.
+  function setupEvalToggle() {
+    var box = document.getElementById("eval-toggle");
+    if (!box) return;
+    try {
+      var saved = window.localStorage.getItem("provaudit-eval");
+      if (saved === "hide") box.checked = false;
+      box.addEventListener("change", function () {
+        window.localStorage.setItem("provaudit-eval", box.checked ? "show" : "hide");
+      });
+    } catch (e) {
+      // storage may be disabled for file:// pages; the box then starts checked on every page
+    }
+  }
+
   setupTheme();
   setupTabs();
+  setupEvalToggle();
   if (!document.body.classList.contains("tabs-on")) centreGraphs(document);
 })();
