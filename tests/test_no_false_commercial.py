@@ -107,7 +107,7 @@ def _card_node(folder: Path, kind: str) -> tuple[str, Node]:
             own.add("restricted-base")  # its name says it is a Llama 2 model: the Llama 2 terms bind it
     for raw in _listify(meta.get("source_datasets")):
         name = raw.split("|", 1)[-1].strip()
-        if name.lower() not in NOT_SOURCES and not name.lower().startswith("other"):
+        if name.lower() not in NOT_SOURCES:  # "other-flicker-30k" is a source too, just not a Hub id
             upstream.append(f"dataset:{name}")
     return f"{kind}:{repo}", Node(own, upstream)
 

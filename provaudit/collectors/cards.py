@@ -467,9 +467,12 @@ def card_records_from_metadata(
         raw = str(value).strip()
         _add_fact(record, "source_datasets", raw, src(rel, "source_datasets"))
         name = raw.split("|", 1)[1] if "|" in raw else raw
-        if name.lower() in _NOT_SOURCES or name.lower().startswith("other"):
+        if name.lower() in _NOT_SOURCES:
             continue
-        _add_upstream(record, record_id(Kind.DATASET, name), raw, Relation.DERIVED_FROM, src(rel, "source_datasets"))
+        # `other-flicker-30k`: a source named outside the Hub's ids — still a source whose terms bind
+        # (Flickr30k's are non-commercial), so it is a link no Hub scan can complete
+        target = f"source/{name.removeprefix('other-')}" if name.lower().startswith("other-") else name
+        _add_upstream(record, record_id(Kind.DATASET, target), raw, Relation.DERIVED_FROM, src(rel, "source_datasets"))
     if record.kind is Kind.MODEL:
         for value in _as_list(meta.get("datasets")):
             if str(value).strip():

@@ -186,7 +186,8 @@ def upstream_unspecified(ctx: RuleContext) -> Iterator[Finding]:
         if fact.key != "source_datasets":
             continue
         value = fact.value.strip().lower()
-        if value in {"extended", "other", "unknown"} or value.startswith(("extended|other", "other-")):
+        # a named source outside the Hub ("extended|other-flicker-30k") is an upstream link (PA112 if missing)
+        if value in {"extended", "other", "unknown", "extended|other", "extended|unknown", "extended|original"}:
             yield Finding(
                 rule="PA105",
                 severity=Severity.WARNING,
