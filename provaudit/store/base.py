@@ -98,6 +98,13 @@ class Store(Protocol):
 
     def scans(self) -> list[ScanInfo]: ...
 
+    def commit_graph(self, graph: str, ntriples: bytes) -> None:
+        """Write a whole provenance graph (a training run, an import) as one named graph and commit it.
+
+        Like a scan, it is invisible to readers until its commit quad is written, so a crash leaves nothing.
+        """
+        ...
+
     def query(self, sparql: str) -> QueryResult: ...
 
     def export(self, fmt: str, out: IO[bytes]) -> None: ...

@@ -124,6 +124,8 @@ class OxigraphStore:
     def scans(self) -> list[ScanInfo]:
         out: list[ScanInfo] = []
         for graph in self._committed():
+            if next(self._ox.quads_for_pattern(graph, RDF.type, PA.Scan, graph), None) is None:
+                continue  # a committed graph that is no scan (a training run)
 
             def values(predicate: NamedNode, g: NamedNode = graph) -> list[str]:
                 return [q.object.value for q in self._ox.quads_for_pattern(g, predicate, None, g)]
@@ -145,6 +147,16 @@ class OxigraphStore:
                 )
             )
         return sorted(out, key=lambda s: (s.started, s.iri))
+
+    def commit_graph(self, graph: str, ntriples: bytes) -> None:
+        """Write triples as the named graph ``graph`` and commit it (see :meth:`Store.commit_graph`)."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+        node = NamedNode(graph)
+        quads = [Quad(t.subject, t.predicate, t.object, node) for t in parse(ntriples, format=RdfFormat.N_TRIPLES)]
+        self._ox.bulk_extend(quads)
+        self._ox.extend([Quad(node, PA.status, Literal("complete"), node)])
+        self._ox.flush()
 
     # --- reading -----------------------------------------------------------------------------
 
