@@ -19,7 +19,8 @@ from provaudit.collectors.dpi import COLLECTOR
 from provaudit.rules.policy import dpi_terms
 from provaudit.rules.review import review_records
 
-CONSTANTS = Path(__file__).resolve().parents[1] / "data" / "licenses" / "dpi"
+# the tests' own copy of DPI's published tables (tests/fixtures/dpi_constants/SOURCE.md), not the package's
+CONSTANTS = FIXTURES / "dpi_constants"
 RANK = {"commercial": 0, "unspecified": 1, "non-commercial": 2, "academic-only": 3}
 
 
@@ -67,6 +68,16 @@ def _compare(folder: Path) -> tuple[int, list[str]]:
             if got != expected:
                 mismatches.append(f"{file.name}#{uid}: dpi={expected} provaudit={got}")
     return checked, mismatches
+
+
+def test_the_package_copy_of_dpis_tables_is_the_published_one() -> None:
+    """A class flipped in data/licenses/dpi/ must fail here: the oracle below reads its own copy."""
+    from provaudit.resources import resource
+
+    for name in ("license_classes.json", "custom_license_classes.json"):
+        published = json.loads((CONSTANTS / name).read_text())
+        packaged = json.loads(resource("data", "licenses", "dpi", name).read_text())
+        assert packaged == published, name
 
 
 def test_dpi_policy_equals_dpi_rules_on_fixtures() -> None:
