@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -202,6 +202,15 @@ class OxigraphStore:
         iri = record_iri(record_id)
         revision = self.current_revisions(only=iri).get(iri)
         return self._record_at(revision) if revision else None
+
+    def records_at(self, scan: str, *, light: bool = False, only: Collection[str] | None = None) -> list[Record]:
+        """The records one committed scan observed, as it observed them (``only``: these revision IRIs)."""
+        graph = NamedNode(scan)
+        if graph not in self._committed():
+            return []
+        revisions = sorted(q.object.value for q in self._ox.quads_for_pattern(graph, PA.observed, None, graph))
+        found = (self._record_at(v, light=light) for v in revisions if only is None or v in only)
+        return [r for r in found if r is not None]
 
     def history(self, record_id: str) -> list[RevisionInfo]:
         result = self.query(
