@@ -218,28 +218,34 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
 @store_option
 @click.option("--json", "as_json", is_flag=True)
 def history(record_id: str, store: Path | None, as_json: bool) -> None:
-    """Every revision of one record (e.g. dataset:squad), oldest first, with its licenses."""
+    """Every revision of one record (e.g. dataset:squad), oldest first: the scan that made it, when, the
+    scans that saw it again, each license claim with its source, and what changed from the one before."""
+    from provaudit.versions.diff import history_rows
+
     with api.open_store(store, read_only=True) as db:
-        revisions = db.history(record_id)
-    if not revisions:
+        rows = history_rows(db, record_id)
+    if not rows:
         raise ProvauditError(f"no record {record_id!r} in the store (ids look like dataset:squad or model:org/name)")
-    rows = [
-        {
-            "revision": r.iri,
-            "generated": r.generated,
-            "scan": r.scan,
-            "previous": r.previous,
-            "licenses": [c.expression or c.raw for c in r.record.claims],
-        }
-        for r in revisions
-    ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table("generated", "revision", "licenses")
-    for row in rows:
-        table.add_row(str(row["generated"]), str(row["revision"]).rsplit("/", 1)[-1], ", ".join(row["licenses"]))
-    Console().print(table)
+    click.echo(f"{record_id}: {len(rows)} revision(s), oldest first")
+    for n, row in enumerate(rows, 1):
+        # plain lines, not a table: scan ids and sources stay whole and copyable
+        seen = [s for s in row["seen_by"] if s != row["scan_id"]]
+        line = f"{n}. revision {str(row['revision']).rsplit('/', 1)[-1]} generated {row['generated']}"
+        line += f" by scan {row['scan_id']}" + (f" (seen again by {', '.join(seen)})" if seen else "")
+        click.echo(line + (f"; changed: {', '.join(row['changed'])}" if row["changed"] else ""))
+        for mark, claims in (("", row["claims"]), ("- ", row["dropped_claims"])):
+            for c in claims:
+                tag = "  [new]" if c.get("change") == "added" else ("  [gone]" if mark else "")
+                read = c["expression"] or "not read"
+                click.echo(
+                    f"   {mark}license {read} ({c['raw']!r}) from {c['source']}, collector {c['collector']}{tag}"
+                )
+        for sign, key in (("+", "added"), ("-", "removed")):
+            for u in (row["upstream"] or {}).get(key, []):
+                click.echo(f"   upstream {sign} {u['target']} ({u['relation']}) from {u['source']}")
 
 
 @main.command()
@@ -359,6 +365,7 @@ def _register_commands() -> None:
         main.add_command(command)
     main.add_command(__import__("provaudit.rules.commands", fromlist=["audit"]).audit)
     main.add_command(__import__("provaudit.versions.commands", fromlist=["log_group"]).log_group)
+    main.add_command(__import__("provaudit.versions.diff_commands", fromlist=["diff_command"]).diff_command)
 
 
 _register_commands()
