@@ -325,6 +325,9 @@ class Lineage:
                 eff_step = step.model_copy(update={"path": [rid, *step.path]})
                 if step.record == target and eff_step.relation is None:
                     eff_step.relation = relation.value
+                    if link.source.collector == "run" and link.version:  # a training run: the exact data
+                        used = f"data version {link.version}, used by {link.source.describe()}"
+                        eff_step.note = used if not step.note else f"{used}; {step.note}"
                 if link.inferred:
                     eff_step.inferred = True
                     if step.record == target:
