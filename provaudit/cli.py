@@ -6,6 +6,7 @@ Set PROVAUDIT_DEBUG=1 to see tracebacks.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -27,10 +28,8 @@ from rich.table import Table
 
 from provaudit import __version__, api
 from provaudit.cli_options import store_option
-from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
-from provaudit.collectors._bounded import read_argument_file
 from provaudit.collectors.base import CollectOptions
-from provaudit.errors import EXIT_BUG, InputError, ProvauditError, bug_message, describe_os_error
+from provaudit.errors import ProvauditError
 from provaudit.rules.render import FORMATS, render
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -45,54 +44,20 @@ fail_on_option = click.option(
 
 
 class _Group(click.Group):
-    """The one error path at the edge. provaudit's own errors (input, store, keys, queries) and OS errors
-    on the files a command names become one line and exit 2; anything else is a bug: one line asking for
-    a report, exit 3. ``--debug`` or PROVAUDIT_DEBUG=1 shows the traceback instead."""
+    """Turns provaudit's own errors into one line and exit code 2 (traceback with PROVAUDIT_DEBUG)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise
         except ProvauditError as exc:
             if os.environ.get("PROVAUDIT_DEBUG"):
                 raise
-            click.echo(f"provaudit: error: {_sparql_message(str(exc), None) or exc}", err=True)
+            click.echo(f"provaudit: error: {exc}", err=True)
             ctx.exit(EXIT_ERROR)
-        except OSError as exc:
-            if os.environ.get("PROVAUDIT_DEBUG"):
-                raise
-            click.echo(f"provaudit: error: {describe_os_error(exc)}", err=True)
-            ctx.exit(EXIT_ERROR)
-        except Exception as exc:
-            if os.environ.get("PROVAUDIT_DEBUG"):
-                raise
-            click.echo(f"provaudit: {bug_message(exc)}", err=True)
-            ctx.exit(EXIT_BUG)
-
-
-def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value:
-        os.environ["PROVAUDIT_DEBUG"] = "1"
-
-
-def _sparql_message(message: str, sparql: str | None) -> str | None:
-    """A store SPARQL syntax error in the user's line numbers (the predeclared prefixes not counted)."""
-    from provaudit.store.vocab import PREFIXES, sparql_prefixes
-
-    return explain_sparql_error(message, sparql, sparql_prefixes().count("\n"), list(PREFIXES))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="provaudit")
-@click.option(
-    "--debug",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_set_debug,
-    help="Show tracebacks instead of one-line errors (or set PROVAUDIT_DEBUG=1).",
-)
 def main() -> None:
     """Provenance and license audit for ML datasets and models, stored as W3C PROV-O."""
 
@@ -108,13 +73,6 @@ def _stderr_console() -> Console:
 @click.option("--json", "as_json", is_flag=True, help="Print the scan result as JSON on stdout.")
 @click.option("--no-digests", is_flag=True, help="Skip the sha256 digests of record files.")
 @click.option(
-    "--jobs",
-    type=click.IntRange(1),
-    default=None,
-    help="Processes reading record folders (default: the cores available); the store is written by one.",
-)
-@click.option("--force", is_flag=True, help="Read every record folder again, also those whose files are unchanged.")
-@click.option(
     "--depth",
     type=click.IntRange(0, 10),
     default=0,
@@ -129,35 +87,6 @@ def _stderr_console() -> Console:
     help="Card and metadata files larger than this are reported, not parsed.",
 )
 @click.option(
-    "--max-nesting",
-    type=click.IntRange(1),
-    default=100,
-    show_default=True,
-    help="JSON and YAML values nested deeper than this are reported, not parsed.",
-)
-@click.option(
-    "--max-yaml-bytes",
-    type=click.IntRange(1),
-    default=4 * 1024 * 1024,
-    show_default=True,
-    help="A card's front matter larger than this is reported, not parsed (YAML parsing is the slow part).",
-)
-@click.option(
-    "--max-files",
-    type=click.IntRange(1),
-    default=10_000,
-    show_default=True,
-    help="Files hashed per record folder; more are reported.",
-)
-@click.option(
-    "--wait",
-    type=click.FloatRange(0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Queue behind a scan that is writing to the store for up to this long, instead of failing at once.",
-)
-@click.option(
     "--resolve",
     "then_resolve",
     is_flag=True,
@@ -170,14 +99,8 @@ def scan(
     fail_on: str,
     as_json: bool,
     no_digests: bool,
-    jobs: int | None,
-    force: bool,
     depth: int,
     max_file_bytes: int,
-    max_nesting: int,
-    max_yaml_bytes: int,
-    max_files: int,
-    wait: float,
     then_resolve: bool,
 ) -> None:
     """Scan datasets and models into the store.
@@ -185,14 +108,7 @@ def scan(
     TARGETS are folders of dataset/model folders (or one such folder), Data Provenance Initiative
     summaries (a JSON file or a folder of them) and other sources a collector reads.
     """
-    options = CollectOptions(
-        digests=not no_digests,
-        depth=depth,
-        max_file_bytes=max_file_bytes,
-        max_nesting=max_nesting,
-        max_yaml_bytes=max_yaml_bytes,
-        max_files=max_files,
-    )
+    options = CollectOptions(digests=not no_digests, depth=depth, max_file_bytes=max_file_bytes)
     console = _stderr_console()
     show_progress = console.is_terminal and not as_json
     if show_progress:
@@ -212,12 +128,9 @@ def scan(
                 store=store,
                 options=options,
                 progress=lambda rid: bar.update(task, advance=1, description=rid[:60]),
-                jobs=jobs,
-                force=force,
-                wait=wait,
             )
     else:
-        result = api.scan(list(targets), store=store, options=options, jobs=jobs, force=force, wait=wait)
+        result = api.scan(list(targets), store=store, options=options)
     resolved = None
     if then_resolve:
         from provaudit.resolve import DEFAULT_DEPTH, resolve
@@ -233,12 +146,6 @@ def scan(
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _print_scan_summary(result, Console())
-        if not result.records:
-            click.echo(
-                f"provaudit: nothing to record in {' '.join(targets)}: no dataset or model folder (one with a "
-                "README.md card, dataset_infos.json or hub_manifest.yaml), DPI summary or reference was found",
-                err=True,
-            )
         if resolved is not None:
             print_resolve(resolved)
     incomplete = resolved is not None and not resolved.complete and fail_on != "never"
@@ -246,24 +153,18 @@ def scan(
 
 
 def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
-    from provaudit.records.model import Severity
-    from provaudit.rules.render import plural
-
     kinds = Counter(r.kind.value for r in result.records)
     severities = Counter(f.severity.value for _, f in result.findings)
     table = Table(title=f"provaudit scan {result.scan.iri.rsplit('/', 1)[-1]}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("records", ", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "0")
+    table.add_row("records", ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items())) or "0")
     counts = result.scan.counts
     table.add_row("new / revised / unchanged", f"{counts['new']} / {counts['revised']} / {counts['unchanged']}")
     licensed = sum(1 for r in result.records if any(c.expression for c in r.claims))
     table.add_row("with a readable license", f"{licensed} of {len(result.records)}")
-    found = [plural(severities[s.value], s.value, s.value if s is Severity.INFO else None) for s in sorted(Severity, key=lambda s: -s.rank)]
-    # the scan sees only what the files say; lineage and rules add findings that only the review counts
-    table.add_row("collection findings", ", ".join(f for f in found if not f.startswith("0 ")) or "none")
+    table.add_row("findings", ", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")
     console.print(table)
-    console.print("The review counts every finding (lineage and rules too): run `provaudit review`.")
     errors = [(rid, f) for rid, f in result.findings if f.severity.value == "error"]
     if errors:
         shown = Table(title="errors", show_lines=False)
@@ -289,12 +190,9 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
     if sparql == "-":
         sparql = sys.stdin.read()
     elif sparql.startswith("@"):
-        sparql = read_argument_file(sparql[1:], "query file")
+        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
     with api.open_store(store, read_only=True) as db:
-        try:
-            result = db.query(sparql)
-        except InputError as exc:
-            raise InputError(None, _sparql_message(str(exc), sparql) or str(exc)) from exc
+        result = db.query(sparql)
     if result.boolean is not None:
         click.echo("true" if result.boolean else "false")
         return
@@ -302,14 +200,17 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
         click.echo(result.ntriples, nl=False)
         return
     if fmt == "json":
-        print_json([dict(zip(result.variables, row, strict=True)) for row in result.rows])
+        click.echo(json.dumps([dict(zip(result.variables, row, strict=True)) for row in result.rows], indent=2))
     elif fmt in {"csv", "tsv"}:
-        print_csv(result.variables, result.rows, delimiter="," if fmt == "csv" else "\t")
-    elif not result.rows:
-        click.echo("no rows: nothing in the store matches the query", err=True)
+        writer = csv.writer(sys.stdout, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(result.variables)
+        writer.writerows([["" if v is None else v for v in row] for row in result.rows])
     else:
-        print_table(result.variables, result.rows)
-        click.echo(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", err=True)
+        table = Table(*result.variables)
+        for row in result.rows:
+            table.add_row(*("" if v is None else v for v in row))
+        Console().print(table)
+        click.echo(f"{len(result.rows)} rows", err=True)
 
 
 @main.command()
@@ -349,26 +250,20 @@ def history(record_id: str, store: Path | None, as_json: bool) -> None:
 
 @main.command()
 @store_option
-@format_option
-def scans(store: Path | None, fmt: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def scans(store: Path | None, as_json: bool) -> None:
     """List the committed scans of the store."""
     with api.open_store(store, read_only=True) as db:
         found = db.scans()
-    if as_json or fmt == "json":
-        print_json([s.__dict__ for s in found])
+    if as_json:
+        click.echo(json.dumps([s.__dict__ for s in found], indent=2))
         return
-    if not found and fmt == "table":
-        click.echo("no scans in the store yet; run `provaudit scan PATH`", err=True)
-        return
-    columns = ("scan", "started", "ended", "records", "targets")
-    rows = [
-        (s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", s.counts.get("records", ""), "\n".join(s.targets))
-        for s in found
-    ]
-    if fmt == "csv":
-        print_csv(columns, [(s.iri, *row[1:]) for s, row in zip(found, rows, strict=True)])
-    else:
-        print_table(columns, rows)
+    table = Table("scan", "started", "ended", "records", "targets")
+    for s in found:
+        table.add_row(
+            s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", str(s.counts.get("records", "")), "\n".join(s.targets)
+        )
+    Console().print(table)
 
 
 @main.command()
@@ -414,62 +309,50 @@ def license_group() -> None:
 
 @license_group.command("normalize")
 @click.argument("strings", nargs=-1, required=True)
-@format_option
-def license_normalize(strings: tuple[str, ...], fmt: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def license_normalize(strings: tuple[str, ...], as_json: bool) -> None:
     """Show how declared license strings read as SPDX expressions, with their terms."""
     from provaudit.licenses.kb import terms_for
     from provaudit.licenses.normalize import license_symbols, normalize
 
-    rows: list[dict[str, Any]] = []
+    rows = []
     for text in strings:
         read = normalize(text)
-        item: dict[str, Any] = dict(read.to_json())
+        item = read.to_json()
         item["terms"] = (
             [terms_for(s).model_dump(mode="json", exclude_none=True) for s in license_symbols(read.expression or "")]
             if read.expression
             else []
         )
         rows.append(item)
-    if as_json or fmt == "json":
-        print_json(rows)
-    else:
-        columns = ("declared", "SPDX expression", "how", "use")
-        cells = [
-            (
-                row["raw"],
-                row["expression"] or ("" if fmt == "csv" else "(not recognized)"),
-                row["method"],
-                ", ".join(t["use"] for t in row["terms"]) or ("" if fmt == "csv" else "-"),
-            )
-            for row in rows
-        ]
-        (print_csv if fmt == "csv" else print_table)(columns, cells)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("declared", "SPDX expression", "how", "use")
+    for row in rows:
+        uses = ", ".join(t["use"] for t in row["terms"]) or "-"  # type: ignore[union-attr]
+        table.add_row(str(row["raw"]), str(row["expression"] or "(not recognized)"), str(row["method"]), uses)
+    Console().print(table)
     if any(row["expression"] is None for row in rows):
         sys.exit(EXIT_FINDINGS)
 
 
 @license_group.command("detect")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@format_option
-def license_detect(files: tuple[Path, ...], fmt: str, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
     """Identify the licenses in LICENSE/COPYING/NOTICE files or READMEs."""
     from provaudit.licenses.detect import detect_file
 
     detections = [detect_file(path) for path in files]
-    if as_json or fmt == "json":
-        print_json([d.to_json() for d in detections])
+    if as_json:
+        click.echo(json.dumps([d.to_json() for d in detections], indent=2))
         return
-    columns = ("file", "SPDX expression", "confidence", "matched lines")
-    cells = [
-        (
-            d.file,
-            d.expression or ("" if fmt == "csv" else "(none)"),
-            f"{d.confidence:.2f}",
-            ", ".join(f"{m.start_line}-{m.end_line} {m.expression}" for m in d.matches),
-        )
-        for d in detections
-    ]
-    (print_csv if fmt == "csv" else print_table)(columns, cells)
+    table = Table("file", "SPDX expression", "confidence", "matched lines")
+    for d in detections:
+        spans = ", ".join(f"{m.start_line}-{m.end_line} {m.expression}" for m in d.matches)
+        table.add_row(str(d.file), d.expression or "(none)", f"{d.confidence:.2f}", spans)
+    Console().print(table)
 
 
 def _register_commands() -> None:
