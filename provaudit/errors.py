@@ -1,6 +1,14 @@
-"""Exceptions that end at the CLI edge as one clear line (exit code 2)."""
+"""Exceptions that end at the CLI edge as one clear line.
+
+Exit codes: 2 for these and for OS errors on the files a command names (the message names the file
+and the problem); 3 for anything else, which is a bug (``bug_message`` asks for a report).
+"""
 
 from __future__ import annotations
+
+import traceback
+
+EXIT_ERROR, EXIT_BUG = 2, 3
 
 
 class ProvauditError(Exception):
@@ -18,3 +26,25 @@ class InputError(ProvauditError):
 
 class StoreError(ProvauditError):
     """The store cannot be opened or written."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store's write lock (a running scan); ``scan --wait`` queues behind it."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An OS error as one line naming the file: ``path: reason``."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    names = [n for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' → '.join(str(n) for n in names)}: {reason}" if names else reason
+
+
+def bug_message(exc: BaseException) -> str:
+    """The one line for an unexpected exception: what, where, and how to report it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    text = " ".join(str(exc).split())[:200]
+    return (
+        f"internal error ({type(exc).__name__}{where}: {text}); this is a bug in provaudit — please report it "
+        "with the command and the traceback from `provaudit --debug ...` (or PROVAUDIT_DEBUG=1)"
+    )

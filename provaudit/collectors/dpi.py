@@ -8,12 +8,15 @@ them becomes its own claim or link, sourced to the file, the record and the fiel
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from provaudit.collectors import _bounded
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader, _add_fact, _add_upstream
 from provaudit.records.identity import clean_name, hub_target, record_id
@@ -74,43 +77,70 @@ class DpiCollector:
 
     @staticmethod
     def _sniff(path: Path) -> bool:
+        # only a regular file is opened (a FIFO named *.json would block the open), without blocking
         try:
-            with path.open("rb") as handle:
-                head = handle.read(4096).decode("utf-8", errors="replace")
+            if not stat.S_ISREG(path.stat().st_mode):
+                return False
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            try:
+                head = os.read(fd, 4096).decode("utf-8", errors="replace")
+            finally:
+                os.close(fd)
         except OSError:
             return False
         return '"Licenses"' in head or '"Unique Dataset Identifier"' in head or '"Dataset Name"' in head
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         path = Path(target)
+        # a folder of summaries is a boundary (no symlink out of it is read); a file named on the command
+        # line is read where it points
         files = [path] if path.is_file() else sorted(p for p in path.glob("*.json") if not p.name.startswith("_"))
         loaded: list[tuple[Path, str, dict[str, Any]]] = []
         broken: list[Record] = []
-        reader = CardReader(collector=COLLECTOR, max_bytes=max(options.max_file_bytes, 64 * 1024 * 1024))
+        reader = CardReader(
+            collector=COLLECTOR,
+            max_bytes=max(options.max_file_bytes, 64 * 1024 * 1024),
+            root=None if path.is_file() else _bounded.boundary(path),
+            max_nesting=options.max_nesting,
+        )
         for file in files:
             findings: list[Finding] = []
-            data = reader.load_json(file, file.name, findings)
-            if findings or not isinstance(data, dict):
-                record = Record(
-                    id=dpi_id(f"file/{file.stem}"),
-                    kind=Kind.DATASET,
-                    name=file.stem,
-                    location=str(file.resolve()),
-                    collectors=[COLLECTOR],
-                )
-                record.findings += findings or [
+            rel = _bounded.escape(file.name)
+            data = reader.load_json(file, rel, findings)
+            if not findings and not isinstance(data, dict):
+                findings.append(
                     Finding(
                         rule="PA002",
                         severity=Severity.ERROR,
-                        message=f"{file.name}: not a DPI summary (expected an object of uid → record)",
-                        source=Source(collector=COLLECTOR, file=file.name),
+                        message=f"{rel}: a JSON {type(data).__name__}, not a DPI summary "
+                        "(expected an object of uid → record); not read",
+                        source=Source(collector=COLLECTOR, file=rel),
                     )
-                ]
-                broken.append(record)
+                )
+            if findings:
+                broken.append(_broken_file(file, findings))
                 continue
+            wrong = [str(uid) for uid, entry in data.items() if not isinstance(entry, dict)]
             for uid, entry in data.items():
                 if isinstance(entry, dict):
                     loaded.append((file, str(uid), entry))
+            if wrong:
+                shown = ", ".join(repr(u) for u in wrong[:5]) + (
+                    f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+                )
+                broken.append(
+                    _broken_file(
+                        file,
+                        [
+                            Finding(
+                                rule="PA002",
+                                severity=Severity.ERROR,
+                                message=f"{rel}: {len(wrong)} entries are not records (objects): {shown}; not read",
+                                source=Source(collector=COLLECTOR, file=rel),
+                            )
+                        ],
+                    )
+                )
         # two DPI records that name the same Hub dataset are parts of it, not the dataset itself
         hub_ids = Counter(_hf_identity(uid, entry) for _, uid, entry in loaded)
         by_uid = {str(entry.get("Unique Dataset Identifier") or uid): (uid, entry) for _, uid, entry in loaded}
@@ -146,10 +176,21 @@ class DpiCollector:
             return Source(collector=COLLECTOR, file=rel, field=f"{uid}.{field}", url=url)
 
         licenses = entry.get("Licenses")
-        for item in licenses if isinstance(licenses, list) else []:
-            if not isinstance(item, dict):
+        # DPI's shape is a list of {"License", "License URL"}; other shapes are read as far as they go, and
+        # said (a bare "MIT" string is still a declared license, not something to drop)
+        items = licenses if isinstance(licenses, list) else [] if licenses in (None, "") else [licenses]
+        if items is not licenses and licenses not in (None, ""):
+            record.findings.append(_wrong_type(rel, uid, "Licenses", licenses, "a list of {License, License URL}"))
+        for item in items:
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                if items is licenses:
+                    record.findings.append(_wrong_type(rel, uid, "Licenses[]", item, "{License, License URL}"))
+                reader.add_claim(record, str(item), rel, f"{uid}.Licenses")
                 continue
-            name, url = str(item.get("License") or "").strip(), str(item.get("License URL") or "").strip() or None
+            if not isinstance(item, dict):
+                record.findings.append(_wrong_type(rel, uid, "Licenses[]", item, "{License, License URL}"))
+                continue
+            name, url = _text(item.get("License")), _text(item.get("License URL")) or None
             if name:
                 reader.add_claim(record, name, rel, f"{uid}.Licenses", url=url, link=url)
         inferred = entry.get("Inferred Metadata") if isinstance(entry.get("Inferred Metadata"), dict) else {}
@@ -206,6 +247,34 @@ class DpiCollector:
                 )
             )
         return record
+
+
+def _text(value: Any) -> str:
+    """A scalar field as stripped text; a container is no text (its str() would be a fake value)."""
+    return str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+
+
+def _wrong_type(rel: str, uid: str, field: str, value: Any, expected: str) -> Finding:
+    return Finding(
+        rule="PA002",
+        severity=Severity.WARNING,
+        message=f"{rel}: {uid}.{field} is a {type(value).__name__} ({str(value)[:60]!r}), expected {expected}",
+        source=Source(collector=COLLECTOR, file=rel, field=f"{uid}.{field}"),
+        fix="use the DPI summary's shape for this field",
+    )
+
+
+def _broken_file(file: Path, findings: list[Finding]) -> Record:
+    """The record of a summary file (or its part) that could not be read as records, holding why."""
+    record = Record(
+        id=dpi_id(f"file/{_bounded.escape(file.stem)}"),
+        kind=Kind.DATASET,
+        name=_bounded.escape(file.stem),
+        location=_bounded.escape(file.resolve()),
+        collectors=[COLLECTOR],
+    )
+    record.findings += findings
+    return record
 
 
 def _derived_id(name: str) -> str:

@@ -3,7 +3,12 @@
 A *record folder* holds a card (``README.md`` with YAML front matter), and optionally
 ``dataset_infos.json`` / ``dataset_info.json`` (``datasets``' DatasetInfo), ``hub_manifest.yaml``
 (the Hub's tags for the repo) and LICENSE/COPYING/NOTICE files. A scan target is either one record
-folder or a collection: a folder whose sub-folders (at any depth up to 4) are record folders.
+folder or a collection: a folder whose sub-folders (at any depth up to 4) are record folders; a
+collection's own README describes it and is no card.
+
+The scan target is a boundary: no symlink that resolves outside it is followed, only regular files
+are read, and every read is bounded (``provaudit.collectors._bounded``); every file or folder left out
+is a finding naming it and the reason.
 """
 
 from __future__ import annotations
@@ -11,15 +16,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from provaudit.collectors import basemodel
+from provaudit.collectors import _bounded, basemodel
 from provaudit.collectors.base import CollectOptions
-from provaudit.collectors.cards import CardReader, YamlLoader, card_records_from_metadata, license_link_path
+from provaudit.collectors.cards import CardReader, card_records_from_metadata, license_link_path
 from provaudit.records.identity import folder_to_repo_id, record_id
 from provaudit.records.model import FileDigest, Finding, Kind, Record, Severity, Source
 
@@ -33,69 +37,189 @@ _MAX_DEPTH = 4
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
 
 
-def is_record_folder(path: Path) -> bool:
+def _present(path: Path) -> bool:
+    """A directory entry that is not a folder exists at path (a FIFO or a dangling link counts: reading
+    it then reports why it is not read, instead of the folder vanishing from the scan)."""
     try:
-        return any((path / name).is_file() for name in _MARKERS)
+        return not stat.S_ISDIR(path.lstat().st_mode)
     except OSError:
         return False
 
 
+def is_record_folder(path: Path) -> bool:
+    return any(_present(path / name) for name in _MARKERS)
+
+
+def _subfolders(
+    folder: Path, skip: frozenset[str], bound: Path | None, problems: list[tuple[Path, str, str]] | None
+) -> list[Path]:
+    """Sub-folders to walk into, sorted; a symlinked folder that leaves ``bound`` is a problem, not a child."""
+    out: list[Path] = []
+    for entry in _bounded.walk_entries(folder):
+        if entry.name in skip:
+            continue
+        path = Path(entry.path)
+        if entry.is_symlink():
+            if not path.is_dir():
+                continue
+            try:
+                _bounded.inside(path, bound)
+            except _bounded.Refused as exc:
+                if problems is not None:
+                    problems.append((path, str(exc), exc.rule))
+                continue
+        elif not entry.is_dir(follow_symlinks=False):
+            continue
+        out.append(path)
+    return out
+
+
 def find_folders(
-    root: Path, accept: Callable[[Path], object], depth: int = _MAX_DEPTH, skip: frozenset[str] = _SKIP_DIRS
+    root: Path,
+    accept: Callable[[Path], object],
+    depth: int = _MAX_DEPTH,
+    skip: frozenset[str] = _SKIP_DIRS,
+    *,
+    bound: Path | None = None,
+    problems: list[tuple[Path, str, str]] | None = None,
 ) -> Iterator[Path]:
-    """Folders under root that ``accept`` (root itself when it does), sorted for deterministic scans."""
+    """Folders under root that ``accept`` (root itself when it does), sorted for deterministic scans.
+
+    Folders that cannot be listed and symlinked folders that leave ``bound`` are appended to
+    ``problems`` as (path, reason, rule) instead of being skipped silently.
+    """
     if accept(root):
         yield root
         return
     if depth <= 0:
         return
     try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in skip)
-    except OSError:
+        children = _subfolders(root, skip, bound, problems)
+    except OSError as exc:
+        if problems is not None:
+            problems.append((root, f"cannot be listed ({exc.strerror or exc}); nothing under it was scanned", "PA003"))
         return
     for child in children:
-        yield from find_folders(child, accept, depth - 1, skip)
+        yield from find_folders(child, accept, depth - 1, skip, bound=bound, problems=problems)
 
 
-def find_record_folders(root: Path, depth: int = _MAX_DEPTH) -> Iterator[Path]:
-    """Record folders under root (root itself when it is one)."""
-    return find_folders(root, is_record_folder, depth)
+def is_collection(path: Path) -> bool:
+    """A folder with a README whose sub-folders (or theirs) are record folders is a collection: its README
+    describes the collection and is no card. A folder with a dataset's or model's own files is a record."""
+    if any(_present(path / name) for name in (*INFO_NAMES, "hub_manifest.yaml", *BASE_FILES)):
+        return False
+    try:
+        children = _subfolders(path, _SKIP_DIRS, None, None)
+        for child in children:
+            if is_record_folder(child) or any(is_record_folder(g) for g in _subfolders(child, _SKIP_DIRS, None, None)):
+                return True
+    except OSError:
+        return False
+    return False
+
+
+def find_record_folders(
+    root: Path,
+    depth: int = _MAX_DEPTH,
+    *,
+    bound: Path | None = None,
+    problems: list[tuple[Path, str, str]] | None = None,
+) -> Iterator[Path]:
+    """Record folders under root (root itself when it is one and no collection).
+
+    Folders that cannot be walked go to ``problems``; a caller that passes none gets them yielded
+    last, and :func:`collect_folder` makes each a record saying why it was not read.
+    """
+
+    def accept(path: Path) -> bool:
+        return is_record_folder(path) and not is_collection(path)
+
+    if root.is_symlink():  # the folder the user named is the boundary, wherever it points
+        root = Path(os.path.realpath(root))
+    own: list[tuple[Path, str, str]] = [] if problems is None else problems
+    yield from find_folders(root, accept, depth, bound=bound or _bounded.boundary(root), problems=own)
+    if problems is None:
+        yield from (path for path, _, _ in own)
 
 
 def _sha256(path: Path) -> str:
+    """sha256 of a regular file (opened without blocking: a file swapped for a FIFO is refused, not waited on)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(f"{path.name}: not a regular file")
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def _digests(folder: Path, collector: str) -> list[FileDigest]:
+def _digests(
+    folder: Path, collector: str, bound: Path | None, max_files: int, findings: list[Finding]
+) -> list[FileDigest]:
+    """sha256 of every regular file under the folder (pre-order, sorted, like os.walk). Every file or
+    folder left out is a finding: unreadable, not a regular file, a symlink out of the root, past max_files."""
     out: list[FileDigest] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if not path.is_file():
-                continue
-            rel = path.relative_to(folder).as_posix()
-            out.append(
-                FileDigest(
-                    path=rel,
-                    sha256=_sha256(path),
-                    size=path.stat().st_size,
-                    source=Source(collector=collector, file=rel),
-                )
+
+    def problem(rel: str, message: str, rule: str = "PA003") -> None:
+        findings.append(
+            Finding(
+                rule=rule,
+                severity=Severity.WARNING,
+                message=f"{rel}: {message}",
+                source=Source(collector=collector, file=rel),
             )
+        )
+
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        here = _bounded.escape(current.relative_to(folder).as_posix())
+        try:
+            entries = list(_bounded.walk_entries(current))
+        except OSError as exc:
+            problem(f"{here}/", f"folder cannot be listed ({exc.strerror or exc}); its files are not in the digests")
+            continue
+        subfolders: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            rel = _bounded.escape(path.relative_to(folder).as_posix())
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in _SKIP_DIRS:
+                        subfolders.append(path)
+                    continue
+                if entry.is_symlink():
+                    real = _bounded.inside(path, bound)
+                    if real.is_dir():
+                        problem(rel, "symlink to a folder; not followed for digests", "PA041")
+                        continue
+                info = path.stat()
+                if not stat.S_ISREG(info.st_mode):
+                    problem(rel, f"is {_bounded.kind_of(info.st_mode)}; not hashed", "PA041")
+                    continue
+                if len(out) >= max_files:
+                    problem(here or ".", f"more than {max_files} files (--max-files); the rest are not hashed", "PA042")
+                    return out
+                out.append(
+                    FileDigest(
+                        path=rel, sha256=_sha256(path), size=info.st_size, source=Source(collector=collector, file=rel)
+                    )
+                )
+            except _bounded.Refused as exc:
+                problem(rel, str(exc), exc.rule)
+            except OSError as exc:
+                problem(rel, f"cannot be read ({exc.strerror or exc}); not in the digests")
+        stack.extend(reversed(subfolders))
     return out
 
 
 def _guess_kind(folder: Path, metadata: dict[str, Any] | None, manifest: dict[str, Any] | None) -> Kind:
     if manifest and str(manifest.get("object", "")).lower() == "model":
         return Kind.MODEL
-    if any((folder / name).is_file() for name in INFO_NAMES):
+    if any(_present(folder / name) for name in INFO_NAMES):
         return Kind.DATASET
-    if any((folder / name).is_file() for name in BASE_FILES):  # weights' configs: only models carry them
+    if any(_present(folder / name) for name in BASE_FILES):  # weights' configs: only models carry them
         return Kind.MODEL
     if metadata:
         model_keys = {"base_model", "library_name", "pipeline_tag", "model-index", "model_name", "datasets"}
@@ -115,7 +239,7 @@ def _guess_kind(folder: Path, metadata: dict[str, Any] | None, manifest: dict[st
 def _repo_name(folder: Path, manifest: dict[str, Any] | None) -> str:
     if manifest and isinstance(manifest.get("parent_id"), str) and "/" in manifest["parent_id"]:
         return str(manifest["parent_id"])
-    return folder_to_repo_id(folder.name)
+    return folder_to_repo_id(_bounded.escape(folder.name))
 
 
 class LocalCollector:
@@ -129,22 +253,75 @@ class LocalCollector:
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         root = Path(target)
-        for folder in find_record_folders(root):
-            record = collect_folder(folder, options)
+        bound = _bounded.boundary(root)
+        problems: list[tuple[Path, str, str]] = []
+        for folder in find_record_folders(root, bound=bound, problems=problems):
+            record = collect_folder(folder, options, bound=bound)
             if options.progress:
                 options.progress(record.id)
             yield record
+        # a folder that could not be walked is a record of its own holding why: never silently missing
+        for folder, reason, rule in problems:
+            yield _problem_record(folder, reason, rule)
 
 
-def collect_folder(folder: Path, options: CollectOptions | None = None) -> Record:
-    """Read one record folder. Problems become findings on the record; this never raises on content."""
+def _problem_record(folder: Path, reason: str, rule: str) -> Record:
+    """The record of a folder that was not read (unlisted, or a symlink out of the root), with why."""
+    name = _repo_name(folder, None)
+    kind = _guess_kind(folder, None, None)
+    where = _bounded.escape(folder)
+    record = Record(id=record_id(kind, name), kind=kind, name=name, location=where, collectors=["local"])
+    record.findings.append(
+        Finding(
+            rule=rule,
+            severity=Severity.ERROR if rule == "PA003" else Severity.WARNING,
+            message=f"{where}: {reason}",
+            source=Source(collector="local", file=where),
+            fix="make the folder readable by the scanning user" if rule == "PA003" else None,
+        )
+    )
+    return record
+
+
+def collect_folder(folder: Path, options: CollectOptions | None = None, *, bound: Path | None = None) -> Record:
+    """Read one record folder. Problems become findings on the record; this never raises on content.
+
+    ``bound``: the folder no read may leave (default: this folder resolved).
+    """
     options = options or CollectOptions()
+    if bound is None:  # a symlinked record folder must stay inside the folder that holds it
+        bound = _bounded.boundary(folder.parent if folder.is_symlink() else folder)
+    try:
+        _bounded.inside(folder, bound)
+        os.listdir(folder)
+    except _bounded.Refused as exc:
+        return _problem_record(folder, str(exc), exc.rule)
+    except OSError as exc:
+        return _problem_record(folder, f"cannot be listed ({exc.strerror or exc}); nothing in it was read", "PA003")
+    try:
+        return _collect_folder(folder, options, bound)
+    except Exception as exc:  # a reading bug must not end the scan of every other folder; it is reported
+        if os.environ.get("PROVAUDIT_DEBUG"):
+            raise
+        record = _problem_record(folder, f"could not be read ({type(exc).__name__}: {exc})", "PA003")
+        record.findings[0].fix = "please report this at the provaudit issue tracker with PROVAUDIT_DEBUG=1 output"
+        return record
+
+
+def _collect_folder(folder: Path, options: CollectOptions, bound: Path) -> Record:
     collector = "local"
-    reader = CardReader(collector=collector, max_bytes=options.max_file_bytes)
+    reader = CardReader(
+        collector=collector,
+        max_bytes=options.max_file_bytes,
+        root=bound,
+        max_nesting=options.max_nesting,
+        max_yaml_bytes=options.max_yaml_bytes,
+    )
     findings: list[Finding] = []
+    where = _bounded.escape(folder)
 
     manifest = _read_manifest(folder / "hub_manifest.yaml", reader, findings)
-    card_path = next((folder / n for n in CARD_NAMES if (folder / n).is_file()), None)
+    card_path = next((folder / n for n in CARD_NAMES if _present(folder / n)), None)
     metadata, card_text = (None, None)
     if card_path is not None:
         metadata, card_text = reader.read_card(card_path, card_path.name, findings)
@@ -153,8 +330,8 @@ def collect_folder(folder: Path, options: CollectOptions | None = None) -> Recor
             Finding(
                 rule="PA007",
                 severity=Severity.WARNING,
-                message=f"{folder}: no README.md card",
-                source=Source(collector=collector, file=str(folder)),
+                message=f"{where}: no README.md card",
+                source=Source(collector=collector, file=where),
                 fix="add a Hugging Face card (README.md with YAML metadata)",
             )
         )
@@ -164,27 +341,34 @@ def collect_folder(folder: Path, options: CollectOptions | None = None) -> Recor
         id=record_id(kind, _repo_name(folder, manifest)),
         kind=kind,
         name=_repo_name(folder, manifest),
-        location=str(folder.resolve()),
+        location=_bounded.escape(folder.resolve()),
         collectors=[collector],
     )
     card_records_from_metadata(record, metadata or {}, card_path.name if card_path else None, reader, card_text)
     if manifest:
         reader.read_manifest(record, manifest, "hub_manifest.yaml")
     for name in INFO_NAMES:
-        if (folder / name).is_file():
+        if _present(folder / name):
             reader.read_dataset_infos(record, folder / name, name)
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and LICENSE_FILE.match(path.name):
-            reader.read_license_file(record, path, path.name)
+    try:
+        names = [e.name for e in _bounded.walk_entries(folder) if not e.is_dir(follow_symlinks=False)]
+    except OSError as exc:
+        names = []
+        findings.append(
+            reader.file_problem(where, f"folder cannot be listed ({exc.strerror or exc}); LICENSE files not read")
+        )
+    for name in names:
+        if LICENSE_FILE.match(name):
+            reader.read_license_file(record, folder / name, _bounded.escape(name))
     # a license_link to a file of the repo that is not named LICENSE (MODEL_LICENSE, docs/terms.md): its text
     # is the actual license
     linked = license_link_path((metadata or {}).get("license_link"), record.name)
-    if linked and not ("/" not in linked and LICENSE_FILE.match(linked)) and (folder / linked).is_file():
+    if linked and not ("/" not in linked and LICENSE_FILE.match(linked)) and _present(folder / linked):
         reader.read_license_file(record, folder / linked, linked)
     if kind is Kind.MODEL:
         files: dict[str, tuple[Any, str | None]] = {}
         for name in BASE_FILES:
-            if (folder / name).is_file():
+            if _present(folder / name):
                 data = reader.load_json(folder / name, name, record.findings)
                 if data is not None:
                     files[name] = (data, reader.read_text(folder / name, name, []))
@@ -198,30 +382,18 @@ def collect_folder(folder: Path, options: CollectOptions | None = None) -> Recor
             body_first_line=reader.body_lines.get(card_name or "", 1),
         )
     if options.digests:
-        try:
-            record.files = _digests(folder, collector)
-        except OSError as exc:
-            findings.append(
-                Finding(
-                    rule="PA003",
-                    severity=Severity.ERROR,
-                    message=f"{folder}: cannot read files for digests: {exc}",
-                    source=Source(collector=collector, file=str(folder)),
-                )
-            )
+        record.files = _digests(folder, collector, bound, options.max_files, findings)
     record.findings[:0] = findings
     return record
 
 
 def _read_manifest(path: Path, reader: CardReader, findings: list[Finding]) -> dict[str, Any] | None:
-    if not path.is_file():
+    if not _present(path):
         return None
     text = reader.read_text(path, path.name, findings)
     if text is None:
         return None
-    try:
-        data = yaml.load(text, Loader=YamlLoader)
-    except yaml.YAMLError as exc:
-        findings.append(reader.yaml_finding(path.name, exc, 0))
-        return None
+    data = reader.load_yaml(text, path.name, findings)
+    if data is not None and not isinstance(data, dict) and isinstance(data, str | int | float | list):
+        findings.append(reader.file_problem(path.name, f"is a YAML {type(data).__name__}, not a mapping; not read"))
     return data if isinstance(data, dict) else None
