@@ -41,6 +41,9 @@ class CollectOptions:
     depth: int = 0  # how far to follow upstream links (collectors that can fetch them)
     progress: Callable[[str], None] | None = None  # called with a record id as each one is collected
     extra: dict[str, object] = field(default_factory=dict)
+    max_nesting: int = 100  # JSON/YAML values nested deeper are reported, not parsed
+    max_yaml_bytes: int = 4 * 1024 * 1024  # a larger card front matter is reported, not parsed
+    max_files: int = 10_000  # files hashed per record folder; the rest are reported
 
 
 @runtime_checkable

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from huggingface_hub import DatasetCardData, ModelCardData
 
+from provaudit.collectors import _bounded
 from provaudit.licenses.normalize import normalize
 from provaudit.records.identity import clean_name, record_id
 from provaudit.records.model import (
@@ -47,14 +48,29 @@ _RELATIONS = {
     "quantized": Relation.QUANTIZED,
 }
 _NOT_SOURCES = {"original", "extended", "other", "unknown", ""}
+_UNREAD = object()  # load_yaml: nothing read (a finding says why)
 
 
 class CardReader:
     """Reads card files safely and turns their metadata into sourced values on a record."""
 
-    def __init__(self, collector: str, max_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        collector: str,
+        max_bytes: int = _bounded.MAX_FILE_BYTES,
+        *,
+        root: Path | None = None,
+        max_nesting: int = _bounded.MAX_NESTING,
+        max_yaml_bytes: int = _bounded.MAX_YAML_BYTES,
+        max_yaml_nodes: int = _bounded.MAX_YAML_NODES,
+    ) -> None:
         self.collector = collector
         self.max_bytes = max_bytes
+        # the folder no read may leave (a scan root); None: files handed over by a trusted cache
+        self.root = root
+        self.max_nesting = max_nesting
+        self.max_yaml_bytes = max_yaml_bytes
+        self.max_yaml_nodes = max_yaml_nodes
         self._lines: dict[str, dict[str, int]] = {}
         # the file line each card's Markdown body starts on (after the front matter)
         self.body_lines: dict[str, int] = {}
@@ -75,22 +91,22 @@ class CardReader:
             fix=fix,
         )
 
+    def refused(self, rel: str, exc: _bounded.Refused) -> Finding:
+        """The finding for a file or value that was not read (names the file and the limit or reason)."""
+        finding = self.file_problem(rel, str(exc), Severity.ERROR if exc.rule != "PA040" else Severity.WARNING)
+        finding.rule = exc.rule
+        if "--max-" in str(exc):
+            finding.fix = "raise the limit named in the message if this file really is metadata"
+        return finding
+
     def read_text(self, path: Path, rel: str, findings: list[Finding]) -> str | None:
-        """A text file's content, or None with a finding (too large, binary, unreadable)."""
+        """A text file's content, or None with a finding (outside the root, not a regular file, too
+        large, binary, unreadable). Never opens a FIFO, device or socket; never reads past max_bytes."""
+        rel = _bounded.escape(rel)
         try:
-            size = path.stat().st_size
-            if size > self.max_bytes:
-                findings.append(
-                    self.file_problem(
-                        rel,
-                        f"{size} bytes, larger than the {self.max_bytes}-byte limit; not parsed",
-                        fix="raise --max-file-bytes if this file really is metadata",
-                    )
-                )
-                return None
-            data = path.read_bytes()
-        except OSError as exc:
-            findings.append(self.file_problem(rel, f"cannot be read: {exc.strerror or exc}"))
+            data = _bounded.read_regular(path, root=self.root, max_bytes=self.max_bytes)
+        except _bounded.Refused as exc:
+            findings.append(self.refused(rel, exc))
             return None
         return self.decode(data, rel, findings)
 
@@ -117,7 +133,10 @@ class CardReader:
         if text is None:
             return None
         try:
-            return json.loads(text)
+            return _bounded.loads_json(text, max_nesting=self.max_nesting)
+        except _bounded.Refused as exc:
+            findings.append(self.refused(_bounded.escape(rel), exc))
+            return None
         except json.JSONDecodeError as exc:
             findings.append(
                 Finding(
@@ -149,6 +168,31 @@ class CardReader:
             fix="fix the YAML front matter (between the --- lines) so that it parses",
         )
 
+    def load_yaml(self, text: str, rel: str, findings: list[Finding], line_offset: int = 0) -> Any:
+        """Parse YAML within the limits; ``_UNREAD`` with a finding when it does not parse or is refused.
+        Duplicate keys are a finding each (the last value is the one kept, as YAML loaders do)."""
+        try:
+            data, duplicates = _bounded.load_yaml(
+                text, max_bytes=self.max_yaml_bytes, max_nesting=self.max_nesting, max_nodes=self.max_yaml_nodes
+            )
+        except _bounded.Refused as exc:
+            findings.append(self.refused(rel, exc))
+            return _UNREAD
+        except yaml.YAMLError as exc:
+            findings.append(self.yaml_finding(rel, exc, line_offset))
+            return _UNREAD
+        for key, line in duplicates:
+            findings.append(
+                Finding(
+                    rule="PA043",
+                    severity=Severity.WARNING,
+                    message=f"{rel}:{line + line_offset}: duplicate YAML key {key!r}; the last value is the one read",
+                    source=Source(collector=self.collector, file=rel, line=line + line_offset),
+                    fix="keep one value per key",
+                )
+            )
+        return data
+
     def read_card(self, path: Path, rel: str, findings: list[Finding]) -> tuple[dict[str, Any] | None, str | None]:
         text = self.read_text(path, rel, findings)
         if text is None:
@@ -173,10 +217,8 @@ class CardReader:
         block = match.group(2)
         body = text[match.end() :]
         self.body_lines[rel] = text.count("\n", 0, match.end()) + 1
-        try:
-            data = yaml.load(block, Loader=YamlLoader)
-        except yaml.YAMLError as exc:
-            findings.append(self.yaml_finding(rel, exc, offset))
+        data = self.load_yaml(block, rel, findings, offset)
+        if data is _UNREAD:
             return None, body
         if data is None:
             data = {}
