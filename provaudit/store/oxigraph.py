@@ -32,7 +32,7 @@ from pyoxigraph import (
 from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import record_iri, revision_iri
 from provaudit.records.model import Record
-from provaudit.store import rdf
+from provaudit.store import rdf, resilience
 from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
@@ -59,10 +59,12 @@ def _term_text(term: object) -> str | None:
 class OxigraphStore:
     """A provaudit store in a folder (default ``.provaudit/``)."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, wait: float = 0.0) -> None:
         self.path = Path(path)
         db = self.path / "oxigraph"
         meta = self.path / "store.json"
+        if meta.exists():  # before anything is opened or recovered: a foreign folder is never touched
+            resilience.read_meta(self.path, meta)
         if read_only:
             if not db.is_dir():
                 raise StoreError(f"{self.path}: no provaudit store here; run `provaudit scan PATH` first")
@@ -70,21 +72,23 @@ class OxigraphStore:
         else:
             if self.path.exists() and not self.path.is_dir():
                 raise StoreError(f"{self.path}: exists and is not a folder; choose another --store")
-            self.path.mkdir(parents=True, exist_ok=True)
             try:
-                self._ox = Store(str(db))
+                self.path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(
-                    f"{self.path}: cannot open the store for writing ({exc}); is another provaudit scan running?"
-                ) from exc
+                raise StoreError(f"{self.path}: cannot create the store folder ({exc.strerror or exc})") from exc
+            self._ox = resilience.open_writer(self.path, db, wait)
             if not meta.exists():
                 meta.write_text(json.dumps({"format": "provaudit-oxigraph", "version": FORMAT_VERSION}) + "\n")
             self._recover()
         if meta.exists():
-            version = json.loads(meta.read_text()).get("version")
+            version = resilience.read_meta(self.path, meta).get("version")
             if version != FORMAT_VERSION:
                 raise StoreError(f"{self.path}: store format {version} is not {FORMAT_VERSION}; upgrade provaudit")
         self.read_only = read_only
+
+    def reopen(self) -> None:
+        """A fresh read-only view (after a writer's compaction removed files the old one listed)."""
+        self._ox = self._open_read_only(self.path / "oxigraph")
 
     def _open_read_only(self, db: Path) -> Store:
         # A read-only view reads RocksDB's file list once; while another process is writing, a
@@ -95,7 +99,8 @@ class OxigraphStore:
             except (OSError, RuntimeError) as exc:
                 if attempt == 7:
                     raise StoreError(
-                        f"{self.path}: cannot open the store read-only ({exc}); if a scan is writing, try again"
+                        f"{self.path}: cannot open the store read-only ({exc}); if a scan is writing, try again, "
+                        f"else {resilience.check_hint(self.path)}"
                     ) from exc
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -121,6 +126,7 @@ class OxigraphStore:
             raise StoreError(f"{self.path}: opened read-only")
         return OxigraphScan(self, targets, options)
 
+    @resilience.retry_reads
     def scans(self) -> list[ScanInfo]:
         out: list[ScanInfo] = []
         for graph in self._committed():
@@ -160,6 +166,7 @@ class OxigraphStore:
 
     # --- reading -----------------------------------------------------------------------------
 
+    @resilience.retry_reads
     def current_revisions(self, only: str | None = None) -> dict[str, str]:
         """record IRI → IRI of the revision its latest committed observation saw (``only``: one record IRI)."""
         graphs = self._committed()
@@ -179,6 +186,7 @@ class OxigraphStore:
                 latest[r] = (end, s, v)
         return {r: value[2] for r, value in latest.items()}
 
+    @resilience.retry_reads
     def _record_at(self, revision: str, *, light: bool = False) -> Record | None:
         quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.recordJson, None), None)
         if quad is None:
@@ -212,6 +220,7 @@ class OxigraphStore:
         found = (self._record_at(v, light=light) for v in revisions if only is None or v in only)
         return [r for r in found if r is not None]
 
+    @resilience.retry_reads
     def history(self, record_id: str) -> list[RevisionInfo]:
         result = self.query(
             "SELECT ?v ?t ?s ?d ?p WHERE { ?v prov:specializationOf <"
@@ -236,6 +245,7 @@ class OxigraphStore:
                 )
         return out
 
+    @resilience.retry_reads
     def query(self, sparql: str) -> QueryResult:
         """Run SPARQL 1.1 over every committed scan (the provaudit prefixes are predeclared)."""
         graphs = self._committed()
@@ -252,6 +262,7 @@ class OxigraphStore:
         data = result.serialize(format=RdfFormat.N_TRIPLES)
         return QueryResult(ntriples=data.decode() if data else "")
 
+    @resilience.retry_reads
     def ntriples(self) -> bytes:
         """Every committed triple, sorted, as N-Triples (deterministic)."""
         graphs = self._committed()
