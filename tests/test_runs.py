@@ -120,7 +120,7 @@ def test_a_failing_block_is_recorded_as_failed_without_a_model(tmp_path: Path) -
         (run,) = load_runs(db)
         assert db.record("model:acme/broken") is None
     assert run.status == "failed" and run.error == "RuntimeError: out of memory"
-    assert any("fail.py" in d["path"] for d in run.code.dirty)  # the untracked script is named, with its digest
+    assert any("fail.py" in (d["path"] or "") for d in run.code.dirty)  # the untracked script is named, with its digest
 
 
 def test_cli_run_wraps_a_command(tmp_path: Path) -> None:
@@ -140,7 +140,9 @@ def test_cli_run_wraps_a_command(tmp_path: Path) -> None:
         args += ["--metrics", "m.json", "--store", str(store), "--", sys.executable, "fit.py"]
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 0, result.output
-        failed = CliRunner().invoke(main, ["run", "--store", str(store), "--", sys.executable, "-c", "raise SystemExit(3)"])
+        failed = CliRunner().invoke(
+            main, ["run", "--store", str(store), "--", sys.executable, "-c", "raise SystemExit(3)"]
+        )
         assert failed.exit_code == 3
     finally:
         os.chdir(old)

@@ -1,0 +1,54 @@
+"""trace: a prediction logged by the docs' trained model, walked back to the training data's licenses."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+from test_runs import git, make_project, train
+
+from provaudit.cli import main
+from provaudit.versions.predictions import log_prediction
+
+
+def test_trace_prints_the_chain_down_to_the_data_licenses(tmp_path: Path) -> None:
+    repo = make_project(tmp_path)
+    train(repo)
+    log = tmp_path / "predictions.jsonl"
+    pid = log_prediction(model=str(repo / "model.npz"), inputs={"income": 1.2, "debt": 0.3}, output=1, log=log)
+    log_prediction(model="model:other", inputs={}, output=0, log=log)
+    store = str(repo / ".provaudit")
+    result = CliRunner().invoke(
+        main, ["trace", pid, "--log", str(log), "--store", store, "--site", "https://a.example"]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    assert "model version model:acme/credit-scorer @ sha256:" in out and "(exact version)" in out
+    assert f"commit {commit}" in out and "param    lr = 0.5" in out and "metric   accuracy" in out
+    assert "data     data/credit = dataset:credit @ " in out
+    assert "trained on dataset:credit: non-commercial, license CC-BY-NC-4.0" in out
+    assert "declared 'cc-by-nc-4.0' → CC-BY-NC-4.0 (README.md" in out
+    assert "verdict for model:acme/credit-scorer: non-commercial" in out and "attribution" in out
+    assert "page     https://a.example/records/model-acme--credit-scorer.html" in out
+
+    as_json = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", store, "--json"])
+    data = json.loads(as_json.output)
+    assert data["model"]["exact_version"] and data["run"]["inputs"][0]["record"] == "dataset:credit"
+    assert data["datasets"][0]["effective_license"] == "CC-BY-NC-4.0"
+
+
+def test_trace_names_a_model_version_the_store_does_not_have(tmp_path: Path) -> None:
+    repo = make_project(tmp_path)
+    train(repo)
+    log = tmp_path / "p.jsonl"
+    (repo / "model.npz").write_bytes(b"retrained elsewhere, never recorded")
+    os.utime(repo / "model.npz", (1, 1))
+    pid = log_prediction(
+        model={"id": "model:acme/credit-scorer", "digest": "sha256:" + "0" * 64}, inputs=1, output=0, log=log
+    )
+    result = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", str(repo / ".provaudit")])
+    assert result.exit_code == 1
+    assert "NOT the exact version" in result.output and "no run made a model with digest sha256:000" in result.output
