@@ -153,18 +153,25 @@ def scan(
 
 
 def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
+    from provaudit.records.model import Severity
+    from provaudit.rules.render import plural
+
     kinds = Counter(r.kind.value for r in result.records)
     severities = Counter(f.severity.value for _, f in result.findings)
     table = Table(title=f"provaudit scan {result.scan.iri.rsplit('/', 1)[-1]}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("records", ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items())) or "0")
+    table.add_row("records", ", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "0")
     counts = result.scan.counts
     table.add_row("new / revised / unchanged", f"{counts['new']} / {counts['revised']} / {counts['unchanged']}")
     licensed = sum(1 for r in result.records if any(c.expression for c in r.claims))
     table.add_row("with a readable license", f"{licensed} of {len(result.records)}")
-    table.add_row("findings", ", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")
+    ranked = sorted(Severity, key=lambda s: -s.rank)
+    found = [plural(severities[s.value], s.value, s.value if s is Severity.INFO else None) for s in ranked]
+    # the scan sees only what the files say; lineage and rules add findings that only the review counts
+    table.add_row("collection findings", ", ".join(f for f in found if not f.startswith("0 ")) or "none")
     console.print(table)
+    console.print("The review counts every finding (lineage and rules too): run `provaudit review`.")
     errors = [(rid, f) for rid, f in result.findings if f.severity.value == "error"]
     if errors:
         shown = Table(title="errors", show_lines=False)

@@ -87,7 +87,8 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
             rule="PA101",
             severity=Severity.ERROR,
             message=f"{ctx.record.id}: no license declared anywhere; all rights are reserved by default",
-            fix="declare a license in the card (`license:`) and add the LICENSE file",
+            fix="add `license: <SPDX or Hub license id>` to the card's YAML metadata and the LICENSE file, "
+            "then scan the folder again",
         )
         return
     for claim in claims:
@@ -98,7 +99,8 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
                 severity=Severity.ERROR,
                 message=f"{claim.source.describe()}: license declared as {claim.raw!r}",
                 source=claim.source,
-                fix="find the real license of the data and declare it",
+                fix=f"find the real license of the data and replace {claim.raw!r} in {claim.source.describe()} "
+                "with its SPDX or Hub id",
             )
         elif claim.raw.lower() == "other" and not any(c.name or c.link for c in claims):
             yield Finding(
@@ -106,7 +108,8 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
                 severity=Severity.WARNING,
                 message=f"{claim.source.describe()}: license `other` without `license_name`/`license_link`",
                 source=claim.source,
-                fix="add `license_name` and `license_link` to the card",
+                fix=f"next to {claim.source.describe()} add `license_name: <short name>` and "
+                "`license_link: <URL or file of the license text>` to the card",
             )
 
 
@@ -141,8 +144,8 @@ def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
             ),
             source=first.source,
             evidence=[_strictest_step(ctx)],
-            fix=f"declare the effective terms ({ctx.effective.expression() or effective.value}) or clear the "
-            "restriction upstream",
+            fix=f"declare the effective terms ({ctx.effective.expression() or effective.value}) in each place named, "
+            "or clear the restriction upstream",
         )
 
 
@@ -156,10 +159,12 @@ def tag_vs_license_file(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             rule="PA103",
             severity=Severity.WARNING,
-            message=f"card declares {sorted(tags)} but {texts[0].source.file} reads as {sorted(found)}",
+            message=f"card declares {', '.join(sorted(tags))} but {texts[0].source.file} reads as "
+            f"{', '.join(sorted(found))}",
             source=texts[0].source,
             evidence=[f"{c.source.describe()}: {c.expression}" for c in [*card_claims, *texts]],
-            fix="make the card's `license:` match the LICENSE file (or replace the file)",
+            fix=f"set the card's `license:` to the license of {texts[0].source.file} ({', '.join(sorted(found))}), "
+            "or replace the file",
         )
 
 
@@ -173,7 +178,7 @@ def card_vs_dataset_infos(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             rule="PA104",
             severity=Severity.WARNING,
-            message=f"card declares {sorted(card)}, {infos[0].source.file} says {infos[0].raw!r}",
+            message=f"card declares {', '.join(sorted(card))}, {infos[0].source.file} says {infos[0].raw!r}",
             source=infos[0].source,
             evidence=[f"{c.source.describe()}: {c.raw}" for c in [*card_claims, *infos]],
             fix="regenerate dataset_infos.json or correct the card so both declare the same license",
@@ -193,7 +198,8 @@ def upstream_unspecified(ctx: RuleContext) -> Iterator[Finding]:
                 severity=Severity.WARNING,
                 message=f"{fact.source.describe()}: source dataset {fact.value!r} does not name the source",
                 source=fact.source,
-                fix="name the source dataset (`extended|<hub id>`) so its license can be reviewed",
+                fix=f"in {fact.source.describe()} replace {fact.value!r} with `extended|<hub id of the source>` "
+                "(or `original` when nothing was extended), then scan the card's folder again",
             )
 
 

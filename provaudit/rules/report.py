@@ -76,9 +76,22 @@ class RecordReview(BaseModel):
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
 
 
+class ScanRef(BaseModel):
+    """One committed scan of the reviewed store: which data the review rests on, and when it was read."""
+
+    id: str  # the scan's stamp, as `provaudit scans` lists it
+    started: str
+    ended: str | None = None
+
+
 class ReviewReport(BaseModel):
     policy: str
     records: list[RecordReview] = Field(default_factory=list)
+    # the header a signed-off review needs; review_store fills them, review_records leaves them empty
+    generated: str | None = None  # when the review was made (UTC, ISO 8601)
+    store: str | None = None  # the store's path or URL as the user named it
+    scans: list[ScanRef] = Field(default_factory=list)
+    tool: str | None = None  # "provaudit <version>"
 
     def summary(self) -> dict[str, Any]:
         uses = Counter(r.use.value for r in self.records)
@@ -106,4 +119,17 @@ class ReviewReport(BaseModel):
         for r in self.records:
             item = r.model_dump(mode="json", exclude_none=True)
             records.append(item)
-        return {"records": records, "summary": self.summary()}
+        out: dict[str, Any] = {"records": records, "summary": self.summary()}
+        if self.generated or self.store or self.scans:
+            out["header"] = self.header()
+        return out
+
+    def header(self) -> dict[str, Any]:
+        """Date, store, scans, policy and tool: what a reader needs to know which review this is."""
+        return {
+            "generated": self.generated,
+            "store": self.store,
+            "scans": [s.model_dump(mode="json", exclude_none=True) for s in self.scans],
+            "policy": self.policy,
+            "tool": self.tool,
+        }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
+from provaudit import __version__
 from provaudit.licenses.kb import Terms, terms_for
 from provaudit.records.model import Record
 from provaudit.rules.authority import authority
@@ -12,7 +16,7 @@ from provaudit.rules.builtin import is_declaration
 from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
 from provaudit.rules.lineage import Effective, Lineage
 from provaudit.rules.policy import Policy, load_policy
-from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport
+from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport, ScanRef
 from provaudit.store.base import Store
 
 
@@ -26,25 +30,58 @@ def _collections(record: Record) -> list[str]:
     return []
 
 
+def agent_key(name: str) -> str:
+    """One publisher's identity across spellings: "Hugging Face H4" and "HuggingFaceH4" are one agent."""
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+def merge_agents(names: Iterable[str]) -> list[str]:
+    """Names merged by identity (:func:`agent_key`), each shown once in its most readable spelling."""
+    best: dict[str, str] = {}
+    for name in names:
+        name = name.strip()
+        key = agent_key(name)
+        if not key:
+            continue
+        # the spelling with spaces and capitals is the display name ("Mistral AI", not the org id "mistralai")
+        rank = (name.count(" "), sum(c.isupper() for c in name), -len(name), name)
+        if key not in best or rank > (
+            best[key].count(" "),
+            sum(c.isupper() for c in best[key]),
+            -len(best[key]),
+            best[key],
+        ):
+            best[key] = name
+    return sorted(best.values(), key=str.casefold)
+
+
 def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list[str]:
-    """Attribution notices to reproduce: one per record of the lineage whose terms require it."""
-    notices: list[str] = []
-    seen: set[tuple[str, str]] = set()
+    """Attribution notices to reproduce: one per record of the lineage whose terms require attribution.
+
+    Each is a sentence that can be pasted into a release: title, publishers (merged by identity),
+    link, and every license of that record that requires attribution, by name and id.
+    """
+    from provaudit.rules.render import join_words, license_label
+
+    by_record: dict[str, list[str]] = {}
     for step in eff.steps:
         if not step.license or step.license.startswith(("NONE", "UNREAD:")):
             continue
-        terms: Terms = terms_for(step.license) if not step.license.startswith("DPI:") else None  # type: ignore[assignment]
-        requires = terms.attribution if terms is not None else True
-        if not requires or (step.record, step.license) in seen:
+        terms: Terms | None = terms_for(step.license) if not step.license.startswith("DPI:") else None
+        if terms is not None and not terms.attribution:
             continue
-        seen.add((step.record, step.license))
-        source = records.get(step.record)
-        title = (source.fact("title") if source else None) or step.record.split(":", 1)[-1]
-        creators = sorted({a.name for a in source.agents if a.role in {"creator", "publisher"}}) if source else []
+        licenses = by_record.setdefault(step.record, [])
+        if step.license not in licenses:
+            licenses.append(step.license)
+    notices: list[str] = []
+    for rid, licenses in by_record.items():
+        source = records.get(rid)
+        title = (source.fact("title") if source else None) or rid.split(":", 1)[-1]
+        creators = merge_agents(a.name for a in source.agents if a.role in {"creator", "publisher"}) if source else []
         link = (source.fact("homepage") or source.fact("hf_url")) if source else None
-        name = (terms.name if terms is not None else None) or step.license.removeprefix("DPI:")
-        text = f'"{title}"' + (f" by {', '.join(creators)}" if creators else "") + f", licensed under {name}"
-        notices.append(text + (f" ({link})" if link else ""))
+        text = f'"{title}"' + (f" by {join_words(creators)}" if creators else "")
+        text += f" ({link})" if link else ""
+        notices.append(text + f", licensed under {join_words([license_label(s) for s in licenses])}.")
     return notices
 
 
@@ -103,4 +140,24 @@ def review_store(
 ) -> ReviewReport:
     """Review the current revision of every record in a store (SPARQL rules run on the store)."""
     extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
-    return review_records(list(store.records(light=True)), policy, extra_findings=extra)
+    report = review_records(list(store.records(light=True)), policy, extra_findings=extra)
+    report.generated = datetime.now(UTC).isoformat(timespec="seconds")
+    report.store = _store_name(store)
+    report.scans = [ScanRef(id=s.iri.rsplit("/", 1)[-1], started=s.started, ended=s.ended) for s in store.scans()]
+    report.tool = f"provaudit {__version__}"
+    return report
+
+
+def _store_name(store: Store) -> str | None:
+    """The store as the user named it: a URL, or a path (relative when it is under the working folder)."""
+    where = getattr(store, "url", None) or getattr(store, "path", None)
+    if where is None:
+        return None
+    text = str(where)
+    if "://" in text:
+        return text
+    try:
+        relative = os.path.relpath(Path(text).resolve(), Path.cwd())
+    except ValueError:  # another drive (Windows)
+        return text
+    return text if relative.startswith("..") else relative
