@@ -1,20 +1,25 @@
 """Scan and review at scale: a collection of N record folders built from real cards.
 
-Each record folder hard-links the README.md (and dataset_infos.json) of a real card from
-../shared/corpus/hf (or tests/fixtures/cards), so N folders cost inodes, not disk. Measured in one
-run, side by side:
+Each record folder hard-links the README.md (and dataset_infos.json) of a real card from the corpus
+folder (default ../shared/corpus/hf beside the checkout, else tests/fixtures/cards), so N folders cost
+inodes, not disk. Measured in one run, side by side:
 
-* provaudit: collect, write (Oxigraph store), a second unchanged scan, review — seconds, records/s,
-  peak memory, store size;
+* the floor: reading the same files and parsing them (card front matter with libyaml, JSON) in one
+  process, nothing else;
+* provaudit: scan (collect + write, Oxigraph store), a second unchanged scan, a forced re-read, review
+  — seconds, records/s, peak memory, store size; with ``--baseline CHECKOUT`` the same phases of
+  another checkout (e.g. ``git archive HEAD~3 | tar -x -C /tmp/base``) in the same run;
 * the naive alternative for the same triples: an rdflib in-memory graph rewritten to a file on each
   scan (what "never rewrite the whole store" avoids) — seconds and the ratio.
 
     python bench/bench_scan.py --records 100000 --rdflib-records 5000
+    python bench/bench_scan.py some/corpus/hf --records 2000 --jobs 1 --baseline /tmp/base
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -29,9 +34,11 @@ from provaudit import api  # noqa: E402
 from provaudit.collectors.base import CollectOptions  # noqa: E402
 from provaudit.store import rdf  # noqa: E402
 
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "hf"
 
-def source_cards() -> list[Path]:
-    for base in (ROOT.parent / "shared" / "corpus" / "hf", ROOT / "tests" / "fixtures" / "cards"):
+
+def source_cards(corpus: Path = DEFAULT_CORPUS) -> list[Path]:
+    for base in (corpus, ROOT / "tests" / "fixtures" / "cards"):
         folders = sorted(
             p for kind in ("datasets", "models") for p in (base / kind).glob("*") if (p / "README.md").is_file()
         )
@@ -40,8 +47,8 @@ def source_cards() -> list[Path]:
     raise SystemExit("no cards found")
 
 
-def build_collection(root: Path, count: int) -> None:
-    cards = source_cards()
+def build_collection(root: Path, count: int, corpus: Path = DEFAULT_CORPUS) -> None:
+    cards = source_cards(corpus)
     for i in range(count):
         src = cards[i % len(cards)]
         kind = "models" if src.parent.name == "models" else "datasets"
@@ -51,6 +58,29 @@ def build_collection(root: Path, count: int) -> None:
         for name in ("README.md", "dataset_infos.json"):
             if (src / name).is_file():
                 os.link(src / name, dst / name)
+
+
+def floor(collection: Path) -> tuple[float, int]:
+    """Seconds to read every file of the collection and parse it (front matter: libyaml; JSON), one process."""
+    import json
+
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    start = time.perf_counter()
+    files = 0
+    for kind in sorted(collection.iterdir()):
+        for folder in sorted(kind.iterdir()):
+            for path in sorted(folder.iterdir()):
+                files += 1
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if path.suffix == ".json":
+                    json.loads(text)
+                elif text.startswith("---"):
+                    end = text.find("\n---", 3)
+                    with contextlib.suppress(yaml.YAMLError):
+                        yaml.load(text[3 : end if end > 0 else len(text)], Loader=loader)
+    return time.perf_counter() - start, files
 
 
 def du(path: Path) -> float:
@@ -84,16 +114,18 @@ def rdflib_rewrite(records: list, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_phase(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak MB) of one provaudit command in its own process, as a user runs it."""
+def run_phase(args: list[str], checkout: Path = ROOT) -> tuple[float, float]:
+    """(seconds, peak MB) of one provaudit command of a checkout in its own process, as a user runs it."""
     import subprocess
 
+    env = dict(os.environ, PYTHONPATH=str(checkout))
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "provaudit.cli", *args],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
@@ -101,34 +133,71 @@ def run_phase(args: list[str]) -> tuple[float, float]:
     return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
+def phases(label: str, checkout: Path, collection: Path, store: str, args: argparse.Namespace) -> dict[str, float]:
+    """Scan, unchanged re-scan, forced re-scan and review of one checkout; prints and returns seconds."""
+    common = ["--store", store, "--fail-on", "never"]
+    scan_args = ["scan", str(collection), "--no-digests", *common]
+    cli = (checkout / "provaudit" / "cli.py").read_text()  # an older checkout may lack --jobs / --force
+    if args.jobs and "--jobs" in cli:
+        scan_args += ["--jobs", str(args.jobs)]
+    n = args.records
+    out: dict[str, float] = {}
+
+    def show(name: str, seconds: float, mb: float) -> None:
+        out[name] = seconds
+        print(f"  {label:9} {name:24} {seconds:8.2f} s  {n / seconds:7.0f} records/s  peak {mb:6.0f} MB", flush=True)
+
+    show("scan (collect + write)", *run_phase(scan_args, checkout))
+    if not args.no_rescan:
+        show("rescan, unchanged", *run_phase(scan_args, checkout))
+        if "--force" in cli:
+            show("rescan --force", *run_phase([*scan_args, "--force"], checkout))
+    show(
+        "review (default policy)",
+        *run_phase(["review", "--format", "json", "--out", store + ".json", *common], checkout),
+    )
+    print(f"  {label:9} store on disk            {du(Path(store)):8.1f} MB", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "corpus", nargs="?", type=Path, default=DEFAULT_CORPUS, help="folder with datasets/ and models/"
+    )
     parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--jobs", type=int, default=0, help="scan --jobs (default: provaudit's own default)")
+    parser.add_argument("--baseline", type=Path, help="another checkout to run the same phases with, first")
     parser.add_argument("--rdflib-records", type=int, default=3000, help="size of the side-by-side comparison")
+    parser.add_argument("--no-rdflib", action="store_true", help="skip the rdflib side-by-side comparison")
     parser.add_argument("--no-rescan", action="store_true", help="skip the second, unchanged scan")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="provaudit-bench-"))
     try:
         collection = work / "collection"
-        _, build_s = timed("build", build_collection, collection, args.records)
-        store = str(work / "store")
-        common = ["--store", store, "--fail-on", "never"]
+        _, build_s = timed("build", build_collection, collection, args.records, args.corpus)
         n = args.records
         print(
-            f"provaudit on {n} record folders (hard links to {len(source_cards())} real cards, built in {build_s:.1f}s)"
+            f"provaudit on {n} record folders (hard links to {len(source_cards(args.corpus))} real cards, "
+            f"built in {build_s:.1f}s); load average {os.getloadavg()[0]:.1f}"
         )
-        scan_s, scan_mb = run_phase(["scan", str(collection), "--no-digests", *common])
-        print(f"  scan (collect + write)  {scan_s:8.1f} s  {n / scan_s:7.0f} records/s  peak {scan_mb:6.0f} MB")
-        if not args.no_rescan:
-            rescan_s, rescan_mb = run_phase(["scan", str(collection), "--no-digests", *common])
-            print(
-                f"  rescan, unchanged       {rescan_s:8.1f} s  {n / rescan_s:7.0f} records/s  peak {rescan_mb:6.0f} MB"
+        floor(collection)  # warm the page cache: every phase below reads warm files
+        floor_s, files = floor(collection)
+        print(f"  floor: read + parse {files} files      {floor_s:8.2f} s  {n / floor_s:7.0f} records/s", flush=True)
+        runs = {}
+        if args.baseline:
+            runs["baseline"] = phases("baseline", args.baseline.resolve(), collection, str(work / "store-base"), args)
+        runs["this"] = phases("this", ROOT, collection, str(work / "store"), args)
+        for label, got in runs.items():
+            ratios = ", ".join(
+                f"{name.split(' (')[0]} {seconds / floor_s:.1f}x floor"
+                + (f" ({seconds / got['scan (collect + write)']:.0%} of scan)" if name.startswith("rescan") else "")
+                for name, seconds in got.items()
             )
-        review_s, review_mb = run_phase(["review", "--format", "json", "--out", str(work / "review.json"), *common])
-        print(f"  review (default policy) {review_s:8.1f} s  {n / review_s:7.0f} records/s  peak {review_mb:6.0f} MB")
-        print(f"  store on disk           {du(Path(store)):8.1f} MB")
-
+            print(f"  {label}: {ratios}")
+        if args.no_rdflib:
+            return
         options = CollectOptions(digests=False)
         small = api.collect(
             [str(p) for p in sorted((collection / "datasets").iterdir())[: args.rdflib_records]], options

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,19 +72,23 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Ox
     return OxigraphStore(path or default_store_path(), read_only=read_only)
 
 
-def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
-    """Every record the targets hold, as collectors yield them (the same id may come twice)."""
-    options = options or CollectOptions()
+def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
+    """Targets grouped by collector, in first-seen order; raises InputError for one nothing can read."""
     collectors = available_collectors()
-    # targets grouped by collector, in first-seen order: a collector with collect_many (the Hub)
-    # fetches all of its targets in parallel
     groups: dict[str, tuple[Collector, list[str]]] = {}
     for target in targets:
         if not any(c.can_collect(target) for c in collectors) and not Path(target).exists():
             raise InputError(target, "no such file or folder")
         collector = collector_for(target, collectors)
         groups.setdefault(collector.name, (collector, []))[1].append(target)
-    for collector, group in groups.values():
+    return groups
+
+
+def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
+    """Every record the targets hold, as collectors yield them (the same id may come twice)."""
+    options = options or CollectOptions()
+    # a collector with collect_many (the Hub) fetches all of its targets in parallel
+    for collector, group in _plan(targets).values():
         many = getattr(collector, "collect_many", None)
         if many and len(group) > 1:
             yield from many(group, options)
@@ -109,7 +114,11 @@ def _summary(record: Record) -> Record:
     Facts, agents and file lists stay in the store only, so a scan's memory does not grow with the
     size of the cards it reads.
     """
-    return record.model_copy(update={"facts": [], "files": [], "agents": []})
+    summary = record.model_copy(update={"facts": [], "files": [], "agents": []})
+    # model_copy shares the private dedup set, which holds every fact (card bodies included): a summary
+    # sharing it kept them all alive for the whole scan
+    summary._seen = set()
+    return summary
 
 
 def scan(
@@ -118,26 +127,54 @@ def scan(
     store: str | Path | None = None,
     options: CollectOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
+    force: bool = False,
 ) -> ScanResult:
     """Collect the targets and add them to the store as one committed scan activity.
 
     Records are written as they are collected, so memory stays flat however large the collection.
+    Local record folders are read by ``jobs`` processes (default: the cores available); a folder whose
+    file stats are unchanged since a stored scan is observed again without reading it, unless ``force``.
     """
+    from provaudit.collectors.folders import default_jobs, read_planned
+
     options = options or CollectOptions()
     if progress:
         options.progress = progress
     resolved = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
-    recorded = {"digests": options.digests, "depth": options.depth}
+    recorded: dict[str, object] = {"digests": options.digests, "depth": options.depth}
     kept: dict[str, Record] = {}
-    with open_store(store) as db:
-        writer = db.begin_scan(resolved, recorded)
-        outcomes: dict[str, str] = {}
-        for record in iter_collected(targets, options):
-            (outcomes[record.id],) = writer.add([record])
-            if record.id in kept:
-                kept[record.id].merge(_summary(record))
-            else:
-                kept[record.id] = _summary(record)
-        info = writer.commit()
+    groups = _plan(targets)
+    # records hold no reference cycles: freeze what start-up made and let the collector run rarely
+    gc.freeze()
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+    try:
+        with open_store(store) as db:
+            writer = db.begin_scan(resolved, recorded)
+            outcomes: dict[str, str] = {}
+            # fingerprints need a store that keeps them (the embedded one does)
+            known = getattr(writer, "revision_for_fingerprint", None)
+            for item in read_planned(
+                groups, options, jobs=jobs or default_jobs(), known=None if force or known is None else known
+            ):
+                if item.record is None:  # an unchanged folder: seen again, not read again
+                    assert item.revision is not None and item.record_id is not None
+                    outcomes[item.record_id] = writer.observe(item.record_id, item.revision)
+                    stored = db.record_at(item.revision, light=True)
+                    if stored is None:  # pragma: no cover - the revision was found by its fingerprint
+                        continue
+                    record = stored
+                else:
+                    record = item.record
+                    written = writer.add([record], [item.fingerprint]) if known else writer.add([record])
+                    (outcomes[record.id],) = written
+                if record.id in kept:
+                    kept[record.id].merge(_summary(record))
+                else:
+                    kept[record.id] = _summary(record)
+            info = writer.commit()
+    finally:
+        gc.set_threshold(*threshold)
     info.targets = resolved
     return ScanResult(scan=info, records=list(kept.values()), outcomes=outcomes)

@@ -73,6 +73,13 @@ def _stderr_console() -> Console:
 @click.option("--json", "as_json", is_flag=True, help="Print the scan result as JSON on stdout.")
 @click.option("--no-digests", is_flag=True, help="Skip the sha256 digests of record files.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes reading record folders (default: the cores available); the store is written by one.",
+)
+@click.option("--force", is_flag=True, help="Read every record folder again, also those whose files are unchanged.")
+@click.option(
     "--depth",
     type=click.IntRange(0, 10),
     default=0,
@@ -99,6 +106,8 @@ def scan(
     fail_on: str,
     as_json: bool,
     no_digests: bool,
+    jobs: int | None,
+    force: bool,
     depth: int,
     max_file_bytes: int,
     then_resolve: bool,
@@ -128,9 +137,11 @@ def scan(
                 store=store,
                 options=options,
                 progress=lambda rid: bar.update(task, advance=1, description=rid[:60]),
+                jobs=jobs,
+                force=force,
             )
     else:
-        result = api.scan(list(targets), store=store, options=options)
+        result = api.scan(list(targets), store=store, options=options, jobs=jobs, force=force)
     resolved = None
     if then_resolve:
         from provaudit.resolve import DEFAULT_DEPTH, resolve

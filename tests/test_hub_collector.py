@@ -261,7 +261,7 @@ def test_base_model_chain_followed_into_the_store(hub: HubServer, tmp_path: Path
         ]
         # the card's own (undeclared) relation is kept next to the Hub's reading, each with its source
         declared = store.query(
-            """SELECT ?file WHERE { ?d pa:relation "base_model" ; pa:sourceFile ?file ;
+            """SELECT ?file WHERE { ?d pa:relation "base_model" ; pa:source/pa:sourceFile ?file ;
                                        prov:entity <https://w3id.org/provaudit/id/model/Intel/neural-chat-7b-v3-1> }"""
         ).rows
         assert declared and {row[0] for row in declared} == {"README.md"}

@@ -313,6 +313,9 @@ class CardReader:
             return
         configs = data if rel == "dataset_infos.json" else {"default": data}
         licenses: dict[str, list[str]] = {}
+        # one fact per value, not one per config: most files repeat homepage, citation and version in
+        # every config (a third of all facts were such copies); the source field names every config
+        shared: dict[tuple[str, str], list[str]] = {}
         checksums: dict[str, Any] = {}
         for config, raw in sorted(configs.items()):
             if not isinstance(raw, dict):
@@ -333,16 +336,9 @@ class CardReader:
                 licenses.setdefault(info.license.strip(), []).append(config)
             for key, value in (("homepage", info.homepage), ("citation", info.citation)):
                 if value and value.strip():
-                    _add_fact(
-                        record, key, value.strip(), Source(collector=self.collector, file=rel, field=f"{config}.{key}")
-                    )
+                    shared.setdefault((key, value.strip()), []).append(config)
             if info.version is not None and str(info.version) not in {"0.0.0", ""}:
-                _add_fact(
-                    record,
-                    "dataset_version",
-                    str(info.version),
-                    Source(collector=self.collector, file=rel, field=f"{config}.version"),
-                )
+                shared.setdefault(("dataset_version", str(info.version)), []).append(config)
             checksums.update({f"{config}:{k}": v for k, v in (info.download_checksums or {}).items()})
             if info.dataset_size:
                 _add_fact(
@@ -351,6 +347,14 @@ class CardReader:
                     str(info.dataset_size),
                     Source(collector=self.collector, file=rel, field=f"{config}.dataset_size"),
                 )
+        for (key, value), config_names in shared.items():
+            field = "version" if key == "dataset_version" else key
+            _add_fact(
+                record,
+                key,
+                value,
+                Source(collector=self.collector, file=rel, field=f"{','.join(config_names)}.{field}"),
+            )
         for license_text, config_names in licenses.items():
             field = "license" if len(configs) == 1 else f"{config_names[0]}.license"
             self.add_claim(record, license_text, rel, field)

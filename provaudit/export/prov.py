@@ -42,7 +42,7 @@ def revision_triples(ctx: ExportContext) -> list[Triple]:
 
 def stored_triples(store: Any, record_iri: str, revision_iri: str, scan_iri: str) -> list[Triple]:
     """What the store holds of one revision: the record node, the revision and its parts, its agents,
-    and the scan activity that generated it (type, times, software agent; not what else it observed)."""
+    the sources they cite, and the scan activity that generated it (type, times, software agent; not what else it observed)."""
     keep = ", ".join(
         f"<{p}>"
         for p in (f"{RDF_NS}type", f"{PROV_NS}startedAtTime", f"{PROV_NS}endedAtTime", f"{PROV_NS}wasAssociatedWith")
@@ -51,6 +51,8 @@ def stored_triples(store: Any, record_iri: str, revision_iri: str, scan_iri: str
         "CONSTRUCT { ?s ?p ?o } WHERE { "
         f'{{ ?s ?p ?o FILTER(?s = <{record_iri}> || ?s = <{revision_iri}> || STRSTARTS(STR(?s), "{revision_iri}/")) }}'
         f" UNION {{ <{revision_iri}> prov:wasAttributedTo ?s . ?s ?p ?o }}"
+        # the shared source nodes its claims, facts and links point at
+        f' UNION {{ ?x pa:source ?s . ?s ?p ?o FILTER(STRSTARTS(STR(?x), "{revision_iri}/")) }}'
         f" UNION {{ BIND(<{scan_iri}> AS ?s) ?s ?p ?o FILTER(?p IN ({keep})) }}"
         f" UNION {{ <{scan_iri}> prov:wasAssociatedWith ?s . ?s ?p ?o }} }}"
     )

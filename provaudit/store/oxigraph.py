@@ -8,6 +8,7 @@ committed scan wrote is ever changed or removed.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -172,6 +173,8 @@ class OxigraphStore:
         graphs = self._committed()
         if not graphs:
             return {}
+        if only is None:
+            return self._all_current(graphs)
         latest: dict[str, tuple[str, str, str]] = {}
         rows = self._ox.query(
             sparql_prefixes()
@@ -186,25 +189,67 @@ class OxigraphStore:
                 latest[r] = (end, s, v)
         return {r: value[2] for r, value in latest.items()}
 
+    def _all_current(self, graphs: list[NamedNode]) -> dict[str, str]:
+        """Every record's current revision: scan graphs newest first, the first observation of a record wins.
+
+        Reads each graph's ``pa:observed`` index directly; a revision IRI names its record
+        (``<record>/rev/<digest>``), so no join is needed.
+        """
+        ended = {
+            g.value: next((q.object.value for q in self._ox.quads_for_pattern(g, PROV.endedAtTime, None, g)), "")
+            for g in graphs
+        }
+        latest: dict[str, str] = {}
+        for graph in sorted(graphs, key=lambda g: (ended[g.value], g.value), reverse=True):
+            for quad in self._ox.quads_for_pattern(graph, PA.observed, None, graph):
+                v = quad.object.value
+                r, sep, _ = v.rpartition("/rev/")
+                if not sep:  # not provaudit's IRI scheme (an imported graph): ask the store
+                    spec = next(self._ox.quads_for_pattern(quad.object, PROV.specializationOf, None), None)
+                    if spec is None:
+                        continue
+                    r = spec.object.value
+                if r not in latest:
+                    latest[r] = v
+        return latest
+
     @resilience.retry_reads
     def _record_at(self, revision: str, *, light: bool = False) -> Record | None:
-        quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.recordJson, None), None)
+        node = NamedNode(revision)
+        quad = None
+        if light:  # the lean form (no card text, no file list), when the revision has one
+            quad = next(self._ox.quads_for_pattern(node, PA.recordJsonLean, None), None)
+        full = quad is None
+        if full:
+            quad = next(self._ox.quads_for_pattern(node, PA.recordJson, None), None)
         if quad is None:
             return None
         record = Record.model_validate_json(quad.object.value)
-        if light:
+        if light and full:
             record.facts = [f for f in record.facts if f.key not in rdf.LARGE_FACTS]
             record.files = []
         location = next(self._ox.quads_for_pattern(NamedNode(revision), PA.location, None), None)
         record.location = location.object.value if location else None
         return record
 
+    def record_at(self, revision: str, *, light: bool = False) -> Record | None:
+        """The record one revision holds (``light``: without card text and file lists)."""
+        return self._record_at(revision, light=light)
+
     def records(self, *, light: bool = False) -> Iterator[Record]:
         """The current revision of every record; ``light`` leaves out card text and file lists."""
-        for _, revision in sorted(self.current_revisions().items()):
-            record = self._record_at(revision, light=light)
-            if record is not None:
-                yield record
+        # records hold no reference cycles: collecting young objects while thousands are made is wasted
+        # work (it was 43% of a review), so the collector runs rarely until the reading is done
+        gc.freeze()
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+        try:
+            for _, revision in sorted(self.current_revisions().items()):
+                record = self._record_at(revision, light=light)
+                if record is not None:
+                    yield record
+        finally:
+            gc.set_threshold(*threshold)
 
     def record(self, record_id: str) -> Record | None:
         iri = record_iri(record_id)
@@ -313,11 +358,13 @@ class OxigraphScan:
         self.graph = rdf.scan_iri(stamp)
         self.iri = self.graph.value
         self._before = store.current_revisions()  # record IRI → its current revision before this scan
-        self._seen: dict[str, tuple[str, bool]] = {}  # record id → (revision observed, written by this scan)
+        # record id → (revision observed, written by this scan, fingerprint written with it)
+        self._seen: dict[str, tuple[str, bool, str | None]] = {}
         self._created: set[str] = set()
         self._nodes: set[str] = set()
+        self._sources: set[str] = set()  # source node IRIs known to be stored (by this scan or before)
         self._outcomes: dict[str, str] = {}
-        self._pending: list[Quad] = []
+        self._pending: list[str] = []  # N-Triples lines for this scan's graph
         self._ox = store._ox
         self._batch = int(os.environ.get("PROVAUDIT_WRITE_BATCH") or _BATCH_QUADS)
         self._ox.extend(rdf.scan_start_quads(self.graph, self.started, targets, options))
@@ -325,48 +372,94 @@ class OxigraphScan:
     def _exists(self, iri: str, kind: NamedNode) -> bool:
         return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
 
-    def add(self, records: Iterable[Record]) -> list[str]:
+    def _source_stored(self, iri: str) -> bool:
+        if iri in self._sources:
+            return True
+        if self._exists(iri, PA.Source):
+            self._sources.add(iri)
+            return True
+        return False
+
+    def add(self, records: Iterable[Record], fingerprints: Iterable[str | None] | None = None) -> list[str]:
         """Write records as they come (streamed: call it once or many times before commit).
 
         The same record id met twice in one scan (two collectors, two folders of one repo) is merged:
         the earlier observation is read back, merged, and replaced; nothing is visible before commit.
+        ``fingerprints`` (one per record, or None): the file-stat fingerprint of the folder each record
+        was read from, kept with its revision so a later scan can skip the unchanged folder.
         """
         outcomes: list[str] = []
+        prints = iter(fingerprints) if fingerprints is not None else None
         for record in records:
+            fingerprint = next(prints, None) if prints is not None else None
             if record.id in self._seen:
                 record = self._merge_earlier(record)
+                fingerprint = None  # a merge of several sources is no one folder's content
             digest = record.content_digest()
             r = record_iri(record.id)
             v = revision_iri(record.id, digest)
             previous = self._before.get(r)
             created = False
-            if not self._exists(v, PA.Revision) and v not in self._created:
-                if not self._exists(r, PROV.Entity) and r not in self._nodes:
-                    self._pending += rdf.record_node_quads(record, self.graph)
+            if v not in self._created and not self._exists(v, PA.Revision):
+                if r not in self._nodes and not self._exists(r, PROV.Entity):
+                    self._pending += rdf.record_node_lines(record)
                     self._nodes.add(r)
-                self._pending += rdf.revision_quads(record, digest, self.graph, self.graph, self.started, previous)
+                lines, sources = rdf.revision_lines(
+                    record, digest, self.iri, self.started, previous, fingerprint=fingerprint
+                )
+                self._pending += lines
+                for iri, node in sources.items():
+                    if not self._source_stored(iri):
+                        self._pending += node
+                        self._sources.add(iri)
                 self._created.add(v)
                 created = True
                 outcome = "revised" if previous else "new"
             else:
                 outcome = "unchanged" if previous == v else ("revised" if previous else "new")
-            self._pending.append(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
-            self._seen[record.id] = (v, created)
-            self._outcomes[record.id] = outcome
+                if fingerprint:
+                    self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+            self._observe(record.id, v, outcome, created, fingerprint)
             outcomes.append(outcome)
-            if len(self._pending) >= self._batch:
-                self._flush()
         return outcomes
+
+    def _observe(self, record_id: str, v: str, outcome: str, created: bool, fingerprint: str | None) -> None:
+        self._pending.append(f"<{self.iri}> <{PA.observed.value}> <{v}> .")
+        self._seen[record_id] = (v, created, fingerprint)
+        self._outcomes[record_id] = outcome
+        if len(self._pending) >= self._batch:
+            self._flush()
+
+    def revision_for_fingerprint(self, fingerprint: str) -> str | None:
+        """The revision a committed scan read from a folder with exactly this file-stat fingerprint."""
+        for quad in self._ox.quads_for_pattern(None, PA.fingerprint, Literal(fingerprint)):
+            if isinstance(quad.subject, NamedNode):
+                return quad.subject.value
+        return None
+
+    def observe(self, record_id: str, revision: str) -> str:
+        """Record that this scan saw ``revision`` of ``record_id`` again without re-reading it (a folder whose
+        fingerprint is stored). Returns the outcome, as :meth:`add` does."""
+        if record_id in self._seen:  # met twice: merge as add() does
+            record = self.store._record_at(revision)
+            if record is not None:
+                return self.add([record])[0]
+        previous = self._before.get(record_iri(record_id))
+        outcome = "unchanged" if previous == revision else ("revised" if previous else "new")
+        self._observe(record_id, revision, outcome, False, None)
+        return outcome
 
     def _merge_earlier(self, record: Record) -> Record:
         """Read back what this scan wrote for the same id, merge, and drop the earlier observation."""
         self._flush()
-        v, created = self._seen.pop(record.id)
+        v, created, fingerprint = self._seen.pop(record.id)
         earlier = self.store._record_at(v)
         if earlier is None:  # pragma: no cover - written a moment ago
             return record
         earlier.merge(record)
         self._ox.remove(Quad(self.graph, PA.observed, NamedNode(v), self.graph))
+        if fingerprint:  # the folder alone no longer gives what this scan keeps for the id
+            self._ox.remove(Quad(NamedNode(v), PA.fingerprint, Literal(fingerprint), self.graph))
         if created:
             # the revision's nodes (claims, links, facts, findings ...) are the IRIs under it it points at
             revision = NamedNode(v)
@@ -410,13 +503,13 @@ class OxigraphScan:
             and next(self._ox.quads_for_pattern(t.subject, t.predicate, t.object), None) is None
         ]
         if fresh:
-            self._write(fresh)
+            self._ox.bulk_extend(fresh)
         return len(fresh)
 
-    def _write(self, quads: list[Quad]) -> None:
+    def _write(self, lines: list[str]) -> None:
         # The bulk loader is not one transaction, which is safe here: until commit() the scan's graph
         # is invisible to readers, and the next writer removes what an interrupted scan left.
-        self._ox.bulk_extend(quads)
+        self._ox.bulk_load(rdf.ntriples_text(lines), RdfFormat.N_TRIPLES, to_graph=self.graph)
 
     def commit(self) -> ScanInfo:
         self._flush()

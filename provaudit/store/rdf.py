@@ -3,22 +3,29 @@
 A record (``pa:Dataset``/``pa:Model``, a ``prov:Entity``) has a stable IRI; what a scan observed of
 it is a *revision* (``pa:Revision``, ``prov:specializationOf`` the record) whose IRI is the hash of
 its content, so observing the same content again writes nothing new. Every claim, link, fact and
-finding is a node of the revision that carries its source (file, field, line, URL, collector).
+finding is a node of the revision that points (``pa:source``) at where it was read: a ``pa:Source``
+node (collector, file, field, line, URL) whose IRI is the hash of those values, so one source is one
+node, shared by every claim, fact and link read there, in every revision and record.
+
+The builders produce N-Triples text (one line per triple), the form both stores load fastest; the
+``*_quads`` functions give the same triples as pyoxigraph quads for callers that want objects.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode_string  # type: ignore[attr-defined]
 from urllib.parse import quote
 
-from pyoxigraph import Literal, NamedNode, Quad
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
 from provaudit import __version__
 from provaudit.licenses.normalize import license_iri, license_symbols
 from provaudit.records.identity import ID_BASE, record_iri, revision_iri
-from provaudit.records.model import Kind, Record, Source
+from provaudit.records.model import Fact, Kind, Record, Source
 from provaudit.store.vocab import DCT, FOAF, PA, PROV, RDF, RDFS, XSD
 
 KIND_CLASS = {
@@ -38,6 +45,7 @@ FACT_PREDICATE = {
 }
 LARGE_FACTS = {"card"}
 JSON_DATATYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON")
+SOURCE_BASE = f"{ID_BASE}source/"
 
 
 def now() -> datetime:
@@ -45,7 +53,11 @@ def now() -> datetime:
 
 
 def dt_literal(value: datetime) -> Literal:
-    return Literal(value.isoformat().replace("+00:00", "Z"), datatype=XSD.dateTime)
+    return Literal(_dt_text(value), datatype=XSD.dateTime)
+
+
+def _dt_text(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def software_agent() -> NamedNode:
@@ -60,142 +72,238 @@ def scan_iri(stamp: str) -> NamedNode:
     return NamedNode(f"{ID_BASE}scan/{stamp}")
 
 
-def _source_triples(node: NamedNode, source: Source) -> Iterator[tuple[NamedNode, NamedNode, Literal]]:
-    yield node, PA.collector, Literal(source.collector)
+# --- N-Triples terms ------------------------------------------------------------------------------
+# Built as text: pyoxigraph term objects cost more to make than the store takes to load the text.
+
+
+def _i(node: NamedNode | str) -> str:
+    return f"<{node.value if isinstance(node, NamedNode) else node}>"
+
+
+def _l(value: str) -> str:
+    # JSON string escaping is exactly what N-Triples needs (quote, backslash, line breaks, control
+    # chars); the C encoder without json.dumps' wrapper, as it is called for every literal
+    return _encode_string(value)
+
+
+def _typed(value: str, datatype: NamedNode) -> str:
+    return f"{_l(value)}^^<{datatype.value}>"
+
+
+_TYPE, _SPEC, _GEN_BY, _GEN_AT = (
+    _i(RDF.type),
+    _i(PROV.specializationOf),
+    _i(PROV.wasGeneratedBy),
+    _i(PROV.generatedAtTime),
+)
+
+
+def source_iri(source: Source) -> str:
+    """One IRI per distinct (collector, file, field, line, url): the node is shared wherever it is cited."""
+    key = json.dumps([source.collector, source.file, source.field, source.line, source.url], ensure_ascii=False)
+    return SOURCE_BASE + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def source_lines(iri: str, source: Source) -> list[str]:
+    """The triples of one shared source node."""
+    s = _i(iri)
+    lines = [f"{s} {_TYPE} {_i(PA.Source)} .", f"{s} {_i(PA.collector)} {_l(source.collector)} ."]
     if source.file:
-        yield node, PA.sourceFile, Literal(source.file)
+        lines.append(f"{s} {_i(PA.sourceFile)} {_l(source.file)} .")
     if source.field:
-        yield node, PA.sourceField, Literal(source.field)
+        lines.append(f"{s} {_i(PA.sourceField)} {_l(source.field)} .")
     if source.line:
-        yield node, PA.sourceLine, Literal(str(source.line), datatype=XSD.integer)
+        lines.append(f"{s} {_i(PA.sourceLine)} {_typed(str(source.line), XSD.integer)} .")
     if source.url:
-        yield node, PA.sourceUrl, Literal(source.url, datatype=XSD.anyURI)
+        lines.append(f"{s} {_i(PA.sourceUrl)} {_typed(source.url, XSD.anyURI)} .")
+    return lines
+
+
+def record_node_lines(record: Record) -> list[str]:
+    """The stable part: the record itself (written once, the first time it is seen)."""
+    r = _i(record_iri(record.id))
+    return [
+        f"{r} {_TYPE} {_i(KIND_CLASS[record.kind])} .",
+        f"{r} {_TYPE} {_i(PROV.Entity)} .",
+        f"{r} {_i(DCT.identifier)} {_l(record.id)} .",
+        f"{r} {_i(RDFS.label)} {_l(record.name)} .",
+    ]
+
+
+def lean_json(record: Record) -> str:
+    """The record without card text and file list: what review and other light readers parse."""
+    large = {i for i, fact in enumerate(record.facts) if fact.key in LARGE_FACTS}
+    exclude: dict[str, object] = {"location": True, "files": True}
+    if large:
+        exclude["facts"] = large
+    return record.model_dump_json(exclude=exclude)  # type: ignore[arg-type]
+
+
+def _grouped_facts(facts: Iterable[Fact]) -> list[tuple[str, Source, list[str]]]:
+    """Facts by (key, source), in first-seen order: the values of one list field are one node."""
+    groups: dict[tuple[str, Source], list[str]] = {}
+    for fact in facts:
+        values = groups.setdefault((fact.key, fact.source), [])
+        if fact.value not in values:
+            values.append(fact.value)
+    return [(key, source, values) for (key, source), values in groups.items()]
+
+
+def revision_lines(
+    record: Record,
+    digest: str,
+    scan: str,
+    generated: datetime,
+    previous: str | None,
+    *,
+    fingerprint: str | None = None,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The observed content of a record as one revision: its N-Triples lines, and the lines of every
+    source node it cites by IRI (a store writes those only when it does not hold them yet)."""
+    v_iri = revision_iri(record.id, digest)
+    r, v = _i(record_iri(record.id)), _i(v_iri)
+    sources: dict[str, list[str]] = {}
+
+    def src(node: str, source: Source) -> str:
+        iri = source_iri(source)
+        if iri not in sources:
+            sources[iri] = source_lines(iri, source)
+        return f"{node} {_i(PA.source)} <{iri}> ."
+
+    lines = [
+        f"{v} {_TYPE} {_i(PA.Revision)} .",
+        f"{v} {_TYPE} {_i(PROV.Entity)} .",
+        f"{v} {_SPEC} {r} .",
+        f"{v} {_GEN_BY} <{scan}> .",
+        f"{v} {_GEN_AT} {_typed(_dt_text(generated), XSD.dateTime)} .",
+        f"{v} {_i(PA.contentDigest)} {_l(digest)} .",
+        f"{v} {_i(DCT.identifier)} {_l(record.id)} .",
+        f"{v} {_i(RDFS.label)} {_l(record.name)} .",
+        f"{v} {_i(PA.recordJson)} {_typed(record.model_dump_json(exclude={'location'}), JSON_DATATYPE)} .",
+        f"{v} {_i(PA.recordJsonLean)} {_typed(lean_json(record), JSON_DATATYPE)} .",
+    ]
+    if previous:
+        lines.append(f"{v} {_i(PROV.wasRevisionOf)} <{previous}> .")
+    if record.version:
+        lines.append(f"{v} {_i(PA.scannedVersion)} {_l(record.version)} .")
+    if record.location:
+        lines.append(f"{v} {_i(PA.location)} {_l(record.location)} .")
+    if fingerprint:
+        lines.append(f"{v} {_i(PA.fingerprint)} {_l(fingerprint)} .")
+    licenses: set[str] = set()
+    for i, claim in enumerate(record.claims):
+        c = f"<{v_iri}/claim/{i}>"
+        lines += [
+            f"{v} {_i(PA.hasLicenseClaim)} {c} .",
+            f"{c} {_TYPE} {_i(PA.LicenseClaim)} .",
+            f"{c} {_i(PA.rawValue)} {_l(claim.raw)} .",
+            f"{c} {_i(PA.method)} {_l(claim.method)} .",
+            f"{c} {_i(PA.confidence)} {_typed(f'{claim.confidence:.3f}', XSD.decimal)} .",
+        ]
+        if claim.expression:
+            lines.append(f"{c} {_i(PA.licenseExpression)} {_l(claim.expression)} .")
+            for symbol in license_symbols(claim.expression):
+                iri = license_iri(symbol)
+                lines.append(f"{c} {_i(DCT.license)} <{iri}> .")
+                licenses.add(iri)
+        if claim.name:
+            lines.append(f"{c} {_i(PA.licenseName)} {_l(claim.name)} .")
+        if claim.link:
+            lines.append(f"{c} {_i(PA.licenseLink)} {_l(claim.link)} .")
+        lines.append(src(c, claim.source))
+    lines += [f"{v} {_i(DCT.license)} <{iri}> ." for iri in sorted(licenses)]
+    for i, link in enumerate(record.upstream):
+        d = f"<{v_iri}/derivation/{i}>"
+        target = _i(record_iri(link.target))
+        lines += [
+            f"{v} {_i(PROV.wasDerivedFrom)} {target} .",
+            f"{v} {_i(PROV.qualifiedDerivation)} {d} .",
+            f"{d} {_TYPE} {_i(PROV.Derivation)} .",
+            f"{d} {_i(PROV.entity)} {target} .",
+            f"{d} {_i(PA.relation)} {_l(link.relation.value)} .",
+            f"{d} {_i(PA.rawValue)} {_l(link.raw)} .",
+        ]
+        if link.version:
+            lines.append(f"{d} {_i(PA.versionConstraint)} {_l(link.version)} .")
+        if link.inferred:  # read from evidence, not declared: queries and shapes can tell them apart
+            lines += [
+                f"{d} {_i(PA.inferred)} {_typed('true', XSD.boolean)} .",
+                f"{d} {_i(PA.confidence)} {_typed(f'{link.confidence:.3f}', XSD.decimal)} .",
+            ]
+            if link.evidence:
+                lines.append(f"{d} {_i(PA.evidence)} {_l(link.evidence)} .")
+        lines.append(src(d, link.source))
+    for i, agent in enumerate(record.agents):
+        a = _i(agent_iri(agent.name))
+        q = f"<{v_iri}/attribution/{i}>"
+        lines += [
+            f"{a} {_TYPE} {_i(PROV.Agent)} .",
+            f"{a} {_i(FOAF.name)} {_l(agent.name)} .",
+            f"{v} {_i(PROV.wasAttributedTo)} {a} .",
+            f"{v} {_i(PROV.qualifiedAttribution)} {q} .",
+            f"{q} {_TYPE} {_i(PROV.Attribution)} .",
+            f"{q} {_i(PROV.agent)} {a} .",
+            f"{q} {_i(PA.role)} {_l(agent.role)} .",
+        ]
+        if agent.role in AGENT_ROLE:
+            lines.append(f"{v} {_i(AGENT_ROLE[agent.role])} {a} .")
+        lines.append(src(q, agent.source))
+    for i, file in enumerate(record.files):
+        f = f"<{v_iri}/file/{i}>"
+        lines += [
+            f"{v} {_i(PA.hasFile)} {f} .",
+            f"{f} {_TYPE} {_i(PA.File)} .",
+            f"{f} {_i(PA.path)} {_l(file.path)} .",
+            f"{f} {_i(PA.byteSize)} {_typed(str(file.size), XSD.integer)} .",
+        ]
+        if file.sha256:
+            lines.append(f"{f} {_i(PA.sha256)} {_l(file.sha256)} .")
+    for i, (key, source, values) in enumerate(_grouped_facts(record.facts)):
+        x = f"<{v_iri}/fact/{i}>"
+        lines += [f"{v} {_i(PA.hasFact)} {x} .", f"{x} {_TYPE} {_i(PA.Fact)} .", f"{x} {_i(PA.key)} {_l(key)} ."]
+        for value in values:
+            # the card body is kept once, in pa:recordJson: as a literal here it would double the store
+            if key not in LARGE_FACTS:
+                lines.append(f"{x} {_i(PA.value)} {_l(value)} .")
+            if key in FACT_PREDICATE:
+                lines.append(f"{v} {_i(FACT_PREDICATE[key])} {_l(value)} .")
+        lines.append(src(x, source))
+    for i, finding in enumerate(record.findings):
+        n = f"<{v_iri}/finding/{i}>"
+        lines += [
+            f"{v} {_i(PA.hasFinding)} {n} .",
+            f"{n} {_TYPE} {_i(PA.Finding)} .",
+            f"{n} {_i(PA.rule)} {_l(finding.rule)} .",
+            f"{n} {_i(PA.severity)} {_l(finding.severity.value)} .",
+            f"{n} {_i(PA.message)} {_l(finding.message)} .",
+        ]
+        if finding.fix:
+            lines.append(f"{n} {_i(PA.fix)} {_l(finding.fix)} .")
+        if finding.source:
+            lines.append(src(n, finding.source))
+    return lines, sources
+
+
+def ntriples_text(lines: Iterable[str]) -> bytes:
+    """Lines as one N-Triples document (a lone surrogate from a badly decoded file becomes U+FFFD)."""
+    return "\n".join(lines).encode("utf-8", "replace") + b"\n"
+
+
+def _quads(lines: list[str], graph: NamedNode) -> list[Quad]:
+    return [Quad(t.subject, t.predicate, t.object, graph) for t in parse(ntriples_text(lines), RdfFormat.N_TRIPLES)]
 
 
 def record_node_quads(record: Record, graph: NamedNode) -> list[Quad]:
-    """The stable part: the record itself (written once, the first time it is seen)."""
-    r = NamedNode(record_iri(record.id))
-    return [
-        Quad(r, RDF.type, KIND_CLASS[record.kind], graph),
-        Quad(r, RDF.type, PROV.Entity, graph),
-        Quad(r, DCT.identifier, Literal(record.id), graph),
-        Quad(r, RDFS.label, Literal(record.name), graph),
-    ]
+    """:func:`record_node_lines` as quads in ``graph``."""
+    return _quads(record_node_lines(record), graph)
 
 
 def revision_quads(
     record: Record, digest: str, scan: NamedNode, graph: NamedNode, generated: datetime, previous: str | None
 ) -> list[Quad]:
-    """The observed content of a record as one revision (written once per distinct content)."""
-    r = NamedNode(record_iri(record.id))
-    v = NamedNode(revision_iri(record.id, digest))
-    triples: list[tuple[NamedNode, NamedNode, NamedNode | Literal]] = [
-        (v, RDF.type, PA.Revision),
-        (v, RDF.type, PROV.Entity),
-        (v, PROV.specializationOf, r),
-        (v, PROV.wasGeneratedBy, scan),
-        (v, PROV.generatedAtTime, dt_literal(generated)),
-        (v, PA.contentDigest, Literal(digest)),
-        (v, DCT.identifier, Literal(record.id)),
-        (v, RDFS.label, Literal(record.name)),
-        (v, PA.recordJson, Literal(record.model_dump_json(exclude={"location"}), datatype=JSON_DATATYPE)),
-    ]
-    if previous:
-        triples.append((v, PROV.wasRevisionOf, NamedNode(previous)))
-    if record.version:
-        triples.append((v, PA.scannedVersion, Literal(record.version)))
-    if record.location:
-        triples.append((v, PA.location, Literal(record.location)))
-    for i, claim in enumerate(record.claims):
-        c = NamedNode(f"{v.value}/claim/{i}")
-        triples += [
-            (v, PA.hasLicenseClaim, c),
-            (c, RDF.type, PA.LicenseClaim),
-            (c, PA.rawValue, Literal(claim.raw)),
-            (c, PA.method, Literal(claim.method)),
-            (c, PA.confidence, Literal(f"{claim.confidence:.3f}", datatype=XSD.decimal)),
-        ]
-        if claim.expression:
-            triples.append((c, PA.licenseExpression, Literal(claim.expression)))
-            for symbol in license_symbols(claim.expression):
-                triples += [
-                    (c, DCT.license, NamedNode(license_iri(symbol))),
-                    (v, DCT.license, NamedNode(license_iri(symbol))),
-                ]
-        if claim.name:
-            triples.append((c, PA.licenseName, Literal(claim.name)))
-        if claim.link:
-            triples.append((c, PA.licenseLink, Literal(claim.link)))
-        triples += _source_triples(c, claim.source)
-    for i, link in enumerate(record.upstream):
-        d = NamedNode(f"{v.value}/derivation/{i}")
-        target = NamedNode(record_iri(link.target))
-        triples += [
-            (v, PROV.wasDerivedFrom, target),
-            (v, PROV.qualifiedDerivation, d),
-            (d, RDF.type, PROV.Derivation),
-            (d, PROV.entity, target),
-            (d, PA.relation, Literal(link.relation.value)),
-            (d, PA.rawValue, Literal(link.raw)),
-        ]
-        if link.version:
-            triples.append((d, PA.versionConstraint, Literal(link.version)))
-        if link.inferred:  # read from evidence, not declared: queries and shapes can tell them apart
-            triples += [
-                (d, PA.inferred, Literal("true", datatype=XSD.boolean)),
-                (d, PA.confidence, Literal(f"{link.confidence:.3f}", datatype=XSD.decimal)),
-            ]
-            if link.evidence:
-                triples.append((d, PA.evidence, Literal(link.evidence)))
-        triples += _source_triples(d, link.source)
-    for i, agent in enumerate(record.agents):
-        a = agent_iri(agent.name)
-        q = NamedNode(f"{v.value}/attribution/{i}")
-        triples += [
-            (a, RDF.type, PROV.Agent),
-            (a, FOAF.name, Literal(agent.name)),
-            (v, PROV.wasAttributedTo, a),
-            (v, PROV.qualifiedAttribution, q),
-            (q, RDF.type, PROV.Attribution),
-            (q, PROV.agent, a),
-            (q, PA.role, Literal(agent.role)),
-        ]
-        if agent.role in AGENT_ROLE:
-            triples.append((v, AGENT_ROLE[agent.role], a))
-        triples += _source_triples(q, agent.source)
-    for i, file in enumerate(record.files):
-        f = NamedNode(f"{v.value}/file/{i}")
-        triples += [
-            (v, PA.hasFile, f),
-            (f, RDF.type, PA.File),
-            (f, PA.path, Literal(file.path)),
-            (f, PA.byteSize, Literal(str(file.size), datatype=XSD.integer)),
-        ]
-        if file.sha256:
-            triples.append((f, PA.sha256, Literal(file.sha256)))
-    for i, fact in enumerate(record.facts):
-        x = NamedNode(f"{v.value}/fact/{i}")
-        triples += [(v, PA.hasFact, x), (x, RDF.type, PA.Fact), (x, PA.key, Literal(fact.key))]
-        # the card body is kept once, in pa:recordJson: as a literal here it would double the store
-        if fact.key not in LARGE_FACTS:
-            triples.append((x, PA.value, Literal(fact.value)))
-        if fact.key in FACT_PREDICATE:
-            triples.append((v, FACT_PREDICATE[fact.key], Literal(fact.value)))
-        triples += _source_triples(x, fact.source)
-    for i, finding in enumerate(record.findings):
-        n = NamedNode(f"{v.value}/finding/{i}")
-        triples += [
-            (v, PA.hasFinding, n),
-            (n, RDF.type, PA.Finding),
-            (n, PA.rule, Literal(finding.rule)),
-            (n, PA.severity, Literal(finding.severity.value)),
-            (n, PA.message, Literal(finding.message)),
-        ]
-        if finding.fix:
-            triples.append((n, PA.fix, Literal(finding.fix)))
-        if finding.source:
-            triples += _source_triples(n, finding.source)
-    return [Quad(s, p, o, graph) for s, p, o in triples]
+    """:func:`revision_lines` (with every source node it cites) as quads in ``graph``."""
+    lines, sources = revision_lines(record, digest, scan.value, generated, previous)
+    return _quads(lines + [line for node in sources.values() for line in node], graph)
 
 
 def scan_start_quads(scan: NamedNode, started: datetime, targets: list[str], options: dict[str, object]) -> list[Quad]:

@@ -1,0 +1,192 @@
+"""Reading scan targets for a scan: record folders in parallel, unchanged folders skipped.
+
+Local record folders are the unit of work: each is read in a worker process (``jobs``) and handed
+back in folder order, so a scan with any number of jobs writes exactly what one process writes. A
+folder whose *fingerprint* (path, then size, mtime and inode of every file in it, with provaudit's
+version and the collector options) is stored with a revision is not read again: the scan observes
+that revision. Every other collector reads its targets in this process, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+
+from provaudit import __version__
+from provaudit.collectors.base import CollectOptions, Collector
+from provaudit.records.model import Record
+
+_BATCH = 256  # folders planned at a time: bounds memory, keeps workers busy while the parent writes
+
+
+@dataclass
+class Collected:
+    """One record of a scan: read (``record``) or, for an unchanged folder, the stored ``revision``."""
+
+    record: Record | None
+    fingerprint: str | None = None
+    revision: str | None = None
+    record_id: str | None = None
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
+    """A hash of what a folder's record depends on, from file stats only (nothing is read).
+
+    The resolved path is part of it (a record's kind can come from its parent folders' names), and so
+    are provaudit's version and the options that change what is read.
+    """
+    from provaudit.collectors.local import _SKIP_DIRS
+
+    digest = hashlib.sha256()
+    head = [__version__, str(folder.resolve()), options.digests, options.max_file_bytes, options.extra]
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+                stat = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+            except OSError as exc:  # a broken link or unreadable entry: its state is the error
+                stat = f"error:{exc.errno}"
+            digest.update(f"{os.path.relpath(path, folder)}\0{stat}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+_worker_options: CollectOptions | None = None
+
+
+def _init_worker(options: CollectOptions) -> None:
+    global _worker_options
+    _worker_options = options
+
+
+def _read_folder(folder: str) -> Record:
+    from provaudit.collectors.local import collect_folder
+
+    return collect_folder(Path(folder), _worker_options)
+
+
+def _batched(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def read_planned(
+    groups: dict[str, tuple[Collector, list[str]]],
+    options: CollectOptions,
+    *,
+    jobs: int = 1,
+    known: Callable[[str], str | None] | None = None,
+) -> Iterator[Collected]:
+    """Every record of the planned targets, in the order one process reads them.
+
+    ``known``: fingerprint → stored revision IRI (None: read every folder). Local folders go to
+    ``jobs`` worker processes; the records come back here, where the store is written.
+    """
+    from provaudit.collectors.local import LocalCollector, find_record_folders
+
+    pool = None
+    try:
+        for collector, group in groups.values():
+            if not isinstance(collector, LocalCollector):
+                many = getattr(collector, "collect_many", None)
+                records = many(group, options) if many and len(group) > 1 else _each(collector, group, options)
+                yield from (Collected(record) for record in records)
+                continue
+            folders = (folder for target in group for folder in find_record_folders(Path(target)))
+            if jobs > 1 and pool is None:
+                # forked before any record is read; the workers never touch the store
+                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+                pool = multiprocessing.get_context(method).Pool(
+                    jobs, initializer=_init_worker, initargs=(replace(options, progress=None),)
+                )
+            yield from _read_folders(folders, options, pool, jobs, known)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def _each(collector: Collector, group: list[str], options: CollectOptions) -> Iterator[Record]:
+    for target in group:
+        yield from collector.collect(target, options)
+
+
+def _read_folders(
+    folders: Iterable[Path],
+    options: CollectOptions,
+    pool: multiprocessing.pool.Pool | None,
+    jobs: int,
+    known: Callable[[str], str | None] | None,
+) -> Iterator[Collected]:
+    from provaudit.collectors.local import collect_folder
+
+    def plan(batch: list[Path]) -> list[tuple[Path, str | None, str | None]]:
+        out: list[tuple[Path, str | None, str | None]] = []
+        for folder in batch:
+            fingerprint = folder_fingerprint(folder, options)
+            out.append((folder, fingerprint, known(fingerprint) if known else None))
+        return out
+
+    def emit(planned: list[tuple[Path, str | None, str | None]], records: Iterator[Record]) -> Iterator[Collected]:
+        for folder, fingerprint, revision in planned:
+            if revision is not None:
+                yield Collected(None, fingerprint, revision, _record_id(revision))
+                continue
+            record = next(records) if pool is not None else collect_folder(folder, options)
+            if options.progress:
+                options.progress(record.id)
+            yield Collected(record, fingerprint)
+
+    pending: tuple[list[tuple[Path, str | None, str | None]], Iterator[Record]] | None = None
+    for batch in _batched(folders, _BATCH):
+        planned = plan(batch)
+        todo = [str(folder) for folder, _, revision in planned if revision is None]
+        if pool is None:
+            yield from emit(planned, iter(()))
+            continue
+        # the next batch is read by the workers while this process writes the one before
+        started = pool.map_async(_read_folder, todo, chunksize=max(1, len(todo) // (jobs * 4)))
+        if pending is not None:
+            yield from emit(*pending)
+        pending = (planned, _LazyResults(started))
+    if pending is not None:
+        yield from emit(*pending)
+
+
+class _LazyResults:
+    """The records of one batch, waited for when the first is needed."""
+
+    def __init__(self, result: multiprocessing.pool.AsyncResult[list[Record]]) -> None:
+        self._result = result
+        self._items: Iterator[Record] | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        return self
+
+    def __next__(self) -> Record:
+        if self._items is None:
+            self._items = iter(self._result.get())
+        return next(self._items)
+
+
+def _record_id(revision: str) -> str | None:
+    from provaudit.records.identity import id_from_iri
+
+    return id_from_iri(revision.rpartition("/rev/")[0])
