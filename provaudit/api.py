@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import gc
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +74,10 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Ox
 
 
 def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
-    """Targets grouped by collector, in first-seen order; raises InputError for one nothing can read."""
+    """Targets grouped by collector, in first-seen order; raises InputError for one nothing can read.
+
+    Done before anything is read or written, so a bad target fails the scan before the store is touched.
+    """
     collectors = available_collectors()
     groups: dict[str, tuple[Collector, list[str]]] = {}
     for target in targets:
@@ -84,17 +88,20 @@ def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
     return groups
 
 
-def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
-    """Every record the targets hold, as collectors yield them (the same id may come twice)."""
-    options = options or CollectOptions()
+def _collect_planned(groups: dict[str, tuple[Collector, list[str]]], options: CollectOptions) -> Iterator[Record]:
     # a collector with collect_many (the Hub) fetches all of its targets in parallel
-    for collector, group in _plan(targets).values():
+    for collector, group in groups.values():
         many = getattr(collector, "collect_many", None)
         if many and len(group) > 1:
             yield from many(group, options)
         else:
             for target in group:
                 yield from collector.collect(target, options)
+
+
+def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
+    """Every record the targets hold, as collectors yield them (the same id may come twice)."""
+    yield from _collect_planned(_plan(targets), options or CollectOptions())
 
 
 def collect(targets: Iterable[str], options: CollectOptions | None = None) -> list[Record]:
@@ -121,6 +128,15 @@ def _summary(record: Record) -> Record:
     return summary
 
 
+def _absolute_target(target: str) -> str:
+    """The target as recorded in the store: local paths absolute (``pipeline:.`` too), so what is
+    published later can name every path relative to the root it was scanned from."""
+    if target.startswith("pipeline:"):
+        path, hash_, fragment = target[len("pipeline:") :].partition("#")
+        return f"pipeline:{Path(path or '.').resolve()}{hash_}{fragment}"
+    return str(Path(target).resolve()) if Path(target).exists() else target
+
+
 def scan(
     targets: list[str],
     *,
@@ -141,16 +157,19 @@ def scan(
     options = options or CollectOptions()
     if progress:
         options.progress = progress
-    resolved = [str(Path(t).resolve()) if Path(t).exists() else t for t in targets]
+    resolved = [_absolute_target(t) for t in targets]
     recorded: dict[str, object] = {"digests": options.digests, "depth": options.depth}
     kept: dict[str, Record] = {}
     groups = _plan(targets)
+    store_path = Path(store or default_store_path())  # (a SPARQL server's URL is no folder: never removed)
+    fresh, opened = not store_path.exists(), False
     # records hold no reference cycles: freeze what start-up made and let the collector run rarely
     gc.freeze()
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
     try:
         with open_store(store) as db:
+            opened = True
             writer = db.begin_scan(resolved, recorded)
             outcomes: dict[str, str] = {}
             # fingerprints need a store that keeps them (the embedded one does)
@@ -174,6 +193,12 @@ def scan(
                 else:
                     kept[record.id] = _summary(record)
             info = writer.commit()
+    except BaseException:
+        # a first scan that failed (or was interrupted) committed nothing: leave no empty store
+        # behind, which later commands would read as a store of 0 records
+        if fresh and opened and store_path.is_dir():
+            shutil.rmtree(store_path, ignore_errors=True)
+        raise
     finally:
         gc.set_threshold(*threshold)
     info.targets = resolved

@@ -6,7 +6,6 @@ Set PROVAUDIT_DEBUG=1 to see tracebacks.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -28,8 +27,9 @@ from rich.table import Table
 
 from provaudit import __version__, api
 from provaudit.cli_options import store_option
+from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
 from provaudit.collectors.base import CollectOptions
-from provaudit.errors import ProvauditError
+from provaudit.errors import InputError, ProvauditError
 from provaudit.rules.render import FORMATS, render
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -52,8 +52,15 @@ class _Group(click.Group):
         except ProvauditError as exc:
             if os.environ.get("PROVAUDIT_DEBUG"):
                 raise
-            click.echo(f"provaudit: error: {exc}", err=True)
+            click.echo(f"provaudit: error: {_sparql_message(str(exc), None) or exc}", err=True)
             ctx.exit(EXIT_ERROR)
+
+
+def _sparql_message(message: str, sparql: str | None) -> str | None:
+    """A store SPARQL syntax error in the user's line numbers (the predeclared prefixes not counted)."""
+    from provaudit.store.vocab import PREFIXES, sparql_prefixes
+
+    return explain_sparql_error(message, sparql, sparql_prefixes().count("\n"), list(PREFIXES))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,6 +164,12 @@ def scan(
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _print_scan_summary(result, Console())
+        if not result.records:
+            click.echo(
+                f"provaudit: nothing to record in {' '.join(targets)}: no dataset or model folder (one with a "
+                "README.md card, dataset_infos.json or hub_manifest.yaml), DPI summary or reference was found",
+                err=True,
+            )
         if resolved is not None:
             print_resolve(resolved)
     incomplete = resolved is not None and not resolved.complete and fail_on != "never"
@@ -210,7 +223,10 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
     elif sparql.startswith("@"):
         sparql = Path(sparql[1:]).read_text(encoding="utf-8")
     with api.open_store(store, read_only=True) as db:
-        result = db.query(sparql)
+        try:
+            result = db.query(sparql)
+        except InputError as exc:
+            raise InputError(None, _sparql_message(str(exc), sparql) or str(exc)) from exc
     if result.boolean is not None:
         click.echo("true" if result.boolean else "false")
         return
@@ -218,17 +234,14 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
         click.echo(result.ntriples, nl=False)
         return
     if fmt == "json":
-        click.echo(json.dumps([dict(zip(result.variables, row, strict=True)) for row in result.rows], indent=2))
+        print_json([dict(zip(result.variables, row, strict=True)) for row in result.rows])
     elif fmt in {"csv", "tsv"}:
-        writer = csv.writer(sys.stdout, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        writer.writerow(result.variables)
-        writer.writerows([["" if v is None else v for v in row] for row in result.rows])
+        print_csv(result.variables, result.rows, delimiter="," if fmt == "csv" else "\t")
+    elif not result.rows:
+        click.echo("no rows: nothing in the store matches the query", err=True)
     else:
-        table = Table(*result.variables)
-        for row in result.rows:
-            table.add_row(*("" if v is None else v for v in row))
-        Console().print(table)
-        click.echo(f"{len(result.rows)} rows", err=True)
+        print_table(result.variables, result.rows)
+        click.echo(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", err=True)
 
 
 @main.command()
@@ -268,20 +281,26 @@ def history(record_id: str, store: Path | None, as_json: bool) -> None:
 
 @main.command()
 @store_option
-@click.option("--json", "as_json", is_flag=True)
-def scans(store: Path | None, as_json: bool) -> None:
+@format_option
+def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     """List the committed scans of the store."""
     with api.open_store(store, read_only=True) as db:
         found = db.scans()
-    if as_json:
-        click.echo(json.dumps([s.__dict__ for s in found], indent=2))
+    if as_json or fmt == "json":
+        print_json([s.__dict__ for s in found])
         return
-    table = Table("scan", "started", "ended", "records", "targets")
-    for s in found:
-        table.add_row(
-            s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", str(s.counts.get("records", "")), "\n".join(s.targets)
-        )
-    Console().print(table)
+    if not found and fmt == "table":
+        click.echo("no scans in the store yet; run `provaudit scan PATH`", err=True)
+        return
+    columns = ("scan", "started", "ended", "records", "targets")
+    rows = [
+        (s.iri.rsplit("/", 1)[-1], s.started, s.ended or "", s.counts.get("records", ""), "\n".join(s.targets))
+        for s in found
+    ]
+    if fmt == "csv":
+        print_csv(columns, [(s.iri, *row[1:]) for s, row in zip(found, rows, strict=True)])
+    else:
+        print_table(columns, rows)
 
 
 @main.command()
@@ -327,50 +346,62 @@ def license_group() -> None:
 
 @license_group.command("normalize")
 @click.argument("strings", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
-def license_normalize(strings: tuple[str, ...], as_json: bool) -> None:
+@format_option
+def license_normalize(strings: tuple[str, ...], fmt: str, as_json: bool) -> None:
     """Show how declared license strings read as SPDX expressions, with their terms."""
     from provaudit.licenses.kb import terms_for
     from provaudit.licenses.normalize import license_symbols, normalize
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for text in strings:
         read = normalize(text)
-        item = read.to_json()
+        item: dict[str, Any] = dict(read.to_json())
         item["terms"] = (
             [terms_for(s).model_dump(mode="json", exclude_none=True) for s in license_symbols(read.expression or "")]
             if read.expression
             else []
         )
         rows.append(item)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table("declared", "SPDX expression", "how", "use")
-    for row in rows:
-        uses = ", ".join(t["use"] for t in row["terms"]) or "-"  # type: ignore[union-attr]
-        table.add_row(str(row["raw"]), str(row["expression"] or "(not recognized)"), str(row["method"]), uses)
-    Console().print(table)
+    if as_json or fmt == "json":
+        print_json(rows)
+    else:
+        columns = ("declared", "SPDX expression", "how", "use")
+        cells = [
+            (
+                row["raw"],
+                row["expression"] or ("" if fmt == "csv" else "(not recognized)"),
+                row["method"],
+                ", ".join(t["use"] for t in row["terms"]) or ("" if fmt == "csv" else "-"),
+            )
+            for row in rows
+        ]
+        (print_csv if fmt == "csv" else print_table)(columns, cells)
     if any(row["expression"] is None for row in rows):
         sys.exit(EXIT_FINDINGS)
 
 
 @license_group.command("detect")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
-def license_detect(files: tuple[Path, ...], as_json: bool) -> None:
+@format_option
+def license_detect(files: tuple[Path, ...], fmt: str, as_json: bool) -> None:
     """Identify the licenses in LICENSE/COPYING/NOTICE files or READMEs."""
     from provaudit.licenses.detect import detect_file
 
     detections = [detect_file(path) for path in files]
-    if as_json:
-        click.echo(json.dumps([d.to_json() for d in detections], indent=2))
+    if as_json or fmt == "json":
+        print_json([d.to_json() for d in detections])
         return
-    table = Table("file", "SPDX expression", "confidence", "matched lines")
-    for d in detections:
-        spans = ", ".join(f"{m.start_line}-{m.end_line} {m.expression}" for m in d.matches)
-        table.add_row(str(d.file), d.expression or "(none)", f"{d.confidence:.2f}", spans)
-    Console().print(table)
+    columns = ("file", "SPDX expression", "confidence", "matched lines")
+    cells = [
+        (
+            d.file,
+            d.expression or ("" if fmt == "csv" else "(none)"),
+            f"{d.confidence:.2f}",
+            ", ".join(f"{m.start_line}-{m.end_line} {m.expression}" for m in d.matches),
+        )
+        for d in detections
+    ]
+    (print_csv if fmt == "csv" else print_table)(columns, cells)
 
 
 def _register_commands() -> None:

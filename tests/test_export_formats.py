@@ -18,6 +18,7 @@ from provaudit.export.base import ExportContext
 from provaudit.export.cards import render_card
 from provaudit.export.formats import FORMATS, check_kind, context_for, export_context, export_record, resolve_record
 from provaudit.export.importer import detect, import_files, read_file
+from provaudit.export.public_paths import PublicPaths
 from provaudit.export.umr import from_umr, to_umr, to_umr_yaml
 from provaudit.licenses.kb import Use
 from provaudit.records.model import Kind, Relation
@@ -238,7 +239,8 @@ def _store_graph(db: OxigraphStore, rid: str) -> Graph:
         + ">) }"
     ).ntriples
     graph = Graph()
-    graph.parse(data=nt, format="nt")
+    # exports name local paths relative to the scanned root (provaudit.export.public_paths)
+    graph.parse(data=PublicPaths.for_store(db).text(nt or ""), format="nt")
     return graph
 
 

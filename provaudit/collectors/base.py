@@ -9,9 +9,12 @@ third-party collectors register the same way, through the ``provaudit.collectors
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from provaudit.errors import InputError
@@ -84,4 +87,39 @@ def collector_for(target: str, collectors: list[Collector] | None = None) -> Col
     for collector in collectors or available_collectors():
         if collector.can_collect(target):
             return collector
-    raise InputError(target, "no collector can read this target (not a folder, DPI summary or known reference)")
+    raise InputError(target, why_unreadable(target))
+
+
+# file names that belong to a record folder: scanning the folder reads them together
+_CARD_FILES = {"readme.md", "license", "license.md", "license.txt", "dataset_infos.json", "config.json"}
+
+
+def why_unreadable(target: str) -> str:
+    """Why no collector reads this target, and what to run instead (the message of the InputError)."""
+    path = Path(target)
+    parent = shlex.quote(str(path.parent)) if str(path.parent) not in {"", "."} else "."
+    if path.is_file() and path.suffix.lower() in {".json", ".jsonld"}:
+        try:
+            with path.open(encoding="utf-8") as handle:
+                json.load(handle)
+        except UnicodeDecodeError as exc:
+            return f"not UTF-8 text ({exc.reason} at byte {exc.start}); a JSON summary must be UTF-8"
+        except json.JSONDecodeError as exc:
+            return (
+                f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
+                "fix the file, then run the scan again"
+            )
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror})"
+        return (
+            "a JSON file provaudit does not recognize (not a DPI summary, Croissant, SPDX or UMR document); "
+            f"if it belongs to a dataset or model folder, scan the folder: provaudit scan {parent}"
+        )
+    if path.is_file() and path.name.lower() in _CARD_FILES | {"readme"}:
+        return f"{path.name} is one file of a dataset or model folder; scan the folder instead: provaudit scan {parent}"
+    if path.is_file():
+        return (
+            "no collector reads this file (folders of datasets/models, DPI summaries, Croissant, SPDX, UMR, "
+            f"hf: and pipeline: references); to scan the folder that holds it: provaudit scan {parent}"
+        )
+    return "no collector can read this target (not a folder, file, hf: or pipeline: reference)"

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,9 +116,29 @@ def _git(path: Path, *args: str) -> str | None:
 
 
 def _name_from_remote(remote: str) -> str | None:
-    """``git@github.com:org/repo.git`` / ``https://github.com/org/repo`` → ``org/repo``."""
-    match = re.search(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$", remote.strip())
+    """``git@github.com:org/repo.git`` / ``https://github.com/org/repo`` → ``org/repo``.
+
+    A remote on this machine (``/home/me/src/repo``, ``file://...``, ``../repo``) names no project,
+    only where a clone came from: None, so the record is not named after a local path.
+    """
+    remote = remote.strip()
+    if not remote or remote.startswith(("/", ".", "~", "file:")) or re.match(r"^[A-Za-z]:[\\/]", remote):
+        return None
+    if "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
+        return None  # neither a URL nor scp-like user@host:path
+    match = re.search(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$", remote)
     return match.group(1) if match else None
+
+
+def _project_name(top: Path) -> str | None:
+    """The name the project gives itself in pyproject.toml ([project] name), if it has one."""
+    try:
+        with (top / "pyproject.toml").open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    name = data.get("project", {}).get("name") if isinstance(data.get("project"), dict) else None
+    return name if isinstance(name, str) and name.strip() else None
 
 
 def collect_pipeline(target: PipelineTarget, options: CollectOptions | None = None) -> list[Record]:
@@ -147,7 +168,13 @@ def collect_pipeline(target: PipelineTarget, options: CollectOptions | None = No
         )
     git = _read_git(path, findings) if path.is_dir() else {}
     top = Path(git.get("toplevel") or path).resolve() if path.is_dir() else path
-    name = target.name or _name_from_remote(git.get("remote") or "") or top.name or "pipeline"
+    name = (
+        target.name
+        or _name_from_remote(git.get("remote") or "")
+        or (_project_name(top) if path.is_dir() else None)
+        or top.name
+        or "pipeline"
+    )
     code = Record(
         id=record_id(Kind.CODE, name),
         kind=Kind.CODE,

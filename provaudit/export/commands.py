@@ -90,7 +90,14 @@ def review_for(db: Store, record: Record, policy: str = "default") -> RecordRevi
 
 
 def export_record_cli(
-    store: Path | None, record: str, fmt: str, out: Path | None, *, review: bool = True, policy: str = "default"
+    store: Path | None,
+    record: str,
+    fmt: str,
+    out: Path | None,
+    *,
+    review: bool = True,
+    policy: str = "default",
+    base_url: str | None = None,
 ) -> None:
     """What ``provaudit export RECORD --format F [--out FILE]`` does (for the export command in cli.py)."""
     fmt = _ALIASES.get(fmt, fmt)
@@ -99,23 +106,31 @@ def export_record_cli(
     with _open(store, read_only=True) as db:
         found = resolve_record(db, record)
         verdict = review_for(db, found, policy) if review else None
-        data = export_context(context_for(db, found, verdict), fmt)
+        data = export_context(context_for(db, found, verdict, base_url=base_url), fmt)
     _write(data, out)
     if out is not None:
         click.echo(f"{found.id} → {out} ({FORMATS[fmt].title})", err=True)
 
 
-def export_store_cli(store: Path | None, fmt: str, out: Path | None) -> None:
-    """The whole store as RDF (what `provaudit export` without RECORD has always done)."""
+def export_store_cli(store: Path | None, fmt: str, out: Path | None, base_url: str | None = None) -> None:
+    """The whole store as RDF (what `provaudit export` without RECORD has always done), local paths
+    relative to the scanned roots."""
+    from provaudit.export.public_paths import PublicPaths
+
     if fmt not in STORE_FORMATS:
         raise InputError(None, f"--format {fmt} describes one record: give RECORD (e.g. dataset:squad)")
     with _open(store, read_only=True) as db:
+        paths = PublicPaths.for_store(db, base_url)
         if out is None:
-            db.export(fmt, sys.stdout.buffer)
+            stream = paths.writer(sys.stdout.buffer)
+            db.export(fmt, stream)  # type: ignore[arg-type]
+            stream.flush()
             return
         tmp = out.with_name(out.name + ".partial")
         with tmp.open("wb") as handle:
-            db.export(fmt, handle)
+            stream = paths.writer(handle)
+            db.export(fmt, stream)  # type: ignore[arg-type]
+            stream.flush()
         tmp.replace(out)
 
 
@@ -135,8 +150,22 @@ def export_store_cli(store: Path | None, fmt: str, out: Path | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
 @click.option("--policy", default="default", show_default=True, help="Review policy for the concluded license.")
 @click.option("--no-review", is_flag=True, help="Leave the review verdict (concluded license) out.")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the scanned folders are published (e.g. a repository URL): local paths become "
+    "BASE-URL/<folder>/... instead of <folder>/...",
+)
 @_errors
-def export(record: str | None, store: Path | None, fmt: str, out: Path | None, policy: str, no_review: bool) -> None:
+def export(
+    record: str | None,
+    store: Path | None,
+    fmt: str,
+    out: Path | None,
+    policy: str,
+    no_review: bool,
+    base_url: str | None,
+) -> None:
     """Export the whole store as RDF, or one RECORD (id like dataset:squad, or a name) to a standard.
 
     \b
@@ -150,9 +179,9 @@ def export(record: str | None, store: Path | None, fmt: str, out: Path | None, p
     cyclonedx     CycloneDX 1.6 ML-BOM
     """
     if record is None:
-        export_store_cli(store, fmt, out)
+        export_store_cli(store, fmt, out, base_url)
     else:
-        export_record_cli(store, record, fmt, out, review=not no_review, policy=policy)
+        export_record_cli(store, record, fmt, out, review=not no_review, policy=policy, base_url=base_url)
 
 
 @click.command("import")

@@ -156,8 +156,16 @@ def resolve_record(store: Store, ref: str) -> Record:
     raise InputError(None, f"no record {ref!r} in the store (ids look like dataset:squad or model:org/name){hint}")
 
 
-def context_for(store: Store, record: Record, review: RecordReview | None = None) -> ExportContext:
-    """The record with its store revision (when it is the current one) and generating scan."""
+def context_for(
+    store: Store, record: Record, review: RecordReview | None = None, *, base_url: str | None = None
+) -> ExportContext:
+    """The record with its store revision (when it is the current one) and generating scan.
+
+    Local absolute paths are rewritten relative to the scanned roots (see provaudit.export.public_paths):
+    every export and attestation is made from this context.
+    """
+    from provaudit.export.public_paths import PublicPaths
+
     digest = record.content_digest()
     revision: RevisionInfo | None = next((r for r in store.history(record.id) if r.digest == digest), None)
     stored = None
@@ -165,7 +173,13 @@ def context_for(store: Store, record: Record, review: RecordReview | None = None
         from provaudit.export.prov import stored_triples
 
         stored = stored_triples(store, record_iri(record.id), revision.iri, revision.scan)
-    return ExportContext(record=record, review=review, revision=revision, stored=stored)
+    paths = PublicPaths.for_store(store, base_url)
+    return ExportContext(
+        record=paths.record(record),
+        review=paths.model(review) if review is not None else None,
+        revision=revision,
+        stored=paths.triples(stored) if stored is not None else None,
+    )
 
 
 def check_kind(fmt: str, record: Record) -> ExportFormat:

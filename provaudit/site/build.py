@@ -26,7 +26,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -894,9 +894,15 @@ def build_site_from_store(
     template_dirs: Sequence[str | Path] = (),
     title: str = "provaudit",
     workers: int | None = None,
+    base_url: str | None = None,
 ) -> SiteStats:
-    """Read the current records of a store (an open one, or its folder), review them under ``policy``, build."""
+    """Read the current records of a store (an open one, or its folder), review them under ``policy``, build.
+
+    Local absolute paths are published relative to the scanned roots, each root named by its folder
+    name or under ``base_url`` (see provaudit.export.public_paths).
+    """
     from provaudit import api
+    from provaudit.export.public_paths import PublicPaths
     from provaudit.site.review import review as run_review
 
     def read(db: Store) -> tuple[list[Record], list[str], dict[str, list[RevisionInfo]]]:
@@ -911,14 +917,20 @@ def build_site_from_store(
     else:
         with api.open_store(store, read_only=True) as db:
             records, targets, history = read(db)
+    # reviewed as stored (collections come from folder names), published without local paths
     report = run_review(records, policy)
+    paths = PublicPaths.for_targets(targets, base_url)
+    report = paths.model(report)
+    history = {
+        rid: [replace(rev, record=paths.record(rev.record)) for rev in revisions] for rid, revisions in history.items()
+    }
     return build_site(
-        records,
+        [paths.record(r) for r in records],
         report,
         out,
         history=history,
         template_dirs=template_dirs,
-        scan_targets=targets,
+        scan_targets=paths.targets(targets),
         title=title,
         workers=workers,
     )

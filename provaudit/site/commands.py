@@ -28,14 +28,30 @@ from provaudit.cli_options import store_option
     "provaudit.site.contexts lists the variables each template receives.",
 )
 @click.option("--title", default="provaudit", show_default=True, help="Site title shown in every page header.")
-def site(out: Path, store: Path | None, policy: str, template_dirs: tuple[Path, ...], title: str) -> None:
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the scanned folders are published (e.g. a repository URL): pages name a record's folder "
+    "BASE-URL/<scanned folder>/... instead of <scanned folder>/... (never a local absolute path).",
+)
+def site(
+    out: Path, store: Path | None, policy: str, template_dirs: tuple[Path, ...], title: str, base_url: str | None
+) -> None:
     """Build a static site of the store: catalog, record pages, collection cards and the audit page.
 
     The site opens from the file system (no server needed) or from any static host.
     """
     from provaudit.site.build import build_site_from_store
 
-    stats = build_site_from_store(store, out, policy=policy, template_dirs=template_dirs, title=title)
+    stats = build_site_from_store(
+        store, out, policy=policy, template_dirs=template_dirs, title=title, base_url=base_url
+    )
+    if not stats.records:
+        click.echo(
+            "provaudit: warning: the store holds no records, so the site is empty; "
+            "run `provaudit scan PATH` first, then build the site again",
+            err=True,
+        )
     for warning in stats.warnings[:20]:
         click.echo(f"provaudit: warning: {warning}", err=True)
     if len(stats.warnings) > 20:

@@ -128,6 +128,8 @@ METADATA_FACTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Tags", ("tag", "tags")),
 )
 LONG_FACTS = {"citation", "description", "summary", "architecture"}
+# facts that are a number of bytes: shown in kB/MB/GB with the exact count beside
+BYTE_FACTS = {"size_bytes", "dataset_size", "download_size", "num_bytes", "size_in_bytes"}
 TRAINING_RELATIONS = {Relation.TRAINED_ON, Relation.DERIVED_FROM, Relation.TEXT_SOURCE, Relation.GENERATED_BY}
 CARD_FACT = "card"
 
@@ -166,10 +168,28 @@ def group_facts(facts: dict[str, list[Fact]], keys: Sequence[str]) -> list[Value
             if ref:
                 sources[group] = ref
     for (key, where), values in short.items():
+        if key.split("[", 1)[0] in BYTE_FACTS:
+            values = [human_bytes(v) for v in values]
         text = ", ".join(values) if "[" not in key else f"{key.split('[', 1)[1][:-1]}: {', '.join(values)}"
         ref = sources.get((key, where))
         out.append(Value(text=text, sources=[ref] if ref else []))
     return out
+
+
+def human_bytes(value: str) -> str:
+    """``68691466`` → ``68.7 MB (68,691,466 bytes)``; anything that is not a byte count as it is."""
+    try:
+        size = int(value.strip())
+    except ValueError:
+        return value
+    if size < 1000:
+        return f"{size} bytes"
+    scaled, units = float(size), ["kB", "MB", "GB", "TB", "PB"]
+    scaled /= 1000
+    while scaled >= 1000 and len(units) > 1:
+        scaled /= 1000
+        units.pop(0)
+    return f"{scaled:.3g} {units[0]} ({size:,} bytes)"
 
 
 def record_label(rid: str) -> tuple[str, str]:
@@ -215,7 +235,8 @@ def umr_sections(
         if values:
             meta.append(Row(label, values))
     for key in sorted(facts.keys() - used):
-        meta.append(Row(key.replace("_", " ").capitalize(), group_facts(facts, (key,))))
+        label = "Size on disk" if key == "size_bytes" else key.replace("_", " ").capitalize()
+        meta.append(Row(label, group_facts(facts, (key,))))
     sections = [Section("umr-metadata", "Metadata", rows=meta)]
 
     def links(ups: Iterable[tuple[str, str, str | None, Source | None, str | None]]) -> list[Link]:

@@ -10,6 +10,7 @@
   var count = document.getElementById("catalog-count");
   var more = document.getElementById("catalog-more");
   var note = document.getElementById("catalog-static-note");
+  var empty = document.getElementById("catalog-empty");
   if (!data || !form || !table) return;
   var PAGE = 200;
   var USE_LABELS = {
@@ -39,6 +40,13 @@
     return node;
   }
 
+  // a cell with its column's name, which the phone layout shows in front of the value (site.css)
+  function cell(className, label, text) {
+    var td = el("td", className, text);
+    td.setAttribute("data-label", label);
+    return td;
+  }
+
   function license(expr) {
     return expr ? el("code", "lic", expr) : el("span", "none", "none");
   }
@@ -52,9 +60,9 @@
     th.appendChild(a);
     if (r[f.title] && r[f.title] !== r[f.name]) th.appendChild(el("small", "sub", r[f.title]));
     tr.appendChild(th);
-    tr.appendChild(el("td", "", r[f.kind]));
-    tr.appendChild(el("td", "", r[f.publisher]));
-    var declared = el("td");
+    tr.appendChild(cell("", "Type", r[f.kind]));
+    tr.appendChild(cell("", "Publisher", r[f.publisher]));
+    var declared = cell("", "Declared license");
     if (r[f.declared].length) {
       r[f.declared].forEach(function (d) {
         declared.appendChild(license(d));
@@ -64,13 +72,13 @@
       declared.appendChild(el("span", "none", "none"));
     }
     tr.appendChild(declared);
-    var effective = el("td");
+    var effective = cell("", "Effective license");
     effective.appendChild(license(r[f.effective]));
     tr.appendChild(effective);
-    var use = el("td");
+    var use = cell("", "Commercial use");
     use.appendChild(el("span", "badge use-" + r[f.use], USE_LABELS[r[f.use]] || r[f.use]));
     tr.appendChild(use);
-    var findings = el("td", "num");
+    var findings = cell("num", "Findings");
     if (r[f.findings]) findings.appendChild(el("span", "sev-" + r[f.worst], String(r[f.findings])));
     else findings.textContent = "0";
     tr.appendChild(findings);
@@ -82,11 +90,15 @@
     matched.slice(0, limit).forEach(function (rec) { body.appendChild(renderRow(rec.row)); });
     table.replaceChild(body, table.tBodies[0]);
     var total = records.length;
-    var text = matched.length === total ? total + " records" : matched.length + " of " + total + " records";
+    var text = matched.length === total ? total + (total === 1 ? " record" : " records")
+      : matched.length + " of " + total + (total === 1 ? " record" : " records");
     if (matched.length > limit) text += " (showing the first " + limit + ")";
     if (auditCell) text += ", declared by " + auditCell.replace(":", " as ") + " (Clear removes this filter)";
     count.textContent = text;
     if (more) more.hidden = matched.length <= limit;
+    // no match: say so (and offer to clear) instead of showing an empty table
+    if (empty) empty.hidden = matched.length > 0 || total === 0;
+    table.hidden = matched.length === 0;
   }
 
   function matches(rec, q, kind, lic, use, findings, collection) {

@@ -1,0 +1,108 @@
+"""How the CLI prints tables and explains query errors: whole values, in a table, CSV or JSON.
+
+Rich cuts cell text with "…" by default; an IRI, scan id or SPDX id cut short is a wrong value, so
+every column folds instead, and ``--format csv|json`` gives the same rows to a script.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TABLE_FORMATS = ("table", "csv", "json")
+
+
+def format_option(func: F) -> F:
+    """``--format table|csv|json`` and the older ``--json`` (the same as ``--format json``)."""
+    func = click.option("--json", "as_json", is_flag=True, help="The same as --format json.")(func)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(TABLE_FORMATS),
+        default="table",
+        show_default=True,
+        help="table (whole values, folded to the terminal's width), csv or json.",
+    )(func)
+
+
+def whole_table(*columns: str, title: str | None = None) -> Table:
+    """A rich table whose cells fold instead of being cut."""
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    return table
+
+
+def print_csv(columns: Sequence[str], rows: Sequence[Sequence[object]], delimiter: str = ",") -> None:
+    writer = csv.writer(sys.stdout, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None) -> None:
+    table = whole_table(*columns, title=title)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    table_console().print(table)
+
+
+def table_console() -> Console:
+    """A terminal's width (cells fold), or COLUMNS; piped output is as wide as the values need."""
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=100_000)
+
+
+# --- SPARQL errors ----------------------------------------------------------------------------
+
+_AT = re.compile(r"error at (\d+):(\d+):\s*(.*)", re.S)
+# Oxigraph lists every character class it expected, as Unicode ranges: noise to a reader
+_CHAR_CLASS = re.compile(r"\[[^\[\]]*\\u\{[^\]]*\]")
+_PREFIXED = re.compile(r"([A-Za-z][\w.-]*)?:[\w.-]*$")
+
+
+def explain_sparql_error(message: str, sparql: str | None, hidden_lines: int, known: Sequence[str]) -> str | None:
+    """The store's SPARQL syntax error told in the user's own lines (None: not a SPARQL syntax error).
+
+    The store prepends ``hidden_lines`` PREFIX lines, which Oxigraph counts in its positions.
+    """
+    if "SPARQL syntax error" not in message:
+        return None
+    found = _AT.search(message)
+    if not found:
+        return _CHAR_CLASS.sub("a name character", message)
+    line, column, detail = int(found[1]) - hidden_lines, int(found[2]), found[3]
+    lines = (sparql or "").splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    predeclared = ", ".join(f"{p}:" for p in known)
+    if "Prefix not found" in detail:
+        name = _PREFIXED.search(text[: max(column - 1, 0)])
+        prefix = f"{name[1] or ''}:" if name else "a prefix"
+        column = name.start() + 1 if name else column  # Oxigraph points past the name; show where it starts
+        head = f"SPARQL error at line {line}, column {column}: unknown prefix {prefix}"
+        hint = f"declare it (PREFIX {prefix} <...>) or use a predeclared one: {predeclared}"
+        return f"{head}; {hint}" + _caret(text, column)
+    detail = _CHAR_CLASS.sub("a name character", " ".join(detail.split()))
+    return f"SPARQL syntax error at line {line}, column {column}: {detail}" + _caret(text, column)
+
+
+def _caret(text: str, column: int) -> str:
+    if not text.strip():
+        return ""
+    return f"\n    {text}\n    {' ' * max(column - 1, 0)}^"

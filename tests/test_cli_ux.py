@@ -1,0 +1,216 @@
+"""What a new user sees at the command line: clear messages, empty results said, whole values in tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provaudit import api
+from provaudit.cli import main
+from provaudit.collectors.pipeline import _name_from_remote
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+SNLI = DEMO / "datasets" / "snli"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    code, _, err = run("scan", str(SNLI), "--store", str(store), "--fail-on", "never")
+    assert code == 0, err
+    return store
+
+
+def test_failed_first_scan_leaves_no_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    code, _, err = run("scan", str(tmp_path / "nonexistent"), "--store", str(store))
+    assert code == 2 and "no such file or folder" in err
+    assert not store.exists()
+    code, _, err = run("review", "--store", str(store))
+    assert code == 2
+    assert "no provaudit store here; run `provaudit scan PATH` first" in err
+
+
+def test_interrupted_first_scan_removes_its_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import provaudit.collectors.folders as folders
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt  # as a Ctrl-C while the first records are read
+
+    monkeypatch.setattr(folders, "read_planned", broken)
+    with pytest.raises(KeyboardInterrupt):
+        api.scan([str(SNLI)], store=tmp_path / "store")
+    assert not (tmp_path / "store").exists()
+
+
+def test_failed_later_scan_keeps_the_store(scanned: Path, tmp_path: Path) -> None:
+    code, _, _ = run("scan", str(tmp_path / "nonexistent"), "--store", str(scanned))
+    assert code == 2
+    code, out, _ = run("scans", "--store", str(scanned), "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1
+
+
+def test_malformed_json_names_the_syntax_error_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "summary.json"
+    bad.write_text('{\n  "datasets": [\n    {"License": "MIT",}\n  ]\n}\n')
+    code, _, err = run("scan", str(bad), "--store", str(tmp_path / "store"))
+    assert code == 2
+    assert str(bad) in err and "not valid JSON" in err and "line 3, column 23" in err
+    assert "no collector can read" not in err
+    assert not (tmp_path / "store").exists()
+    # one that reads as a DPI summary is that collector's: a finding naming the file and line
+    bad.write_text('{\n  "Licenses": [\n    {"License": "MIT",}\n  ]\n}\n')
+    code, out, _ = run("scan", str(bad), "--store", str(tmp_path / "store"), "--json")
+    messages = [f["message"] for r in json.loads(out)["records"] for f in r["findings"]]
+    assert code == 1 and any("summary.json:3:" in m and "malformed JSON" in m for m in messages)
+
+
+def test_a_card_file_points_at_its_folder(tmp_path: Path) -> None:
+    code, _, err = run("scan", str(SNLI / "README.md"), "--store", str(tmp_path / "store"))
+    assert code == 2
+    assert "scan the folder instead: provaudit scan " + str(SNLI) in err
+
+
+def test_unknown_json_and_other_files_say_what_to_run(tmp_path: Path) -> None:
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    code, _, err = run("scan", str(tmp_path / "other.json"), "--store", str(tmp_path / "store"))
+    assert code == 2 and "does not recognize" in err and f"provaudit scan {tmp_path}" in err
+    (tmp_path / "notes.txt").write_text("x")
+    code, _, err = run("scan", str(tmp_path / "notes.txt"), "--store", str(tmp_path / "store"))
+    assert code == 2 and f"provaudit scan {tmp_path}" in err
+
+
+def test_empty_folder_says_nothing_was_found(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("scan", str(tmp_path / "empty"), "--store", str(tmp_path / "store"))
+    assert code == 0
+    assert "nothing to record in" in err and "no dataset or model folder" in err
+
+
+def test_site_of_an_empty_store_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    run("scan", str(tmp_path / "empty"), "--store", str(tmp_path / "store"))
+    code, _, err = run("site", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "site"))
+    assert code == 0, err
+    assert "the store holds no records, so the site is empty" in err
+    assert "run `provaudit scan PATH` first" in err
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "The store holds no records yet" in index
+
+
+def test_sparql_unknown_prefix(scanned: Path) -> None:
+    code, _, err = run("query", "SELECT ?x WHERE { ?x foo:bar ?y }", "--store", str(scanned))
+    assert code == 2
+    assert "line 1, column 22: unknown prefix foo:" in err
+    assert "PREFIX foo: <...>" in err and "pa:, prov:, dcterms:" in err
+    assert "\\u{" not in err and "..=" not in err
+
+
+def test_sparql_syntax_error_counts_the_users_lines(scanned: Path) -> None:
+    query = "SELECT ?x WHERE {\n  ?x a ?y .\n  ?x ]] ?z }"
+    code, _, err = run("query", query, "--store", str(scanned))
+    assert code == 2
+    line = re.search(r"line (\d+), column (\d+)", err)
+    assert line is not None and int(line[1]) == 3, err
+    assert "?x ]] ?z" in err  # the offending line is shown
+
+
+def test_query_empty_result_says_so(scanned: Path) -> None:
+    code, out, err = run("query", 'SELECT ?s WHERE { ?s dcterms:license "nothing" }', "--store", str(scanned))
+    assert code == 0 and out == ""
+    assert "no rows" in err
+
+
+def _column(table: str, index: int) -> str:
+    """One column of a rich table's body, its folded lines joined again."""
+    body = table.split("┩", 1)[1]
+    parts = [line.split("│")[index + 1].strip() for line in body.splitlines() if line.startswith("│")]
+    return "".join(parts)
+
+
+def test_query_table_keeps_whole_iris(scanned: Path) -> None:
+    sparql = "SELECT ?v ?l WHERE { ?v dcterms:license ?l }"
+    _, out, _ = run("query", sparql, "--store", str(scanned), "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["v", "l"] and len(rows) > 1
+    iri = rows[1][0]
+    assert len(iri) > 60
+    for env in ({"COLUMNS": "60"}, {}):
+        code, table, _ = run("query", sparql, "--store", str(scanned), env=env)
+        assert code == 0 and "…" not in table
+        assert iri in _column(table, 0)
+    _, wide, _ = run("query", sparql, "--store", str(scanned))
+    assert iri in wide  # piped output is as wide as its values: one IRI, one line
+    code, out, _ = run("query", sparql, "--store", str(scanned), "--format", "json")
+    assert json.loads(out)[0]["v"] == iri
+
+
+def test_scans_table_csv_json(scanned: Path) -> None:
+    code, out, _ = run("scans", "--store", str(scanned), "--format", "json")
+    scan = json.loads(out)[0]
+    scan_id = scan["iri"].rsplit("/", 1)[-1]
+    code, table, _ = run("scans", "--store", str(scanned), env={"COLUMNS": "50"})
+    assert code == 0 and "…" not in table and _column(table, 0) == scan_id
+    code, out, _ = run("scans", "--store", str(scanned), "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][:2] == ["scan", "started"] and rows[1][0] == scan["iri"]
+    code, out, _ = run("scans", "--store", str(scanned), "--json")  # the older flag still works
+    assert json.loads(out)[0]["iri"] == scan["iri"]
+
+
+def test_license_normalize_whole_ids_and_formats() -> None:
+    long_id = "LicenseRef-scancode-llama-2-license-2023"
+    code, table, _ = run("license", "normalize", "llama2", "CC BY-NC 4.0", env={"COLUMNS": "60"})
+    assert code == 0 and "…" not in table and long_id in _column(table, 1)
+    code, out, _ = run("license", "normalize", "llama2", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["declared", "SPDX expression", "how", "use"] and rows[1][1] == long_id
+    code, out, _ = run("license", "normalize", "llama2", "--format", "json")
+    assert json.loads(out)[0]["expression"] == long_id
+    code, out, _ = run("license", "normalize", "no such license at all", "--format", "csv")
+    assert code == 1
+
+
+def test_license_detect_formats(tmp_path: Path) -> None:
+    mit = tmp_path / "LICENSE"
+    mit.write_text(
+        "MIT License\n\nCopyright (c) 2024 Acme\n\nPermission is hereby granted, free of charge, to any person "
+        'obtaining a copy of this software and associated documentation files (the "Software"), to deal in the '
+        "Software without restriction, including without limitation the rights to use, copy, modify, merge, "
+        "publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the "
+        "Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and "
+        "this permission notice shall be included in all copies or substantial portions of the Software.\n"
+    )
+    code, out, _ = run("license", "detect", str(mit), "--format", "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["file", "SPDX expression", "confidence", "matched lines"] and rows[1][0] == str(mit)
+    code, out, _ = run("license", "detect", str(mit), "--format", "json")
+    assert code == 0 and isinstance(json.loads(out), list)
+    code, table, _ = run("license", "detect", str(mit), env={"COLUMNS": "40"})
+    assert code == 0 and "…" not in table and _column(table, 0) == str(mit)
+
+
+@pytest.mark.parametrize(
+    ("remote", "name"),
+    [
+        ("git@github.com:acme/trainer.git", "acme/trainer"),
+        ("https://github.com/acme/trainer", "acme/trainer"),
+        ("/home/someone/src/trainer", None),
+        ("file:///home/someone/src/trainer", None),
+        ("../trainer", None),
+    ],
+)
+def test_pipeline_code_record_is_not_named_after_a_local_path(remote: str, name: str | None) -> None:
+    assert _name_from_remote(remote) == name
