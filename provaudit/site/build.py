@@ -47,8 +47,10 @@ from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
 from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
 from provaudit.site.paths import slugs_for
+from provaudit.site.runs import RunView, run_links, runs_by_record
 from provaudit.site.urls import safe_url
 from provaudit.store.base import RevisionInfo, Store
+from provaudit.versions.runs import RunRecord, load_runs
 
 MARKER = ".provaudit-site"
 CACHE_FILE = ".provaudit-markdown-cache.json"
@@ -338,6 +340,7 @@ class _Job:
     render_card: Callable[..., str] | None
     to_umr_yaml: Callable[..., str] | None
     markdown: _MarkdownCache
+    runs: dict[str, list[RunView]] = field(default_factory=dict)  # record id → the runs that generated it
     parent: int = field(default_factory=os.getpid)
 
 
@@ -413,6 +416,7 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
             "revisions": views.revision_views(revisions, record.content_digest() if len(revisions) > 1 else None),
             "downloads": downloads,
             "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
+            "runs": job.runs.get(record.id, []),
         }
         writer.page(template, f"records/{slug}.html", context)
     return stats, job.markdown.new, job.markdown.used
@@ -473,13 +477,15 @@ def build_site(
     scan_targets: Sequence[str] = (),
     title: str = "provaudit",
     workers: int | None = None,
+    runs: Iterable[RunRecord] = (),
 ) -> SiteStats:
     """Write the whole site into ``out``: every record and collection, the catalog and the audit page.
 
     ``history`` gives the revisions of a record id (a mapping, or a function such as a store's
     ``history``); ``scan_targets`` are the scanned folders, used to group records that the review
     puts in no collection; ``workers`` is the number of processes for record pages (default: one
-    per core when the platform can fork and the site is large).
+    per core when the platform can fork and the site is large); ``runs`` are the training runs
+    (model pages list the runs that generated them; graphs draw them between data and model).
 
     The site is built in a folder beside ``out`` and swapped in when complete: a build that fails
     or is killed leaves the previous site as it was (see :func:`_swap`).
@@ -500,6 +506,7 @@ def build_site(
             scan_targets=scan_targets,
             title=title,
             workers=workers,
+            runs=runs,
         )
         _carry_over(out, work)
         _swap(work, out)
@@ -520,6 +527,7 @@ def _build(
     title: str = "provaudit",
     workers: int | None = None,
     previous: Path | None = None,
+    runs: Iterable[RunRecord] = (),
 ) -> SiteStats:
     """Write every page into ``out``, a new folder; ``previous`` is the earlier site (for its cache)."""
     global _JOB
@@ -536,12 +544,14 @@ def _build(
 
     slugs = slugs_for(r.id for r in records)
     known = {r.id: (reviews[r.id].use.value if r.id in reviews else Use.UNSPECIFIED.value) for r in records}
+    record_hrefs = {rid: f"{slug}.html" for rid, slug in slugs.items()}
+    runs = list(runs)
     lineage = LineageIndex(
         {r.id: [(u.target, u.relation.value) for u in r.upstream] for r in records},
         known,
         lambda rid: f"{slugs[rid]}.html" if rid in slugs else None,
+        run_links(runs, record_hrefs),
     )
-    record_hrefs = {rid: f"{slug}.html" for rid, slug in slugs.items()}
 
     # collections: the review's, else the scan target folder or the record's parent folder
     members: dict[str, list[str]] = defaultdict(list)
@@ -577,6 +587,7 @@ def _build(
         render_card=render_card,
         to_umr_yaml=to_umr_yaml,
         markdown=_MarkdownCache((previous or out) / CACHE_FILE, out / CACHE_FILE),
+        runs=runs_by_record(runs, record_hrefs),
     )
 
     # --- record pages: in worker processes while this one writes the overview pages -------------
@@ -905,18 +916,18 @@ def build_site_from_store(
     from provaudit.export.public_paths import PublicPaths
     from provaudit.site.review import review as run_review
 
-    def read(db: Store) -> tuple[list[Record], list[str], dict[str, list[RevisionInfo]]]:
+    def read(db: Store) -> tuple[list[Record], list[str], dict[str, list[RevisionInfo]], list[RunRecord]]:
         records = list(db.records())
         targets = sorted({t for scan in db.scans() for t in scan.targets})
         lookup = history_from_store(db, records)
-        return records, targets, {r.id: lookup(r.id) for r in records}
+        return records, targets, {r.id: lookup(r.id) for r in records}, load_runs(db)
 
     # read everything before building: worker processes are forked and must not inherit a store in use
     if store is not None and not isinstance(store, str | Path):
-        records, targets, history = read(store)
+        records, targets, history, runs = read(store)
     else:
         with api.open_store(store, read_only=True) as db:
-            records, targets, history = read(db)
+            records, targets, history, runs = read(db)
     # reviewed as stored (collections come from folder names), published without local paths
     report = run_review(records, policy)
     paths = PublicPaths.for_targets(targets, base_url)
@@ -933,4 +944,5 @@ def build_site_from_store(
         scan_targets=paths.targets(targets),
         title=title,
         workers=workers,
+        runs=runs,
     )

@@ -47,6 +47,9 @@ PAGES: dict[str, dict[str, str]] = {
         "revisions": "views.RevisionView list, newest first (empty when built without a store)",
         "downloads": "(href, file name, label) of the generated card files",
         "collections": "(name, slug) of the collections the record belongs to",
+        "runs": "the training runs that generated the record, newest first: provaudit.site.runs.RunView (anchor, "
+        "iri, name, status, started, ended, command, params, metrics, code version, dirty files, inputs with "
+        "their data versions and record links, outputs with digests, packages); empty for other records",
     },
     "collection.html": {
         "name": "the collection's name",
@@ -73,6 +76,7 @@ PARTIALS: dict[str, tuple[str, ...]] = {
     "_umr.html": ("record.html",),
     "_lineage.html": ("record.html",),
     "_provenance.html": ("record.html",),
+    "_runs.html": ("record.html",),
     "_audit.html": ("record.html",),
     "_audit_table.html": ("audit.html", "collection.html"),
 }
