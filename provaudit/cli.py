@@ -11,32 +11,31 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from provaudit import __version__, api
+from provaudit import __version__
+from provaudit._lazy import LazyModule
 from provaudit.cli_options import store_option
 from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
-from provaudit.collectors.base import CollectOptions
 from provaudit.errors import InputError, ProvauditError
-from provaudit.rules.render import FORMATS, render
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from provaudit import api
+else:  # imported when a command first uses it: `--version` and `--help` stay fast (tests/test_startup.py)
+    api = LazyModule("provaudit.api")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# the same as api.FAIL_LEVELS and rules.render.FORMATS (tests/test_startup.py), spelled out to keep start-up light
+FAIL_LEVELS = ("error", "warning", "info", "never")
+REVIEW_FORMATS = ("text", "md", "html", "json", "sarif")
 
 fail_on_option = click.option(
     "--fail-on",
-    type=click.Choice(api.FAIL_LEVELS),
+    type=click.Choice(FAIL_LEVELS),
     default="error",
     show_default=True,
     help="Exit 1 when a finding of this severity or worse exists.",
@@ -45,6 +44,16 @@ fail_on_option = click.option(
 
 class _Group(click.Group):
     """Turns provaudit's own errors into one line and exit code 2 (traceback with PROVAUDIT_DEBUG)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command of ``_LAZY_COMMANDS`` is imported (and added) when it is first asked for."""
+        if cmd_name not in self.commands and cmd_name in _LAZY_COMMANDS:
+            module, attr = _LAZY_COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(__import__(module, fromlist=[attr]), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,6 +79,8 @@ def main() -> None:
 
 
 def _stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
@@ -124,10 +135,14 @@ def scan(
     TARGETS are folders of dataset/model folders (or one such folder), Data Provenance Initiative
     summaries (a JSON file or a folder of them) and other sources a collector reads.
     """
+    from provaudit.collectors.base import CollectOptions
+
     options = CollectOptions(digests=not no_digests, depth=depth, max_file_bytes=max_file_bytes)
     console = _stderr_console()
     show_progress = console.is_terminal and not as_json
     if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         with Progress(
             SpinnerColumn(),
             TextColumn("[bold]scanning"),
@@ -163,6 +178,8 @@ def scan(
             data["resolve"] = resolved.to_json()
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
+        from rich.console import Console
+
         _print_scan_summary(result, Console())
         if not result.records:
             click.echo(
@@ -177,6 +194,8 @@ def scan(
 
 
 def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
+    from rich.table import Table
+
     from provaudit.records.model import Severity
     from provaudit.rules.render import plural
 
@@ -311,7 +330,7 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     show_default=True,
     help="Policy: a built-in name (default, dpi) or a policy YAML file.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS), default="text", show_default=True)
 @click.option(
     "--rules",
     "rule_paths",
@@ -325,6 +344,7 @@ def review(
     store: Path | None, policy: str, fmt: str, rule_paths: tuple[Path, ...], out: Path | None, fail_on: str
 ) -> None:
     """Legal review of every record in the store: use category, obligations, evidence, findings."""
+    from provaudit.rules.render import render
     from provaudit.rules.review import review_store
 
     with api.open_store(store, read_only=True) as db:
@@ -404,20 +424,25 @@ def license_detect(files: tuple[Path, ...], fmt: str, as_json: bool) -> None:
     (print_csv if fmt == "csv" else print_table)(columns, cells)
 
 
-def _register_commands() -> None:
-    """Commands that live beside the code they drive (release records, the site)."""
-    from provaudit.export.commands import attach, export, import_, keygen, verify
-    from provaudit.resolve_commands import resolve_command
-    from provaudit.site.commands import site
-
-    for command in (export, import_, keygen, attach, verify, site, resolve_command):
-        main.add_command(command)
-    main.add_command(__import__("provaudit.rules.commands", fromlist=["audit"]).audit)
-    list(map(main.add_command, __import__("provaudit.versions.commands", fromlist=["COMMANDS"]).COMMANDS))
-    main.add_command(__import__("provaudit.versions.diff_commands", fromlist=["diff_command"]).diff_command)
-
-
-_register_commands()
+# Commands that live beside the code they drive (release records, the site, runs, the store), by name:
+# "module:attribute", imported only when that command runs or `--help` lists them (tests/test_startup.py
+# checks each name against its command).
+_LAZY_COMMANDS = {
+    "export": "provaudit.export.commands:export",
+    "import": "provaudit.export.commands:import_",
+    "keygen": "provaudit.export.commands:keygen",
+    "attach": "provaudit.export.commands:attach",
+    "verify": "provaudit.export.commands:verify",
+    "site": "provaudit.site.commands:site",
+    "resolve": "provaudit.resolve_commands:resolve_command",
+    "audit": "provaudit.rules.commands:audit",
+    "log": "provaudit.versions.commands:log_group",
+    "run": "provaudit.versions.commands:run_command",
+    "runs": "provaudit.versions.commands:runs_group",
+    "trace": "provaudit.versions.commands:trace_command",
+    "check": "provaudit.versions.commands:check_command",
+    "diff": "provaudit.versions.diff_commands:diff_command",
+}
 
 if __name__ == "__main__":
     main()

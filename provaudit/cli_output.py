@@ -12,11 +12,13 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:  # rich is imported when a table is printed: `provaudit --version` stays light
+    from rich.console import Console
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +40,8 @@ def format_option(func: F) -> F:
 
 def whole_table(*columns: str, title: str | None = None) -> Table:
     """A rich table whose cells fold instead of being cut."""
+    from rich.table import Table
+
     table = Table(title=title)
     for name in columns:
         table.add_column(name, overflow="fold")
@@ -63,6 +67,8 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[object]], title:
 
 def table_console() -> Console:
     """A terminal's width (cells fold), or COLUMNS; piped output is as wide as the values need."""
+    from rich.console import Console
+
     console = Console()
     if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
         return console

@@ -11,9 +11,10 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
-from provaudit.records.model import Record
+if TYPE_CHECKING:  # annotations only: `provaudit --version` does not import pydantic (tests/test_startup.py)
+    from provaudit.records.model import Record
 
 STORE_ENV = "PROVAUDIT_STORE"
 DEFAULT_STORE = ".provaudit"
