@@ -5,7 +5,7 @@ Usage::
     python bench/bench_detect.py [FOLDER] [--scancode-venv DIR] [--setup-scancode] [--no-scancode]
                                  [--show-errors]
 
-FOLDER defaults to /work/shared/corpus/licenses. Expected answers come from FOLDER/expected.json
+FOLDER defaults to ../shared/corpus/licenses beside the checkout. Expected answers come from FOLDER/expected.json
 (``files.<name>.ids``) or else from file names ``<SPDX-expression>__<variant>`` (``+`` = AND,
 ``_OR_`` = OR, ``NONE`` = no license). X, X-only, X-or-later and X+ count as the same id; a file is
 right when the set of ids found equals the expected set exactly.
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FOLDER = Path("/work/shared/corpus/licenses")
+DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus" / "licenses"
 SCANCODE_VENV = ROOT / "bench" / ".work" / "scancode-venv"
 SCANCODE_REQ = ["scancode-toolkit-mini==32.5.0", "pluggy<1.7"]
 

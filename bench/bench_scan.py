@@ -8,12 +8,12 @@ inodes, not disk. Measured in one run, side by side:
   process, nothing else;
 * provaudit: scan (collect + write, Oxigraph store), a second unchanged scan, a forced re-read, review
   — seconds, records/s, peak memory, store size; with ``--baseline CHECKOUT`` the same phases of
-  another checkout (e.g. ``git archive HEAD~3 | tar -x -C /tmp/base``) in the same run;
+  another checkout (e.g. ``mkdir ../base && git archive HEAD~3 | tar -x -C ../base``) in the same run;
 * the naive alternative for the same triples: an rdflib in-memory graph rewritten to a file on each
   scan (what "never rewrite the whole store" avoids) — seconds and the ratio.
 
     python bench/bench_scan.py --records 100000 --rdflib-records 5000
-    python bench/bench_scan.py some/corpus/hf --records 2000 --jobs 1 --baseline /tmp/base
+    python bench/bench_scan.py some/corpus/hf --records 2000 --jobs 1 --baseline ../base
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from provaudit import api  # noqa: E402
-from provaudit.collectors.base import CollectOptions  # noqa: E402
-from provaudit.store import rdf  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "hf"
 
@@ -98,6 +94,8 @@ def timed(label: str, func, *args, **kwargs):  # type: ignore[no-untyped-def]
 def rdflib_rewrite(records: list, out: Path) -> float:
     """The naive store: every scan loads the whole graph and writes it back."""
     from rdflib import Graph
+
+    from provaudit.store import rdf
 
     start = time.perf_counter()
     graph = Graph()
@@ -198,6 +196,9 @@ def main() -> None:
             print(f"  {label}: {ratios}")
         if args.no_rdflib:
             return
+        from provaudit import api
+        from provaudit.collectors.base import CollectOptions
+
         options = CollectOptions(digests=False)
         small = api.collect(
             [str(p) for p in sorted((collection / "datasets").iterdir())[: args.rdflib_records]], options

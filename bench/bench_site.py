@@ -1,7 +1,7 @@
 """Benchmark `provaudit site` on the shared corpus: records, pages, seconds, pages/s, peak memory.
 
-    python bench/bench_site.py                      # scan the corpus into a temporary store, then build
-    python bench/bench_site.py --store /tmp/corpus  # reuse (or create once) a store
+    python bench/bench_site.py [CORPUS]             # scan the corpus into a temporary store, then build
+    python bench/bench_site.py --store bench/.work/corpus-store   # reuse (or create once) a store
     python bench/bench_site.py --budget 60          # exit 1 when the build takes longer
 
 The scan is not timed; the figure is what `provaudit site` costs: reading the store, the review,
@@ -9,7 +9,8 @@ and writing every page, first into an empty folder (cold), then again into the s
 rebuild after a scan, which reuses the cached Markdown renderings). Peak memory is the maximum
 resident set of this process and, separately, of the largest worker process (record pages are
 rendered in forked workers). Other processes on the machine slow the wall-clock figures; the CPU
-seconds are the build's own.
+seconds are the build's own. CORPUS (default ../shared/corpus beside the checkout) holds hf/datasets,
+hf/models and dpi/data_summaries.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from provaudit import api
 from provaudit.site import build
 from provaudit.site.review import review
 
-CORPUS = Path("/work/shared/corpus")
-TARGETS = [CORPUS / "hf" / "datasets", CORPUS / "hf" / "models", CORPUS / "dpi" / "data_summaries"]
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def targets_of(corpus: Path) -> list[Path]:
+    return [corpus / "hf" / "datasets", corpus / "hf" / "models", corpus / "dpi" / "data_summaries"]
 
 
 def _mb(kilobytes: int) -> float:
@@ -74,6 +78,7 @@ def _run(store: Path, out: Path, workers: int | None, label: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", nargs="?", type=Path, default=CORPUS, help="folder with hf/ and dpi/")
     parser.add_argument("--store", type=Path, help="store to read (scanned from the corpus first if missing)")
     parser.add_argument("--out", type=Path, help="site folder (default: a temporary folder, removed after)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
@@ -91,7 +96,7 @@ def main() -> int:
     out = args.out or scratch / "site"
     try:
         if not (store / "oxigraph").is_dir():
-            targets = [str(t) for t in TARGETS if t.exists() and not (args.no_dpi and "dpi" in t.parts)]
+            targets = [str(t) for t in targets_of(args.corpus) if t.exists() and not (args.no_dpi and "dpi" in t.parts)]
             started = time.perf_counter()
             try:
                 api.scan(targets, store=store)
