@@ -19,6 +19,7 @@ from provaudit.errors import InputError
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.store.base import ScanInfo, default_store_path
 from provaudit.store.oxigraph import OxigraphStore
+from provaudit.store.sparql import SparqlStore
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 
@@ -68,9 +69,14 @@ class ScanResult:
         }
 
 
-def open_store(path: str | Path | None = None, *, read_only: bool = False) -> OxigraphStore:
-    """Open the store at path (default: $PROVAUDIT_STORE or ./.provaudit)."""
-    return OxigraphStore(path or default_store_path(), read_only=read_only)
+def open_store(
+    path: str | Path | None = None, *, read_only: bool = False, wait: float = 0.0
+) -> OxigraphStore | SparqlStore:
+    """Open the store at path, or the SPARQL server at an ``http(s)://`` URL (default: $PROVAUDIT_STORE or
+    ./.provaudit). ``wait``: seconds a writer queues behind another one before giving up."""
+    from provaudit.store.select import open_store as select_store
+
+    return select_store(path, read_only=read_only, wait=wait)
 
 
 def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
@@ -145,6 +151,7 @@ def scan(
     progress: Callable[[str], None] | None = None,
     jobs: int | None = None,
     force: bool = False,
+    wait: float = 0.0,
 ) -> ScanResult:
     """Collect the targets and add them to the store as one committed scan activity.
 
@@ -168,7 +175,7 @@ def scan(
     threshold = gc.get_threshold()
     gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
     try:
-        with open_store(store) as db:
+        with open_store(store, wait=wait) as db:
             opened = True
             writer = db.begin_scan(resolved, recorded)
             outcomes: dict[str, str] = {}

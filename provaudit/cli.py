@@ -19,7 +19,7 @@ from provaudit import __version__
 from provaudit._lazy import LazyModule
 from provaudit.cli_options import store_option
 from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
-from provaudit.errors import InputError, ProvauditError
+from provaudit.errors import EXIT_BUG, InputError, ProvauditError, bug_message, describe_os_error
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -43,7 +43,9 @@ fail_on_option = click.option(
 
 
 class _Group(click.Group):
-    """Turns provaudit's own errors into one line and exit code 2 (traceback with PROVAUDIT_DEBUG)."""
+    """The one error path at the edge. provaudit's own errors (input, store, keys, queries) and OS errors
+    on the files a command names become one line and exit 2; anything else is a bug: one line asking for
+    a report, exit 3. ``--debug`` or PROVAUDIT_DEBUG=1 shows the traceback instead."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
@@ -58,11 +60,28 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except ProvauditError as exc:
             if os.environ.get("PROVAUDIT_DEBUG"):
                 raise
             click.echo(f"provaudit: error: {_sparql_message(str(exc), None) or exc}", err=True)
             ctx.exit(EXIT_ERROR)
+        except OSError as exc:
+            if os.environ.get("PROVAUDIT_DEBUG"):
+                raise
+            click.echo(f"provaudit: error: {describe_os_error(exc)}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get("PROVAUDIT_DEBUG"):
+                raise
+            click.echo(f"provaudit: {bug_message(exc)}", err=True)
+            ctx.exit(EXIT_BUG)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ["PROVAUDIT_DEBUG"] = "1"
 
 
 def _sparql_message(message: str, sparql: str | None) -> str | None:
@@ -74,6 +93,14 @@ def _sparql_message(message: str, sparql: str | None) -> str | None:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="provaudit")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_set_debug,
+    help="Show tracebacks instead of one-line errors (or set PROVAUDIT_DEBUG=1).",
+)
 def main() -> None:
     """Provenance and license audit for ML datasets and models, stored as W3C PROV-O."""
 
@@ -112,6 +139,35 @@ def _stderr_console() -> Console:
     help="Card and metadata files larger than this are reported, not parsed.",
 )
 @click.option(
+    "--max-nesting",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="JSON and YAML values nested deeper than this are reported, not parsed.",
+)
+@click.option(
+    "--max-yaml-bytes",
+    type=click.IntRange(1),
+    default=4 * 1024 * 1024,
+    show_default=True,
+    help="A card's front matter larger than this is reported, not parsed (YAML parsing is the slow part).",
+)
+@click.option(
+    "--max-files",
+    type=click.IntRange(1),
+    default=10_000,
+    show_default=True,
+    help="Files hashed per record folder; more are reported.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Queue behind a scan that is writing to the store for up to this long, instead of failing at once.",
+)
+@click.option(
     "--resolve",
     "then_resolve",
     is_flag=True,
@@ -128,6 +184,10 @@ def scan(
     force: bool,
     depth: int,
     max_file_bytes: int,
+    max_nesting: int,
+    max_yaml_bytes: int,
+    max_files: int,
+    wait: float,
     then_resolve: bool,
 ) -> None:
     """Scan datasets and models into the store.
@@ -137,7 +197,14 @@ def scan(
     """
     from provaudit.collectors.base import CollectOptions
 
-    options = CollectOptions(digests=not no_digests, depth=depth, max_file_bytes=max_file_bytes)
+    options = CollectOptions(
+        digests=not no_digests,
+        depth=depth,
+        max_file_bytes=max_file_bytes,
+        max_nesting=max_nesting,
+        max_yaml_bytes=max_yaml_bytes,
+        max_files=max_files,
+    )
     console = _stderr_console()
     show_progress = console.is_terminal and not as_json
     if show_progress:
@@ -161,9 +228,10 @@ def scan(
                 progress=lambda rid: bar.update(task, advance=1, description=rid[:60]),
                 jobs=jobs,
                 force=force,
+                wait=wait,
             )
     else:
-        result = api.scan(list(targets), store=store, options=options, jobs=jobs, force=force)
+        result = api.scan(list(targets), store=store, options=options, jobs=jobs, force=force, wait=wait)
     resolved = None
     if then_resolve:
         from provaudit.resolve import DEFAULT_DEPTH, resolve
@@ -240,7 +308,9 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
     if sparql == "-":
         sparql = sys.stdin.read()
     elif sparql.startswith("@"):
-        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+        from provaudit.collectors._bounded import read_argument_file
+
+        sparql = read_argument_file(sparql[1:], "query file")
     with api.open_store(store, read_only=True) as db:
         try:
             result = db.query(sparql)
@@ -442,6 +512,7 @@ _LAZY_COMMANDS = {
     "trace": "provaudit.versions.commands:trace_command",
     "check": "provaudit.versions.commands:check_command",
     "diff": "provaudit.versions.diff_commands:diff_command",
+    "store": "provaudit.store.maintenance:store_group",
 }
 
 if __name__ == "__main__":

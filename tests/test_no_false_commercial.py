@@ -31,7 +31,13 @@ from provaudit.rules.review import review_records
 RANK = {"commercial": 0, "unspecified": 1, "non-commercial": 2, "academic-only": 3}
 FRONT = re.compile(r"^\s*---\r?\n(.*?)\r?\n---", re.S)
 # the checker's own reading of license strings (Hub ids, SPDX ids, DPI names, free text)
-RESEARCH_ONLY = {"deepfloyd-if-license", "h-research", "intel-research", "apple-amlr", "academic research purposes only"}
+RESEARCH_ONLY = {
+    "deepfloyd-if-license",
+    "h-research",
+    "intel-research",
+    "apple-amlr",
+    "academic research purposes only",
+}
 USE_RESTRICTED = re.compile(r"llama ?[234]|llama2|llama3|gemma|openrail|rail-|bloom-rail|creativeml|bigcode", re.I)
 NOT_SOURCES = {"original", "extended", "unknown", "other", ""}
 OPENAI = re.compile(r"\b(openai|chatgpt|gpt-?3|gpt-?3\.5|gpt-?4|text-davinci|davinci)\b", re.I)
@@ -74,7 +80,9 @@ class Node:
 
 
 def _card_node(folder: Path, kind: str) -> tuple[str, Node]:
-    text = (folder / "README.md").read_text(encoding="utf-8", errors="replace") if (folder / "README.md").is_file() else ""
+    text = (
+        (folder / "README.md").read_text(encoding="utf-8", errors="replace") if (folder / "README.md").is_file() else ""
+    )
     match = FRONT.match(text)
     try:
         meta = yaml.safe_load(match.group(1)) if match else {}
@@ -157,7 +165,11 @@ def _dpi_nodes(folder: Path, constants: Path) -> dict[str, tuple[Node, str]]:
 
 @pytest.fixture(scope="module")
 def corpus(shared_corpus: Path) -> dict[str, Any]:
-    targets = [shared_corpus / "hf" / "datasets", shared_corpus / "hf" / "models", shared_corpus / "dpi" / "data_summaries"]
+    targets = [
+        shared_corpus / "hf" / "datasets",
+        shared_corpus / "hf" / "models",
+        shared_corpus / "dpi" / "data_summaries",
+    ]
     records = api.collect([str(t) for t in targets], CollectOptions(digests=False))
     default = {r.id: r for r in review_records(records, "default").records}
     dpi = {r.id: r for r in review_records(records, "dpi").records}

@@ -136,11 +136,6 @@ def test_lineage_of_any_collection_reviews(records: list[Record], policy: str) -
     assert {r.id for r in report.records} == {r.id for r in records}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules/lineage.py recurses once per link: a chain deeper than ~480 records raises RecursionError "
-    "(the CLI reports it as an internal error, exit 3); lineage needs an iterative walk or a depth limit",
-)
 def test_a_deep_lineage_chain_reviews() -> None:
     """3,000 records each derived from the next: no RecursionError."""
     records = []
@@ -152,4 +147,7 @@ def test_a_deep_lineage_chain_reviews() -> None:
                          source=Source(collector="prop", field="x"))
             )  # fmt: skip
         records.append(record)
-    review_records(records, load_policy("default"))
+    report = review_records(records, load_policy("default"))
+    first = next(r for r in report.records if r.id == "dataset:org/d0")
+    # the walk stops at the policy's depth limit: the verdict is incomplete, never a crash or a guess
+    assert not first.complete and any("depth limit" in (u.reason or "") for u in first.unresolved)

@@ -110,7 +110,9 @@ def test_human_license_names() -> None:
     assert license_label(LLAMA2) == f"Llama 2 Community License Agreement ({LLAMA2})"
     assert license_label("Apache-2.0") == "Apache License 2.0 (Apache-2.0)"
     # the SPDX License List's own name
-    assert license_label("CC-BY-NC-4.0") == "Creative Commons Attribution Non Commercial 4.0 International (CC-BY-NC-4.0)"
+    assert (
+        license_label("CC-BY-NC-4.0") == "Creative Commons Attribution Non Commercial 4.0 International (CC-BY-NC-4.0)"
+    )
     assert license_label("UNREAD:Open Portion of the ANC") == "unreadable license string “Open Portion of the ANC”"
     assert license_label(None) == "no license"
 

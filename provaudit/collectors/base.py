@@ -41,12 +41,12 @@ class CollectOptions:
 
     digests: bool = True  # sha256 of every file in a local record folder
     max_file_bytes: int = 16 * 1024 * 1024  # larger cards / metadata files are reported, not parsed
-    depth: int = 0  # how far to follow upstream links (collectors that can fetch them)
-    progress: Callable[[str], None] | None = None  # called with a record id as each one is collected
-    extra: dict[str, object] = field(default_factory=dict)
     max_nesting: int = 100  # JSON/YAML values nested deeper are reported, not parsed
     max_yaml_bytes: int = 4 * 1024 * 1024  # a larger card front matter is reported, not parsed
     max_files: int = 10_000  # files hashed per record folder; the rest are reported
+    depth: int = 0  # how far to follow upstream links (collectors that can fetch them)
+    progress: Callable[[str], None] | None = None  # called with a record id as each one is collected
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -42,7 +42,8 @@ def revision_triples(ctx: ExportContext) -> list[Triple]:
 
 def stored_triples(store: Any, record_iri: str, revision_iri: str, scan_iri: str) -> list[Triple]:
     """What the store holds of one revision: the record node, the revision and its parts, its agents,
-    the sources they cite, and the scan activity that generated it (type, times, software agent; not what else it observed)."""
+    the sources they cite, and the scan activity that generated it (type, times, software agent; not what
+    else it observed)."""
     keep = ", ".join(
         f"<{p}>"
         for p in (f"{RDF_NS}type", f"{PROV_NS}startedAtTime", f"{PROV_NS}endedAtTime", f"{PROV_NS}wasAssociatedWith")

@@ -253,6 +253,20 @@ class Lineage:
                 if not self.follows(link) or (id_key(link.target), link.relation) in seen:
                     continue
                 seen.add((id_key(link.target), link.relation))
+                if len(stack) > policy.max_depth:
+                    # a bounded walk: deeper than any real lineage, and Python's stack is finite
+                    eff.unresolved.append(
+                        UnresolvedUpstream(
+                            target=link.target,
+                            relation=link.relation.value,
+                            raw=link.raw,
+                            via=[rid],
+                            source=link.source.describe(),
+                            inferred=link.inferred,
+                            reason=f"beyond the lineage depth limit ({policy.max_depth} links); not followed",
+                        )
+                    )
+                    continue
                 self._follow(rid, link, stack, eff, blocks)
             stack.pop()
             if eff.unresolved:

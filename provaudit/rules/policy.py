@@ -52,6 +52,8 @@ class Policy(BaseModel):
     inferred_links: Literal["follow", "ignore"] = "follow"
     # an expert audit's class of a license (DPI) counts beside the terms knowledge base
     expert_classes: bool = False
+    # links followed from a record before the walk stops; what lies deeper is unresolved (incomplete)
+    max_depth: int = Field(default=150, ge=1, le=300)
     only_claims: list[ClaimFilter] = Field(default_factory=list)
     ignore_claims: list[ClaimFilter] = Field(default_factory=list)
     allowed_licenses: list[str] = Field(default_factory=list)
