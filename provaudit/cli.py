@@ -63,25 +63,31 @@ class _Group(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except ProvauditError as exc:
-            if os.environ.get("PROVAUDIT_DEBUG"):
+            if _debug(ctx):
                 raise
             click.echo(f"provaudit: error: {_sparql_message(str(exc), None) or exc}", err=True)
             ctx.exit(EXIT_ERROR)
         except OSError as exc:
-            if os.environ.get("PROVAUDIT_DEBUG"):
+            if _debug(ctx):
                 raise
             click.echo(f"provaudit: error: {describe_os_error(exc)}", err=True)
             ctx.exit(EXIT_ERROR)
         except Exception as exc:
-            if os.environ.get("PROVAUDIT_DEBUG"):
+            if _debug(ctx):
                 raise
             click.echo(f"provaudit: {bug_message(exc)}", err=True)
             ctx.exit(EXIT_BUG)
 
 
+def _debug(ctx: click.Context) -> bool:
+    return bool(os.environ.get("PROVAUDIT_DEBUG") or ctx.meta.get("provaudit_debug"))
+
+
 def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # in the context, not the environment: one invocation's --debug must not leak into the next
+    # (tests and API users run several in one process)
     if value:
-        os.environ["PROVAUDIT_DEBUG"] = "1"
+        ctx.meta["provaudit_debug"] = True
 
 
 def _sparql_message(message: str, sparql: str | None) -> str | None:
