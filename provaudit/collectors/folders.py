@@ -52,7 +52,8 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
     from provaudit.collectors.local import _SKIP_DIRS
 
     digest = hashlib.sha256()
-    head = [__version__, str(folder.resolve()), options.digests, options.max_file_bytes, options.extra]
+    limits = [options.max_file_bytes, options.max_nesting, options.max_yaml_bytes, options.max_files]
+    head = [__version__, str(folder.resolve()), options.digests, limits, options.extra]
     digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
