@@ -454,7 +454,8 @@ def _validated(kind: Kind, metadata: dict[str, Any], rel: str | None, record: Re
     """Pass the metadata through huggingface_hub's card-data class for its kind."""
     cls = ModelCardData if kind is Kind.MODEL else DatasetCardData
     try:
-        data = cls(**metadata, ignore_metadata_errors=True).to_dict()
+        # huggingface_hub leaves CardData.to_dict unannotated
+        data = cls(**metadata, ignore_metadata_errors=True).to_dict()  # type: ignore[no-untyped-call]
     except Exception as exc:  # the card-data classes raise on shapes they cannot take
         record.findings.append(
             Finding(
@@ -544,10 +545,10 @@ def card_records_from_metadata(
         for entry in _as_list(meta.get("model-index")):
             for result in _as_list(entry.get("results") if isinstance(entry, dict) else None):
                 dataset = result.get("dataset") if isinstance(result, dict) else None
-                name = dataset.get("type") or dataset.get("name") if isinstance(dataset, dict) else None
-                if isinstance(name, str) and name.strip():
+                tested = dataset.get("type") or dataset.get("name") if isinstance(dataset, dict) else None
+                if isinstance(tested, str) and tested.strip():
                     _add_upstream(
-                        record, record_id(Kind.DATASET, name), name, Relation.TESTED_ON, src(rel, "model-index")
+                        record, record_id(Kind.DATASET, tested), tested, Relation.TESTED_ON, src(rel, "model-index")
                     )
     for key, fact in (
         ("pretty_name", "title"),

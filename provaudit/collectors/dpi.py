@@ -38,7 +38,8 @@ def dpi_id(uid: str) -> str:
 
 
 def _hf_dataset(entry: dict[str, Any]) -> str | None:
-    inferred = entry.get("Inferred Metadata") if isinstance(entry.get("Inferred Metadata"), dict) else {}
+    raw = entry.get("Inferred Metadata")
+    inferred = raw if isinstance(raw, dict) else {}
     name = str(inferred.get("HF Dataset") or "").strip()
     if not name:
         match = _HF_DATASET.search(str(entry.get("Hugging Face URL") or ""))
@@ -193,7 +194,8 @@ class DpiCollector:
             name, url = _text(item.get("License")), _text(item.get("License URL")) or None
             if name:
                 reader.add_claim(record, name, rel, f"{uid}.Licenses", url=url, link=url)
-        inferred = entry.get("Inferred Metadata") if isinstance(entry.get("Inferred Metadata"), dict) else {}
+        raw = entry.get("Inferred Metadata")
+        inferred = raw if isinstance(raw, dict) else {}
         for field in INFERRED_LICENSES:
             value = str(inferred.get(field) or "").strip()
             if value:
@@ -227,9 +229,9 @@ class DpiCollector:
             ("License Verified By", "license_verified_by"),
             ("Bibtex", "citation"),
         ):
-            value = entry.get(key)
-            if isinstance(value, str | int | float) and str(value).strip():
-                _add_fact(record, fact, str(value).strip(), src(key))
+            given = entry.get(key)
+            if isinstance(given, str | int | float) and str(given).strip():
+                _add_fact(record, fact, str(given).strip(), src(key))
         for key, fact in (("Languages", "language"), ("Task Categories", "task"), ("Format", "format")):
             for value in _strings(entry.get(key)):
                 _add_fact(record, fact, value, src(key))

@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, quote
 
 from huggingface_hub import HfApi, hf_hub_download, try_to_load_from_cache
 from huggingface_hub.file_download import repo_folder_name
-from huggingface_hub.utils import tqdm as hf_tqdm
+from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
 
 from provaudit.collectors import _hub_http as http
 from provaudit.collectors import basemodel
@@ -169,7 +169,7 @@ class _QuietTqdm(hf_tqdm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["disable"] = True
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # huggingface_hub's tqdm is unannotated
 
 
 class HubCollector:
@@ -338,7 +338,8 @@ def _read_hub(
             return None
         return Path(local)
 
-    card_data = info.card_data.to_dict() if info.card_data is not None else None
+    # huggingface_hub leaves CardData.to_dict unannotated
+    card_data = info.card_data.to_dict() if info.card_data is not None else None  # type: ignore[no-untyped-call]
     downloaded = _read_files(record, ref, sorted(sizes), fetch_file, card_data, api_source, options, urls)
     if downloaded and info.sha:
         _remember_ref(ref, settings, info.sha)

@@ -208,7 +208,7 @@ def read_spdx2(path: Path, reader: CardReader) -> list[Record]:
     try:
         document = parse_file(str(path))
     except SPDXParsingError as exc:
-        messages = exc.get_messages()
+        messages = exc.get_messages()  # type: ignore[no-untyped-call]  # spdx-tools leaves it unannotated
         return [_document_record(path, [_unparsed(rel, "; ".join(dict.fromkeys(messages))[:2000])])]
     except Exception as exc:  # spdx-tools raises many types on malformed input
         return [_document_record(path, [_unparsed(rel, f"{type(exc).__name__}: {exc}")])]

@@ -214,7 +214,7 @@ def render_card(record: Record, review: RecordReview | None = None) -> str:
     try:
         block = data.to_yaml(original_order=list(meta))
     except TypeError:  # huggingface_hub before `original_order`: order the dict the same way ourselves
-        dumped = data.to_dict()
+        dumped = data.to_dict()  # type: ignore[no-untyped-call]  # huggingface_hub leaves it unannotated
         block = yaml.safe_dump({k: dumped[k] for k in meta if k in dumped}, sort_keys=False, allow_unicode=True).strip()
     return f"---\n{block}\n---\n{body}"
 

@@ -51,7 +51,7 @@ def _warning(message: str) -> None:
     click.echo(f"provaudit: warning: {message}", err=True)
 
 
-def _open(store: Path | None, *, read_only: bool) -> Any:
+def _open(store: Path | None, *, read_only: bool) -> Store:
     from provaudit.api import open_store
 
     return open_store(store, read_only=read_only)
@@ -123,13 +123,13 @@ def export_store_cli(store: Path | None, fmt: str, out: Path | None, base_url: s
         paths = PublicPaths.for_store(db, base_url)
         if out is None:
             stream = paths.writer(sys.stdout.buffer)
-            db.export(fmt, stream)  # type: ignore[arg-type]
+            db.export(fmt, stream)
             stream.flush()
             return
         tmp = out.with_name(out.name + ".partial")
         with tmp.open("wb") as handle:
             stream = paths.writer(handle)
-            db.export(fmt, stream)  # type: ignore[arg-type]
+            db.export(fmt, stream)
             stream.flush()
         tmp.replace(out)
 

@@ -89,8 +89,8 @@ def _card_kind(text: str) -> str:
     if not isinstance(meta, dict):
         return "model"
     block = meta.get(BLOCK)
-    if isinstance(block, dict) and isinstance(block.get("record"), str):
-        return block["record"].split(":", 1)[0]
+    if isinstance(block, dict) and isinstance(ref := block.get("record"), str):
+        return ref.split(":", 1)[0]
     return "dataset" if _guess_kind(meta) is Kind.DATASET else "model"
 
 

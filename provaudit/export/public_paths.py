@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import IO, Any, TypeVar
 
+from pydantic import BaseModel
 from pyoxigraph import RdfFormat, parse
 
 from provaudit.records.model import Record
 
 PIPELINE_PREFIX = "pipeline:"
-M = TypeVar("M", bound=Any)
+M = TypeVar("M", bound=BaseModel)
 
 
 def target_root(target: str) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from provaudit import __version__
 from provaudit.licenses.kb import Terms, terms_for
-from provaudit.records.model import Record
+from provaudit.records.model import Finding, Record
 from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
 from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
@@ -86,7 +86,10 @@ def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list
 
 
 def review_records(
-    records: Iterable[Record], policy: str | Policy = "default", *, extra_findings: dict[str, list] | None = None
+    records: Iterable[Record],
+    policy: str | Policy = "default",
+    *,
+    extra_findings: dict[str, list[Finding]] | None = None,
 ) -> ReviewReport:
     """Review a collection: every record's verdict through the lineage, with rules run on each."""
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)

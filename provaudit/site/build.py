@@ -286,15 +286,21 @@ def _copy_static(out: Path, stats: SiteStats) -> None:
 
 def _exporters() -> tuple[Callable[..., str] | None, Callable[..., str] | None]:
     """The card and UMR exporters when they load (the site builds without its downloads otherwise)."""
+    card: Callable[..., str] | None
+    umr: Callable[..., str] | None
     try:
         from provaudit.export.cards import render_card
+
+        card = render_card
     except Exception:  # missing, or broken: a site without downloads beats no site
-        render_card = None
+        card = None
     try:
         from provaudit.export.umr import to_umr_yaml
+
+        umr = to_umr_yaml
     except Exception:
-        to_umr_yaml = None
-    return render_card, to_umr_yaml
+        umr = None
+    return card, umr
 
 
 def _all_findings(record: Record, review: RecordReview | None) -> list[Finding]:
@@ -678,7 +684,7 @@ def _overview_pages(
         {**base, "root": "", "page": "collections", "collections": summaries},
     )
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record in records:
         rv = reviews.get(record.id)
         found = findings[record.id]
@@ -712,7 +718,7 @@ def _overview_pages(
         {**base, "root": "", "page": "catalog", "rows": rows, "facets": facets, "static_rows": STATIC_ROWS},
     )
 
-    audit_rows = [
+    audit_rows: list[dict[str, Any]] = [
         {
             "record": record,
             "href": f"records/{slugs[record.id]}.html",

@@ -22,7 +22,7 @@ from functools import lru_cache
 from html import escape
 from itertools import pairwise
 
-import igraph  # type: ignore[import-untyped]  # igraph ships no type information
+import igraph  # untyped: see [[tool.mypy.overrides]] in pyproject.toml
 from markupsafe import Markup
 
 from provaudit.records.identity import split_id

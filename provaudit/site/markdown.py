@@ -158,7 +158,8 @@ RENDER_VERSION = f"1:{markdown_it.__version__}"
 
 def render_raw(text: str) -> str:
     """markdown-it-py's HTML, NOT sanitized: the slow step, which the site caches between builds."""
-    return _parser().render(text)
+    html: str = _parser().render(text)  # markdown-it types render() as Any; its HTML renderer gives str
+    return html
 
 
 def sanitize(html: str, *, heading_base: int = 3) -> Markup:

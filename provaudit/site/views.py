@@ -7,9 +7,10 @@ upstream records appear as links to their own pages, never as values copied into
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from provaudit.records.identity import split_id
@@ -314,13 +315,14 @@ def _changes(before: Record | None, after: Record) -> list[str]:
     if before is None:
         return ["first observed"]
     out: list[str] = []
-    for name, describe in (
+    describers: tuple[tuple[str, Callable[[Any], str]], ...] = (
         ("claims", lambda c: f"license {c.raw} ({c.source.describe()})"),
         ("upstream", lambda u: f"{u.relation.value} {u.target}"),
         ("agents", lambda a: f"{a.role} {a.name}"),
         ("facts", lambda f: f"{f.key} ({f.source.describe()})"),
         ("files", lambda f: f"file {f.path}"),
-    ):
+    )
+    for name, describe in describers:
         old = {describe(x) for x in getattr(before, name)}
         new = {describe(x) for x in getattr(after, name)}
         out += [f"+ {x}" for x in sorted(new - old)] + [f"− {x}" for x in sorted(old - new)]

@@ -1,17 +1,18 @@
 """The store interface: everything provaudit asks of a PROV-O store, kept small on purpose.
 
-One embedded implementation (``OxigraphStore``, an on-disk RocksDB quad store) serves a laptop and
-a 100,000-record collection; a shared SPARQL 1.1 server can implement the same methods later.
+Two implementations: ``OxigraphStore`` (an on-disk RocksDB quad store) serves a laptop and a
+100,000-record collection; ``SparqlStore`` writes to a shared SPARQL 1.1 server. Both satisfy
+:class:`Store` structurally (mypy checks it wherever one is passed as a ``Store``).
 Every store is append-only: scans add, nothing is overwritten.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Self
 
 if TYPE_CHECKING:  # annotations only: `provaudit --version` does not import pydantic (tests/test_startup.py)
     from provaudit.records.model import Record
@@ -65,14 +66,35 @@ class ScanCounts:
         return {"records": self.records, "new": self.new, "revised": self.revised, "unchanged": self.unchanged}
 
 
+class BinaryOutput(Protocol):
+    """Where an export goes: a binary file, or anything with its ``write`` and ``flush``."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class ScanWriter(Protocol):
     """An open scan: records go in, then commit (or nothing of it is ever seen)."""
 
     iri: str
-    counts: ScanCounts
 
-    def add(self, records: Iterable[Record]) -> list[str]:
-        """Write records; returns, per record, "new", "revised" or "unchanged"."""
+    @property
+    def counts(self) -> ScanCounts: ...
+
+    def add(self, records: Iterable[Record], fingerprints: Iterable[str | None] | None = None) -> list[str]:
+        """Write records; returns, per record, "new", "revised" or "unchanged".
+
+        ``fingerprints`` (one per record, or None): the file-stat fingerprint of each record's folder.
+        """
+        ...
+
+    def revision_for_fingerprint(self, fingerprint: str) -> str | None:
+        """The revision a committed scan read from a folder with exactly this file-stat fingerprint."""
+        ...
+
+    def observe(self, record_id: str, revision: str) -> str:
+        """Record that this scan saw ``revision`` again without re-reading it; returns the outcome."""
         ...
 
     def add_prov(self, ntriples: bytes) -> int:
@@ -83,7 +105,10 @@ class ScanWriter(Protocol):
 
 
 class Store(Protocol):
-    path: Path
+    @property
+    def path(self) -> Path:
+        """The store's folder (a server store: its URL, for messages)."""
+        ...
 
     def begin_scan(self, targets: list[str], options: dict[str, object]) -> ScanWriter: ...
 
@@ -92,6 +117,18 @@ class Store(Protocol):
         ...
 
     def record(self, record_id: str) -> Record | None: ...
+
+    def record_at(self, revision: str, *, light: bool = False) -> Record | None:
+        """The record one revision holds (``light``: without card text and file lists)."""
+        ...
+
+    def records_at(self, scan: str, *, light: bool = False, only: Collection[str] | None = None) -> list[Record]:
+        """The records one committed scan observed, as it observed them (``only``: these revision IRIs)."""
+        ...
+
+    def current_revisions(self, only: str | None = None) -> dict[str, str]:
+        """record IRI → IRI of the revision its latest committed observation saw (``only``: one record IRI)."""
+        ...
 
     def history(self, record_id: str) -> list[RevisionInfo]:
         """Every revision of a record, oldest first."""
@@ -108,6 +145,18 @@ class Store(Protocol):
 
     def query(self, sparql: str) -> QueryResult: ...
 
-    def export(self, fmt: str, out: IO[bytes]) -> None: ...
+    def ntriples(self) -> bytes:
+        """Every committed triple, sorted, as N-Triples (deterministic)."""
+        ...
+
+    def export(self, fmt: str, out: BinaryOutput) -> None: ...
+
+    def reopen(self) -> None:
+        """A fresh view of the store (after another process changed it)."""
+        ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...

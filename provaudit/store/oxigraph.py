@@ -15,16 +15,19 @@ import time
 from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
     Literal,
     NamedNode,
     Quad,
     QueryBoolean,
     QuerySolutions,
+    QueryTriples,
     RdfFormat,
     Store,
+    Triple,
     Variable,
     parse,
     serialize,
@@ -34,7 +37,7 @@ from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import record_iri, revision_iri
 from provaudit.records.model import Record
 from provaudit.store import rdf, resilience
-from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
+from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
 FORMAT_VERSION = 1
@@ -55,6 +58,18 @@ def _term_text(term: object) -> str | None:
         return None
     value = getattr(term, "value", None)
     return str(value) if value is not None else str(term)
+
+
+def _value(term: NamedNode | BlankNode | Literal | Triple) -> str:
+    """A quad object's value. provaudit writes no RDF 1.2 triple terms; one here came from foreign data."""
+    if isinstance(term, Triple):
+        raise StoreError(f"unexpected RDF triple term {term} where an IRI or literal belongs")
+    return term.value
+
+
+def _dataset(graphs: list[NamedNode]) -> list[NamedNode | BlankNode | DefaultGraph]:
+    """The graphs as the list type ``Store.query(default_graph=...)`` is annotated with (``list`` is invariant)."""
+    return list(graphs)
 
 
 class OxigraphStore:
@@ -135,14 +150,14 @@ class OxigraphStore:
                 continue  # a committed graph that is no scan (a training run)
 
             def values(predicate: NamedNode, g: NamedNode = graph) -> list[str]:
-                return [q.object.value for q in self._ox.quads_for_pattern(g, predicate, None, g)]
+                return [_value(q.object) for q in self._ox.quads_for_pattern(g, predicate, None, g)]
 
             counts = {}
             for quad in self._ox.quads_for_pattern(graph, None, None, graph):
                 name = quad.predicate.value
                 if name.startswith(PA.count.value):
                     key = name[len(PA.count.value) :]
-                    counts[key[:1].lower() + key[1:]] = int(quad.object.value)
+                    counts[key[:1].lower() + key[1:]] = int(_value(quad.object))
             started, ended = values(PROV.startedAtTime), values(PROV.endedAtTime)
             out.append(
                 ScanInfo(
@@ -179,7 +194,7 @@ class OxigraphStore:
         rows = self._ox.query(
             sparql_prefixes()
             + "SELECT ?r ?v ?end ?s WHERE { ?s pa:observed ?v ; prov:endedAtTime ?end . ?v prov:specializationOf ?r }",
-            default_graph=graphs,
+            default_graph=_dataset(graphs),
             substitutions={Variable("r"): NamedNode(only)} if only else None,
         )
         assert isinstance(rows, QuerySolutions)
@@ -196,19 +211,21 @@ class OxigraphStore:
         (``<record>/rev/<digest>``), so no join is needed.
         """
         ended = {
-            g.value: next((q.object.value for q in self._ox.quads_for_pattern(g, PROV.endedAtTime, None, g)), "")
+            g.value: next((_value(q.object) for q in self._ox.quads_for_pattern(g, PROV.endedAtTime, None, g)), "")
             for g in graphs
         }
         latest: dict[str, str] = {}
         for graph in sorted(graphs, key=lambda g: (ended[g.value], g.value), reverse=True):
             for quad in self._ox.quads_for_pattern(graph, PA.observed, None, graph):
-                v = quad.object.value
+                v = _value(quad.object)
                 r, sep, _ = v.rpartition("/rev/")
                 if not sep:  # not provaudit's IRI scheme (an imported graph): ask the store
+                    if isinstance(quad.object, Literal):  # a literal specializes nothing
+                        continue
                     spec = next(self._ox.quads_for_pattern(quad.object, PROV.specializationOf, None), None)
                     if spec is None:
                         continue
-                    r = spec.object.value
+                    r = _value(spec.object)
                 if r not in latest:
                     latest[r] = v
         return latest
@@ -224,12 +241,12 @@ class OxigraphStore:
             quad = next(self._ox.quads_for_pattern(node, PA.recordJson, None), None)
         if quad is None:
             return None
-        record = Record.model_validate_json(quad.object.value)
+        record = Record.model_validate_json(_value(quad.object))
         if light and full:
             record.facts = [f for f in record.facts if f.key not in rdf.LARGE_FACTS]
             record.files = []
         location = next(self._ox.quads_for_pattern(NamedNode(revision), PA.location, None), None)
-        record.location = location.object.value if location else None
+        record.location = _value(location.object) if location else None
         return record
 
     def record_at(self, revision: str, *, light: bool = False) -> Record | None:
@@ -261,7 +278,7 @@ class OxigraphStore:
         graph = NamedNode(scan)
         if graph not in self._committed():
             return []
-        revisions = sorted(q.object.value for q in self._ox.quads_for_pattern(graph, PA.observed, None, graph))
+        revisions = sorted(_value(q.object) for q in self._ox.quads_for_pattern(graph, PA.observed, None, graph))
         found = (self._record_at(v, light=light) for v in revisions if only is None or v in only)
         return [r for r in found if r is not None]
 
@@ -294,8 +311,9 @@ class OxigraphStore:
     def query(self, sparql: str) -> QueryResult:
         """Run SPARQL 1.1 over every committed scan (the provaudit prefixes are predeclared)."""
         graphs = self._committed()
+        named: list[NamedNode | BlankNode] = list(graphs)
         try:
-            result = self._ox.query(sparql_prefixes() + sparql, default_graph=graphs, named_graphs=graphs)
+            result = self._ox.query(sparql_prefixes() + sparql, default_graph=_dataset(graphs), named_graphs=named)
         except SyntaxError as exc:
             raise InputError(None, f"SPARQL syntax error: {exc}") from exc
         if isinstance(result, QueryBoolean):
@@ -313,18 +331,18 @@ class OxigraphStore:
         graphs = self._committed()
         if not graphs:
             return b""
-        data = self._ox.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", default_graph=graphs).serialize(
-            format=RdfFormat.N_TRIPLES
-        )
+        result = self._ox.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", default_graph=_dataset(graphs))
+        assert isinstance(result, QueryTriples)
+        data = result.serialize(format=RdfFormat.N_TRIPLES)
         lines = sorted(set((data or b"").decode().splitlines()))
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
-    def export(self, fmt: str, out: IO[bytes]) -> None:
+    def export(self, fmt: str, out: BinaryOutput) -> None:
         fmt = fmt.lower()
         graphs = self._committed()
         if fmt in {"nq", "trig"}:
             quads = (q for g in graphs for q in self._ox.quads_for_pattern(None, None, None, g))
-            serialize(quads, out, _EXPORT_FORMATS[fmt])
+            serialize(quads, out, _EXPORT_FORMATS[fmt])  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
             return
         if fmt in {"jsonld", "json-ld"}:
             from provaudit.store.jsonld import ntriples_to_jsonld
@@ -334,7 +352,8 @@ class OxigraphStore:
         if fmt not in _EXPORT_FORMATS:
             raise InputError(None, f"unknown export format {fmt!r}; use turtle, jsonld, nt, nq or trig")
         triples = parse(self.ntriples(), format=RdfFormat.N_TRIPLES)
-        serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=PREFIXES if fmt != "nt" else None)
+        prefixes = PREFIXES if fmt != "nt" else None
+        serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=prefixes)  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
 
     def close(self) -> None:
         if not self.read_only:

@@ -31,7 +31,6 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
@@ -40,7 +39,7 @@ from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import ID_BASE, record_iri, revision_iri
 from provaudit.records.model import Record
 from provaudit.store import rdf
-from provaudit.store.base import QueryResult, RevisionInfo, ScanCounts, ScanInfo
+from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, RDF, sparql_prefixes
 
 LEASES = NamedNode(f"{ID_BASE}leases")  # the graph of open scans' heartbeats; never read as data
@@ -525,7 +524,7 @@ class SparqlStore:
         lines = sorted(set(self._graph_triples(graphs).decode().splitlines()))
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
-    def export(self, fmt: str, out: IO[bytes]) -> None:
+    def export(self, fmt: str, out: BinaryOutput) -> None:
         fmt = fmt.lower()
         if fmt in {"nq", "trig"}:
             quads = (
@@ -533,7 +532,7 @@ class SparqlStore:
                 for g in self._committed()
                 for t in parse(self._graph_triples([g]), format=RdfFormat.N_TRIPLES)
             )
-            serialize(quads, out, _RDF_FORMATS[fmt])
+            serialize(quads, out, _RDF_FORMATS[fmt])  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
             return
         if fmt in {"jsonld", "json-ld"}:
             from provaudit.store.jsonld import ntriples_to_jsonld
@@ -543,7 +542,8 @@ class SparqlStore:
         if fmt not in _RDF_FORMATS:
             raise InputError(None, f"unknown export format {fmt!r}; use turtle, jsonld, nt, nq or trig")
         triples: Iterable[Triple] = parse(self.ntriples(), format=RdfFormat.N_TRIPLES)
-        serialize(triples, out, _RDF_FORMATS[fmt], prefixes=PREFIXES if fmt != "nt" else None)
+        prefixes = PREFIXES if fmt != "nt" else None
+        serialize(triples, out, _RDF_FORMATS[fmt], prefixes=prefixes)  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
 
     def close(self) -> None:
         self._http.close()

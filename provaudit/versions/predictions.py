@@ -121,7 +121,10 @@ def model_ref(model: Any) -> dict[str, str]:
         if not model:
             raise ProvauditError("log_prediction: model is empty (give a record id, a mapping or a model file)")
         return {"id": model}
-    get = model.get if isinstance(model, dict) else lambda k: getattr(model, k, None)
+
+    def get(key: str) -> object:
+        return model.get(key) if isinstance(model, dict) else getattr(model, key, None)
+
     ref = {k: str(v) for k in ("id", "version", "digest") if (v := get(k)) is not None}
     if "id" not in ref:
         raise ProvauditError("log_prediction: model needs an id (a record id, {'id': ..., 'version': ...} or a path)")
