@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from provaudit import api
-from provaudit.records.model import Fact, Record
+from provaudit.records.model import AgentRef, Fact, Kind, Record, Source
 from provaudit.resources import resource
 from provaudit.rules.report import ReviewReport
 from provaudit.site import build as site_build
@@ -328,3 +328,14 @@ def test_template_variables_are_documented_and_passed(
     for page, variables in contexts.PAGES.items():
         assert passed[page] == set(variables) | set(contexts.COMMON), page
     assert "## record.html" in contexts.describe()
+
+
+def test_collection_card_counts_one_publisher_however_it_is_spelled() -> None:
+    source = Source(collector="test", field="author")
+    records = [
+        Record(id="model:a", kind=Kind.MODEL, name="a", agents=[AgentRef(name="HuggingFaceH4", role="publisher", source=source)]),
+        Record(id="model:b", kind=Kind.MODEL, name="b", agents=[AgentRef(name="Hugging Face H4", role="creator", source=source)]),
+    ]  # fmt: skip
+    card = site_build._collection_card("c", records, {}, {"model:a": [], "model:b": []})
+    charts = str({k: v for k, v in card.items() if k != "records"})  # the creators chart: SVG in the context
+    assert "Hugging Face H4" in charts and "HuggingFaceH4" not in charts

@@ -169,3 +169,8 @@ def test_every_page_of_the_run_site_is_routed_around_its_nodes(built: Built) -> 
     assert len(pages) >= 3  # the dataset, the model, the code and its packages
     problems = [p for page in pages for p in geometry_problems(Graph(page))]
     assert not problems, problems[:10]
+
+
+def test_no_page_names_the_work_tree_by_its_absolute_path(built: Built) -> None:
+    for page in built.site.rglob("*.html"):
+        assert str(built.repo) not in page.read_text(encoding="utf-8"), page

@@ -42,6 +42,7 @@ from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
 from provaudit.rules.audit import SiteAudit
 from provaudit.rules.report import RecordReview, ReviewReport
+from provaudit.rules.review import agent_key, merge_agents
 from provaudit.site import views
 from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
@@ -813,7 +814,12 @@ def _collection_card(
     declared = Counter(
         c.expression or f"unread: {c.raw}" for r in records for c in {c.raw: c for c in r.claims}.values()
     )
-    creators = Counter(a.name for r in records for a in {a.name: a for a in r.agents}.values())
+    # one creator however it is spelled ("HuggingFaceH4", "Hugging Face H4"): counted by identity
+    spelled = [a.name for r in records for a in r.agents]
+    display = {agent_key(n): n for n in merge_agents(spelled)}
+    creators = Counter(
+        display[k] for r in records for k in {agent_key(a.name) for a in r.agents} if k in display
+    )
     sources = Counter(
         u.target
         for r in records

@@ -506,7 +506,10 @@ def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunS
 
     def _write(db: RunStore) -> None:
         if records:
-            writer = db.begin_scan([f"{COLLECTOR}:{run.iri}"], {"run": run.iri})
+            # the work tree is a scan target too, so what is published names paths relative to it
+            root = run.code.toplevel or run.cwd
+            targets = [f"{COLLECTOR}:{run.iri}", *([root] if root else [])]
+            writer = db.begin_scan(targets, {"run": run.iri})
             writer.add(records)
             writer.commit()
         data = serialize(run_triples(run), format=RdfFormat.N_TRIPLES)
