@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import string
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

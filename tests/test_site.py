@@ -333,9 +333,9 @@ def test_template_variables_are_documented_and_passed(
 def test_collection_card_counts_one_publisher_however_it_is_spelled() -> None:
     source = Source(collector="test", field="author")
     records = [
-        Record(id="model:a", kind=Kind.MODEL, name="a", agents=[AgentRef(name="HuggingFaceH4", role="publisher", source=source)]),
-        Record(id="model:b", kind=Kind.MODEL, name="b", agents=[AgentRef(name="Hugging Face H4", role="creator", source=source)]),
-    ]  # fmt: skip
+        Record(id=f"model:{n}", kind=Kind.MODEL, name=n, agents=[AgentRef(name=who, role="creator", source=source)])
+        for n, who in (("a", "HuggingFaceH4"), ("b", "Hugging Face H4"))
+    ]
     card = site_build._collection_card("c", records, {}, {"model:a": [], "model:b": []})
     charts = str({k: v for k, v in card.items() if k != "records"})  # the creators chart: SVG in the context
     assert "Hugging Face H4" in charts and "HuggingFaceH4" not in charts
