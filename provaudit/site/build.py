@@ -817,9 +817,7 @@ def _collection_card(
     # one creator however it is spelled ("HuggingFaceH4", "Hugging Face H4"): counted by identity
     spelled = [a.name for r in records for a in r.agents]
     display = {agent_key(n): n for n in merge_agents(spelled)}
-    creators = Counter(
-        display[k] for r in records for k in {agent_key(a.name) for a in r.agents} if k in display
-    )
+    creators = Counter(display[k] for r in records for k in {agent_key(a.name) for a in r.agents} if k in display)
     sources = Counter(
         u.target
         for r in records
