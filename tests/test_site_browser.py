@@ -252,6 +252,11 @@ def test_audit_filters(site: Path, tab: Page) -> None:
         "#audit-table tbody tr:not([hidden])", "els => els.map(e => e.dataset.severity)"
     )
     assert set(severities) <= {"warning"}
+    # rows the script renders look like the static ones: `quoted` keys as code, each location once
+    texts = page.eval_on_selector_all(
+        "#audit-table tbody tr:not([hidden]) td:nth-child(4)", "els => els.map(e => e.innerText)"
+    )
+    assert texts and not any("`" in t for t in texts), texts[:3]
     tab.assert_clean()
 
 

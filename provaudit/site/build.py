@@ -779,6 +779,12 @@ def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
     writer.text("catalog.js", f"window.PROVAUDIT_CATALOG = {body};\n")
 
 
+def _location(finding: Finding) -> str:
+    """Where a finding was read, unless its message already starts with it (shown once, not twice)."""
+    where = finding.source.describe() if finding.source else ""
+    return "" if where and finding.message.startswith(where) else where
+
+
 def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
     """Every finding for the audit page's filters, as a script assigning a global (like catalog.js)."""
     fields = ["severity", "rule", "name", "kind", "href", "message", "source", "fix", "collections"]
@@ -792,7 +798,7 @@ def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
                 row["record"].kind.value,
                 row["href"],
                 row["finding"].message,
-                row["finding"].source.describe() if row["finding"].source else "",
+                _location(row["finding"]),
                 row["finding"].fix or "",
                 row["collections"],
             ]

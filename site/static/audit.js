@@ -24,6 +24,16 @@
     return node;
   }
 
+  // `backticks` quote keys and commands, as on the static rows: code elements, the rest plain text
+  function codeText(parent, text) {
+    var parts = text.split("`");
+    if (parts.length % 2 === 0) { parent.appendChild(document.createTextNode(text)); return parent; }
+    parts.forEach(function (part, i) {
+      parent.appendChild(i % 2 ? el("code", "", part) : document.createTextNode(part));
+    });
+    return parent;
+  }
+
   function renderRow(r) {
     var tr = el("tr");
     tr.setAttribute("data-rule", r[f.rule]);
@@ -41,14 +51,14 @@
     record.appendChild(document.createTextNode(" "));
     record.appendChild(el("small", "", r[f.kind]));
     tr.appendChild(record);
-    var message = el("td", "", r[f.message]);
+    var message = codeText(el("td"), r[f.message]);
     if (r[f.source]) {
       message.appendChild(document.createTextNode(" "));
       message.appendChild(el("span", "src", r[f.source]));
     }
     if (r[f.fix]) {
       message.appendChild(el("br"));
-      message.appendChild(el("span", "fix", "Fix: " + r[f.fix]));
+      message.appendChild(codeText(el("span", "fix", "Fix: "), r[f.fix]));
     }
     tr.appendChild(message);
     tr.appendChild(el("td", "", r[f.collections].join(", ")));
