@@ -339,3 +339,19 @@ def test_collection_card_counts_one_publisher_however_it_is_spelled() -> None:
     card = site_build._collection_card("c", records, {}, {"model:a": [], "model:b": []})
     charts = str({k: v for k, v in card.items() if k != "records"})  # the creators chart: SVG in the context
     assert "Hugging Face H4" in charts and "HuggingFaceH4" not in charts
+
+
+def test_record_evidence_is_grouped_by_license_with_its_name(site: Path) -> None:
+    checked = 0
+    for page in sorted((site / "records").glob("*.html")):
+        root = parse(page)
+        table = next((t for t in root.iter(f"{NS}table") if "evidence" in t.get("class", "")), None)
+        if table is None:
+            continue
+        firsts = [next(row.iter(f"{NS}td")) for row in table.iter(f"{NS}tr") if row.find(f"{NS}td") is not None]
+        labels = ["".join(td.itertext()) for td in firsts if td.get("rowspan")]
+        assert len(labels) == len(set(labels)), (page.name, labels)  # one group per license value
+        checked += 1
+    assert checked > 5
+    snli = "".join(parse(site / "records" / "dataset-snli.html").itertext())
+    assert "Creative Commons Attribution 4.0 International (CC-BY-4.0)" in snli

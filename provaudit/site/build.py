@@ -41,6 +41,7 @@ from provaudit.records.identity import id_from_iri
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
 from provaudit.rules.audit import SiteAudit
+from provaudit.rules.render import evidence_groups, expression_label
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.rules.review import agent_key, merge_agents
 from provaudit.site import views
@@ -118,6 +119,9 @@ def environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
     )
     env.globals.update(use_labels=USE_LABELS, csp=CSP, not_stated=views.NOT_STATED)
     env.filters["use_label"] = lambda use: USE_LABELS.get(str(use), str(use))
+    # the review's own readings, so the site and `provaudit review` name licenses and group evidence alike
+    env.filters["license_label"] = expression_label
+    env.globals["evidence_groups"] = evidence_groups
     # every href/src a template builds from record data goes through this allow-list of schemes
     env.filters["safe_url"] = safe_url
     return env

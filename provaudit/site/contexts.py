@@ -20,6 +20,7 @@ COMMON: dict[str, str] = {
 GLOBALS: dict[str, str] = {
     "csp": "the Content-Security-Policy of every page (for its <meta> tag)",
     "use_labels": "use category value → label, in order from most to least permissive",
+    "evidence_groups": "function: a RecordReview → its evidence grouped by license (rules.render.evidence_groups)",
     "not_stated": 'the text shown for a value a record does not state ("not stated")',
     "use_label (filter)": "a use category value as its label",
 }
