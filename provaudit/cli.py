@@ -17,9 +17,10 @@ import click
 
 from provaudit import __version__
 from provaudit._lazy import LazyModule
-from provaudit.cli_options import store_option
+from provaudit.cli_options import read_limit_options, store_option
 from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
 from provaudit.errors import EXIT_BUG, InputError, ProvauditError, bug_message, describe_os_error
+from provaudit.limits import ReadLimits
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -137,34 +138,7 @@ def _stderr_console() -> Console:
     show_default=True,
     help="How far to follow upstream links (collectors that fetch them: hf:).",
 )
-@click.option(
-    "--max-file-bytes",
-    type=click.IntRange(1),
-    default=16 * 1024 * 1024,
-    show_default=True,
-    help="Card and metadata files larger than this are reported, not parsed.",
-)
-@click.option(
-    "--max-nesting",
-    type=click.IntRange(1),
-    default=100,
-    show_default=True,
-    help="JSON and YAML values nested deeper than this are reported, not parsed.",
-)
-@click.option(
-    "--max-yaml-bytes",
-    type=click.IntRange(1),
-    default=4 * 1024 * 1024,
-    show_default=True,
-    help="A card's front matter larger than this is reported, not parsed (YAML parsing is the slow part).",
-)
-@click.option(
-    "--max-files",
-    type=click.IntRange(1),
-    default=10_000,
-    show_default=True,
-    help="Files hashed per record folder; more are reported.",
-)
+@read_limit_options
 @click.option(
     "--wait",
     type=click.FloatRange(0),
@@ -189,10 +163,7 @@ def scan(
     jobs: int | None,
     force: bool,
     depth: int,
-    max_file_bytes: int,
-    max_nesting: int,
-    max_yaml_bytes: int,
-    max_files: int,
+    read_limits: ReadLimits,
     wait: float,
     then_resolve: bool,
 ) -> None:
@@ -206,10 +177,7 @@ def scan(
     options = CollectOptions(
         digests=not no_digests,
         depth=depth,
-        max_file_bytes=max_file_bytes,
-        max_nesting=max_nesting,
-        max_yaml_bytes=max_yaml_bytes,
-        max_files=max_files,
+        **read_limits,
     )
     console = _stderr_console()
     show_progress = console.is_terminal and not as_json

@@ -1,12 +1,15 @@
-"""Click options shared by every command module, so `--store` means the same everywhere."""
+"""Click options shared by every command module, so `--store` and the read limits mean the same everywhere."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from provaudit import limits
 from provaudit.store.base import STORE_ENV
 
 
@@ -31,3 +34,43 @@ store_option = click.option(
     default=None,
     help=f"Store folder, or the URL of a SPARQL 1.1 server (default: ${STORE_ENV} or ./.provaudit).",
 )
+
+
+# (parameter, flag, default, help): the bounds every read of a scan keeps (provaudit.limits)
+_READ_LIMITS = (
+    (
+        "max_file_bytes",
+        "--max-file-bytes",
+        limits.MAX_FILE_BYTES,
+        "Card and metadata files larger than this are reported, not parsed.",
+    ),
+    (
+        "max_nesting",
+        "--max-nesting",
+        limits.MAX_NESTING,
+        "JSON and YAML values nested deeper than this are reported, not parsed.",
+    ),
+    (
+        "max_yaml_bytes",
+        "--max-yaml-bytes",
+        limits.MAX_YAML_BYTES,
+        "A card's front matter larger than this is reported, not parsed (YAML parsing is the slow part).",
+    ),
+    ("max_files", "--max-files", limits.MAX_FILES, "Files hashed per record folder; more are reported."),
+)
+
+
+def read_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --max-file-bytes, --max-nesting, --max-yaml-bytes and --max-files; the command receives them
+    together as ``read_limits``, keyword arguments of ``CollectOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["read_limits"] = {name: kwargs.pop(name) for name, *_ in _READ_LIMITS}
+        return func(*args, **kwargs)
+
+    for name, flag, default, text in reversed(_READ_LIMITS):
+        wrapper = click.option(flag, name, type=click.IntRange(1), default=default, show_default=True, help=text)(
+            wrapper
+        )
+    return wrapper

@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from provaudit.cli_options import store_option
+from provaudit.cli_options import read_limit_options, store_option
 from provaudit.collectors.base import CollectOptions
+from provaudit.limits import ReadLimits
 from provaudit.resolve import DEFAULT_DEPTH, ResolveResult, resolve
 
 EXIT_OK, EXIT_UNRESOLVED = 0, 1
@@ -65,14 +66,8 @@ def print_resolve(result: ResolveResult) -> None:
     help="How many levels up the lineage to fetch (one scan activity per level).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-@click.option(
-    "--max-file-bytes",
-    type=click.IntRange(1),
-    default=16 * 1024 * 1024,
-    show_default=True,
-    help="Card and metadata files larger than this are reported, not parsed.",
-)
-def resolve_command(store: Path | None, depth: int, as_json: bool, max_file_bytes: int) -> None:
+@read_limit_options
+def resolve_command(store: Path | None, depth: int, as_json: bool, read_limits: ReadLimits) -> None:
     """Fetch every unresolved upstream of the store from the Hub (the local cache with HF_HUB_OFFLINE=1).
 
     An unresolved upstream is a base model, training dataset, source dataset, ... that a record names
@@ -81,7 +76,7 @@ def resolve_command(store: Path | None, depth: int, as_json: bool, max_file_byte
     result = resolve(
         store=store,
         depth=depth,
-        options=CollectOptions(max_file_bytes=max_file_bytes),
+        options=CollectOptions(**read_limits),
         progress=stderr_progress(not as_json),
     )
     if as_json:

@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from provaudit import limits
 from provaudit.errors import InputError
 from provaudit.records.model import Record
 
@@ -40,10 +41,10 @@ class CollectOptions:
     """What a scan asks of collectors."""
 
     digests: bool = True  # sha256 of every file in a local record folder
-    max_file_bytes: int = 16 * 1024 * 1024  # larger cards / metadata files are reported, not parsed
-    max_nesting: int = 100  # JSON/YAML values nested deeper are reported, not parsed
-    max_yaml_bytes: int = 4 * 1024 * 1024  # a larger card front matter is reported, not parsed
-    max_files: int = 10_000  # files hashed per record folder; the rest are reported
+    max_file_bytes: int = limits.MAX_FILE_BYTES
+    max_nesting: int = limits.MAX_NESTING
+    max_yaml_bytes: int = limits.MAX_YAML_BYTES
+    max_files: int = limits.MAX_FILES
     depth: int = 0  # how far to follow upstream links (collectors that can fetch them)
     progress: Callable[[str], None] | None = None  # called with a record id as each one is collected
     extra: dict[str, object] = field(default_factory=dict)
