@@ -118,7 +118,7 @@ def _git(path: Path, *args: str) -> str | None:
 def _name_from_remote(remote: str) -> str | None:
     """``git@github.com:org/repo.git`` / ``https://github.com/org/repo`` → ``org/repo``.
 
-    A remote on this machine (``/home/me/src/repo``, ``file://...``, ``../repo``) names no project,
+    A remote on this machine (``/srv/src/repo``, ``file://...``, ``../repo``) names no project,
     only where a clone came from: None, so the record is not named after a local path.
     """
     remote = remote.strip()

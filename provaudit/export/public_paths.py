@@ -1,6 +1,6 @@
 """No local absolute paths in what provaudit publishes (site, exports, attestations).
 
-The store keeps where each record was read as the scan saw it (``/home/me/data/demo/datasets/snli``);
+The store keeps where each record was read as the scan saw it (``/srv/data/demo/datasets/snli``);
 that names a user's machine, so whatever leaves the machine says ``datasets/snli``: the path relative
 to the scanned root, the root named once by its folder name, or by ``--base-url`` when given
 (``https://github.com/acme/data/tree/main/datasets/snli``).

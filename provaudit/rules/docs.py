@@ -120,7 +120,7 @@ _DOCS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "`base_model` (or `_name_or_path`) names a Hub repo id, not a path on someone's disk.",
         "A local path cannot be followed: the base model's terms stay unknown.",
         "Declare the base model by its Hub repo id in the card's `base_model:`.",
-        "README.md:5 [base_model]: base model '/home/me/llama' is a local path, not a Hub repo id",
+        "README.md:5 [base_model]: base model '/srv/models/llama' is a local path, not a Hub repo id",
         "card collector, base-model inference",
     ),
     "PA009": (

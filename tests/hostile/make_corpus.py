@@ -5,7 +5,7 @@ Each case builds its files under ``<root>/<case name>`` and returns the provaudi
 (``{store}`` stands for the store). ``mention`` is text the output must contain (it names the file).
 Run as a script to make the corpus and print the commands::
 
-    python tests/hostile/make_corpus.py /tmp/hostile
+    python tests/hostile/make_corpus.py hostile-corpus
 """
 
 from __future__ import annotations
