@@ -51,6 +51,22 @@ class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_LAZY_COMMANDS})
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help`` from ``_LAZY_HELP``: listing does not import the command modules
+        (a lazy command without a summary there is imported, so a new one is never left out)."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in self.commands or name not in _LAZY_HELP:
+                command = self.get_command(ctx, name)
+            else:
+                command = click.Command(name, help=_LAZY_HELP[name])
+            if command is not None and not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """A command of ``_LAZY_COMMANDS`` is imported (and added) when it is first asked for."""
         if cmd_name not in self.commands and cmd_name in _LAZY_COMMANDS:
@@ -487,6 +503,26 @@ _LAZY_COMMANDS = {
     "check": "provaudit.versions.commands:check_command",
     "diff": "provaudit.versions.diff_commands:diff_command",
     "store": "provaudit.store.maintenance:store_group",
+}
+
+# The first sentence of each lazy command's help, so `provaudit --help` lists them without importing
+# them (tests/test_startup.py checks each against the command's own help).
+_LAZY_HELP = {
+    "export": "Export the whole store as RDF, or one RECORD (id like dataset:squad, or a name) to a standard.",
+    "import": "Read exports (any format `provaudit export` writes) back into the store, as one scan.",
+    "keygen": "Make an Ed25519 key pair for signing attestations.",
+    "attach": "Sign the record's provenance for ARTIFACTS: an in-toto statement in a DSSE envelope, beside them.",
+    "verify": "Check an attestation: signature, each artifact's digest, and the record.",
+    "site": "Build a static site of the store: catalog, record pages, collection cards and the audit page.",
+    "resolve": "Fetch every unresolved upstream of the store from the Hub (the local cache with HF_HUB_OFFLINE=1).",
+    "audit": "Declared versus actual: how often each source's license category matches the reviewed one.",
+    "log": "The prediction audit log (written by provaudit.log_prediction).",
+    "run": "Run a training command and record it: code version, environment, data versions, outputs.",
+    "runs": "Training runs in the store: list, show, import from DVC and MLflow.",
+    "trace": "From one logged prediction to the model version, its training run, code, data and their licenses.",
+    "check": "Compare the work tree, environment and data with what MODEL's training run recorded.",
+    "diff": "What changed from SCAN_A to SCAN_B (default: the last two scans; one given: it and the latest).",
+    "store": "Check a store (integrity, SHACL shapes) and repair what RocksDB can.",
 }
 
 if __name__ == "__main__":

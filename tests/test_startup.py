@@ -80,3 +80,30 @@ def test_lazy_commands_run_and_are_listed() -> None:
         assert f"  {name} " in listed.output
     assert runner.invoke(cli.main, ["site", "--help"]).exit_code == 0
     assert runner.invoke(cli.main, ["no-such-command"]).exit_code == 2
+
+
+def test_help_lists_every_command_without_importing_command_modules() -> None:
+    modules = imported("-m", "provaudit.cli", "--help")
+    command_modules = sorted({target.split(":")[0] for target in cli._LAZY_COMMANDS.values()})
+    assert "click" in modules
+    loaded = sorted(m for m in modules if m in command_modules or m in HEAVY or m.split(".")[0] in HEAVY)
+    assert not loaded, f"--help imports {loaded}"
+    listed = subprocess.run(
+        [sys.executable, "-m", "provaudit.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200"),
+        check=True,
+    ).stdout.split("Commands:", 1)[1]
+    names = [line.split()[0] for line in listed.splitlines() if line.strip()]
+    assert names == cli.main.list_commands(click.Context(cli.main))
+
+
+@pytest.mark.parametrize("name", sorted(cli._LAZY_COMMANDS))
+def test_help_summary_is_the_commands_own(name: str) -> None:
+    """`--help` shows the summary from cli._LAZY_HELP; it must say what the command's own help says."""
+    command = cli.main.get_command(click.Context(cli.main), name)
+    assert command is not None and command.help
+    own = click.Command(name, help=command.help).get_short_help_str(1000)
+    assert name in cli._LAZY_HELP, f"add {name!r} to cli._LAZY_HELP: {own!r}"
+    assert click.Command(name, help=cli._LAZY_HELP[name]).get_short_help_str(1000) == own
