@@ -147,8 +147,62 @@ def test_cli_run_wraps_a_command(tmp_path: Path) -> None:
     finally:
         os.chdir(old)
     with open_store(store, read_only=True) as db:
-        ok, bad = load_runs(db)
+        ok, bad = load_runs(db)  # both start within one second: ordered by ns and write order, not by luck
         model = db.record("model:acme/w")
     assert ok.status == "succeeded" and ok.params == {"lr": "0.1"} and ok.metrics == {"loss": 0.25}
     assert bad.status == "failed" and "status 3" in (bad.error or "")
+    assert ok.started_ns is not None and bad.started_ns is not None and ok.started_ns < bad.started_ns
+    assert ok.seq is not None and bad.seq == ok.seq + 1
+    assert ok.name == "fit.py" and bad.name.endswith(" -c")  # the script Python ran, not "python"
     assert model is not None and model.upstream[0].target == "dataset:credit"
+
+
+def test_runs_in_one_second_keep_their_order(tmp_path: Path) -> None:
+    """Ten runs in a row (well within a second or two): load_runs gives them back in the order they ran."""
+    import provaudit
+
+    store = tmp_path / "store"
+    for i in range(10):
+        with provaudit.run(f"r{i}", store=store, path=tmp_path, python=sys.executable):
+            pass
+    with open_store(store, read_only=True) as db:
+        runs = load_runs(db)
+    assert [r.name for r in runs] == [f"r{i}" for i in range(10)]
+    assert [r.seq for r in runs] == list(range(1, 11))
+
+
+def test_a_declared_output_that_is_never_written_fails_the_run(tmp_path: Path) -> None:
+    repo = make_project(tmp_path)
+    script = "import provaudit\nwith provaudit.run('train') as run:\n    run.used('data/credit')\n"
+    script += "    run.generated('model.npz', name='acme/forgot')\n"
+    (repo / "forgot.py").write_text(script)
+    env = {**os.environ, "PROVAUDIT_STORE": str(repo / ".provaudit")}
+    done = subprocess.run([sys.executable, "forgot.py"], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "model.npz" in done.stderr and "MissingOutputError" in done.stderr
+    with open_store(repo / ".provaudit", read_only=True) as db:
+        (run,) = load_runs(db)
+        assert db.record("model:acme/forgot") is None
+    assert run.status == "failed" and "model.npz" in (run.error or "")
+    (out,) = run.outputs
+    assert out.path == "model.npz" and out.sha256 is None and out.record is None
+
+
+def test_cli_run_with_a_missing_output_exits_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from provaudit.cli import main
+
+    repo = make_project(tmp_path)
+    store = tmp_path / "store"
+    old = Path.cwd()
+    os.chdir(repo)
+    try:
+        args = ["run", "--used", "data/credit", "--generated", "nothing.npz", "--store", str(store)]
+        result = CliRunner().invoke(main, [*args, "--", sys.executable, "-c", "pass"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 1, result.output
+    assert "nothing.npz" in result.output
+    with open_store(store, read_only=True) as db:
+        (run,) = load_runs(db)
+    assert run.status == "failed" and run.outputs[0].sha256 is None

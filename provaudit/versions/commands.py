@@ -80,15 +80,30 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 @click.command("run", context_settings={"ignore_unknown_options": True})
 @click.option("--used", multiple=True, type=click.Path(exists=True), help="Input data folder or file (repeatable).")
-@click.option("--generated", multiple=True, type=click.Path(), help="Output the command writes (repeatable).")
+@click.option(
+    "--used-model",
+    "used_models",
+    multiple=True,
+    metavar="PATH|ID",
+    help="Input that is a model (pretrained embeddings, a base model): a file, a folder or a record id (repeatable).",
+)
+@click.option(
+    "--generated",
+    multiple=True,
+    type=click.Path(),
+    help="Output the command writes (repeatable); missing when the command ends: the run fails.",
+)
 @click.option("--name", "model_name", default=None, help="Record name of the first output, e.g. acme/credit-scorer.")
 @click.option("--param", "params", multiple=True, help="KEY=VALUE parameter of the run (repeatable).")
 @click.option("--metrics", "metrics_file", default=None, help="JSON file of metrics the command writes.")
-@click.option("--run-name", default=None, help="Name of the run (default: the command's name).")
+@click.option(
+    "--run-name", default=None, help="Name of the run (default: the script or module Python runs, else the program)."
+)
 @store_option
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED, required=True)
 def run_command(
     used: tuple[str, ...],
+    used_models: tuple[str, ...],
     generated: tuple[str, ...],
     model_name: str | None,
     params: tuple[str, ...],
@@ -102,7 +117,8 @@ def run_command(
     \b
     provaudit run --used data/train --generated model.safetensors --name acme/credit-scorer \\
         --param lr=0.01 -- python train.py
-    Exits with the command's exit status; a failed command is recorded as a failed run.
+    Exits with the command's exit status; a failed command is recorded as a failed run, and so is one
+    that exits 0 without writing a --generated output (exit 1).
     """
     from provaudit.versions.runs import format_run
     from provaudit.versions.runs import run_command as record_command
@@ -110,6 +126,7 @@ def run_command(
     status, run = record_command(
         list(argv),
         used=list(used),
+        used_models=list(used_models),
         generated=list(generated),
         model_name=model_name,
         params=_pairs(params, "--param"),
@@ -118,6 +135,8 @@ def run_command(
         name=run_name,
     )
     click.echo(format_run(run), err=True)
+    if run.error:
+        click.echo(f"error: {run.error}", err=True)
     click.get_current_context().exit(status)
 
 
@@ -171,19 +190,23 @@ def runs_import(sources: tuple[str, ...], store: Path | None, as_json: bool) -> 
     \b
     provaudit runs import dvc.lock
     provaudit runs import mlruns/                 # or sqlite:///mlflow.db, http://mlflow:5000
+
+    Importing the same lock or MLflow run again changes nothing; a run whose outputs provaudit.run
+    already recorded (the same digest) stays that one run.
     """
     from provaudit.api import open_store
-    from provaudit.versions.imports import import_runs
+    from provaudit.versions.imports import import_sources
     from provaudit.versions.runs import format_run
 
     with open_store(store) as db:
-        imported = import_runs(list(sources), store=db)
+        outcomes = import_sources(list(sources), store=db)
     if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in imported], indent=2))
+        click.echo(json.dumps([o.run.model_dump(mode="json") for o in outcomes], indent=2))
         return
-    for r in imported:
-        click.echo(format_run(r))
-    click.echo(f"{len(imported)} run(s) imported", err=True)
+    for o in outcomes:
+        click.echo(f"{format_run(o.run)}\n  import   {o.outcome}")
+    new = sum(o.outcome == "imported" for o in outcomes)
+    click.echo(f"{new} run(s) imported, {len(outcomes) - new} already in the store", err=True)
 
 
 @click.command("trace")

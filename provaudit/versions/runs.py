@@ -17,6 +17,12 @@ Every used folder is read as a dataset record (its card, LICENSE files) with the
 ``version``; a generated model becomes a ``model:`` record whose ``trained_on`` links carry that
 version, so its review flows from the data it was really trained on. Those records are written as
 one scan, so ``history`` and the site see them like any other.
+
+Runs compose: an output (a model, or a dataset such as prepared features) is a record whose version
+is its data version. When a later run uses a path with that version, the input *is* that record, and
+it keeps the upstream links the earlier run recorded (:func:`link_lineage`), so licences flow through
+any number of stages. One artifact is one record: an output whose digest an earlier run already made
+reuses that record unless the caller names it.
 """
 
 from __future__ import annotations
@@ -25,10 +31,14 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -102,6 +112,9 @@ class Output(BaseModel):
     record: str | None = None
     sha256: str | None = None  # "sha256:<hex>" of a file (what log_prediction records), or a folder's .dir hash
     size: int = 0
+    # the data version a later run's input would have (a file's md5, a folder's .dir hash, as DVC names
+    # them): how a later stage that uses this output finds it
+    data_version: str | None = None
 
 
 class RunRecord(BaseModel):
@@ -112,6 +125,10 @@ class RunRecord(BaseModel):
     source: str = "provaudit"  # provaudit | dvc | mlflow
     external_id: str | None = None  # the DVC stage or MLflow run id
     started: str
+    # when it started in ns since the epoch (strictly increasing within a process) and its place in the
+    # store's write order: "newest first" is exact within one second too (older runs have neither)
+    started_ns: int | None = None
+    seq: int | None = None
     ended: str | None = None
     status: str = "running"  # succeeded | failed
     error: str | None = None
@@ -128,12 +145,39 @@ class RunRecord(BaseModel):
     outputs: list[Output] = Field(default_factory=list)
 
 
+_clock = threading.Lock()
+_last_ns = 0
+
+
+def now_ns() -> int:
+    """Wall-clock ns since the epoch, strictly increasing within this process (two runs never tie)."""
+    global _last_ns
+    with _clock:
+        _last_ns = max(time.time_ns(), _last_ns + 1)
+        return _last_ns
+
+
+def iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso(time.time_ns())
 
 
 def new_run_iri() -> str:
     return f"{ID_BASE}run/{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def order_key(run: RunRecord) -> tuple[int, int, str]:
+    """Oldest first: start time in ns (from ``started`` for runs recorded before ``started_ns``), write order."""
+    ns = run.started_ns
+    if ns is None:
+        try:
+            ns = int(datetime.fromisoformat(run.started.replace("Z", "+00:00")).timestamp() * 1e9)
+        except ValueError:
+            ns = 0
+    return ns, run.seq if run.seq is not None else -1, run.iri
 
 
 def sha256_file(path: Path) -> str:
@@ -237,6 +281,37 @@ def dataset_record(path: str | Path, version: str, *, name: str | None = None, k
 
 # --- the run ------------------------------------------------------------------------------------
 
+Made = tuple[Output, Kind, str | None, str]
+"""An output to record: the output, its record kind, the name the caller gave (or None), a default name."""
+
+
+def _digests(path: Path) -> tuple[str, str, int]:
+    """sha256 (as ``sha256:<hex>``) and md5 of a file in one read, and its size."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+    return f"sha256:{sha.hexdigest()}", md5.hexdigest(), size
+
+
+def measure_output(path: Path, top: str | None, kind: str) -> Output:
+    """An output's digest and data version as it is now; no digest when it does not exist."""
+    out = Output(path=_relative(path, top), location=str(path.resolve()), kind=kind)
+    if path.is_file():
+        out.sha256, out.data_version, out.size = _digests(path)
+    elif path.is_dir():
+        version = data_version(path)
+        out.sha256 = out.data_version = version.dir_hash
+        out.size = version.size
+    return out
+
+
+class MissingOutputError(InputError):
+    """A run ended without writing an output it declared; the run is recorded as failed."""
+
 
 class Run:
     """An open training run; use :func:`run`. Records on exit, whatever happens in the block."""
@@ -251,10 +326,12 @@ class Run:
         python: str | None = None,
         command: list[str] | None = None,
     ) -> None:
+        started = now_ns()
         self.record = RunRecord(
             iri=new_run_iri(),
             name=name,
-            started=_now(),
+            started=iso(started),
+            started_ns=started,
             command=list(command if command is not None else [sys.executable, *sys.argv]),
             cwd=str(Path.cwd()),
             params={str(k): _param(v) for k, v in (params or {}).items()},
@@ -265,6 +342,7 @@ class Run:
         self._env: list[Record] = []
         self._datasets: list[Record] = []
         self._generated: list[tuple[Path, str, str | None]] = []
+        self.missing: list[str] = []  # declared outputs the run did not write
         self.records: list[Record] = []  # what was written, once the run ended
 
     @property
@@ -285,7 +363,13 @@ class Run:
         self.record.metrics[str(key)] = float(value)
 
     def used(self, path: str | Path, *, name: str | None = None, kind: str = "dataset") -> DataInput:
-        """Record an input's data version now (before training can change it) and read its card."""
+        """Record an input's data version now (before training can change it) and read its card.
+
+        When an earlier run generated this exact version, the input is that run's output record, with
+        the upstream links it recorded (resolved when the run is written).
+        """
+        if kind == Kind.MODEL.value:
+            return self.used_model(path, name=name)
         data = measure_input(path, self.record.code.toplevel)
         record = dataset_record(path, data.version, name=name, kind=kind)
         data.record = record.id
@@ -294,48 +378,85 @@ class Run:
         self._datasets.append(record)
         return data
 
+    def used_model(self, ref: str | Path, *, name: str | None = None) -> DataInput:
+        """Mark a model input (pretrained embeddings, a base model): a file or folder, or a record id.
+
+        A path is measured (a file's version is its sha256 digest, as a model record's is); an id
+        (``model:org/name`` or ``org/name``) links the record the store holds under it.
+        """
+        target = Path(ref)
+        if target.exists():
+            data = measure_input(target, self.record.code.toplevel)
+            if target.is_file():
+                data.version = sha256_file(target)
+            record = dataset_record(target, data.version, name=name, kind=Kind.MODEL.value)
+            data.record = record.id
+            self._datasets.append(record)
+        else:
+            raw = str(ref)
+            if os.sep in raw and Path(raw).suffix:
+                raise InputError(raw, "no such model file (give a file, a folder or a record id like model:org/name)")
+            rid = raw if raw.startswith(f"{Kind.MODEL.value}:") else record_id(Kind.MODEL, clean_name(raw))
+            data = DataInput(path=raw, location="", version="", files=0, record=rid)  # version: the store's
+        data.relation = Relation.BASE_MODEL.value
+        self.record.inputs.append(data)
+        return data
+
     def generated(self, path: str | Path, *, kind: str = "model", name: str | None = None) -> None:
-        """Record an output; its digest is taken when the run ends (it may still be written)."""
+        """Record an output; its digest is taken when the run ends (it may still be written then).
+
+        ``kind``: ``model`` or ``dataset`` (an intermediate a later stage uses). An output that does not
+        exist when the run ends fails the run (:class:`MissingOutputError`).
+        """
+        if kind not in {k.value for k in Kind}:
+            raise InputError(str(path), f"unknown output kind {kind!r} (model, dataset, ...)")
         self._generated.append((Path(path), kind, name))
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.finish(failed=exc_type is not None, error=f"{exc_type.__name__}: {exc}" if exc_type else None)
+        if exc_type is None and self.missing:
+            raise MissingOutputError(", ".join(self.missing), self.record.error or "not written")
 
     def finish(self, *, failed: bool = False, error: str | None = None) -> RunRecord:
+        """Take the outputs' digests and write the run (failed when a declared output is missing)."""
         run = self.record
         run.ended = _now()
+        top = run.code.toplevel
+        made: list[Made] = []
+        for path, kind, name in self._generated:
+            out = measure_output(path, top, kind)
+            if out.sha256 is None:
+                self.missing.append(out.path)
+            run.outputs.append(out)
+            made.append((out, Kind(kind), name, path.stem))
+        if self.missing and not failed:
+            failed = True
+            error = (
+                f"the run ended without writing {', '.join(self.missing)} "
+                "(an output declared with --generated / run.generated must exist when the run ends)"
+            )
         run.status = "failed" if failed else "succeeded"
         run.error = error
-        top = run.code.toplevel
-        models: list[Record] = []
-        for path, kind, name in self._generated:
-            out = Output(path=_relative(path, top), location=str(path.resolve()), kind=kind)
-            if path.is_file():
-                out.sha256, out.size = sha256_file(path), path.stat().st_size
-            elif path.is_dir():
-                version = data_version(path)
-                out.sha256, out.size = version.dir_hash, version.size
-            if out.sha256 and not failed and kind in {k.value for k in Kind}:
-                record = output_record(run, out, Kind(kind), name or path.stem)
-                out.record = record.id
-                models.append(record)
-            run.outputs.append(out)
-        self.records = [*self._datasets, *self._env, *models]
-        write_run(run, self.records, store=self._store)
+        self.records = commit_run(run, inputs=self._datasets, env=self._env, made=made, store=self._store)
         return run
 
 
-def output_record(run: RunRecord, out: Output, kind: Kind, name: str) -> Record:
-    """The record of a run's output: its digest as version, ``trained_on`` links carrying the data versions."""
-    chosen = clean_name(name)
+def output_record(run: RunRecord, out: Output, kind: Kind, name: str, *, rid: str | None = None) -> Record:
+    """The record of a run's output, linked to the run's inputs with their data versions.
+
+    A model's version is its digest and its links are ``trained_on`` (data) / ``base_model`` (models);
+    a dataset's version is its data version and its links ``derived_from`` (data) / ``generated_by``
+    (models). ``rid``: an existing record this artifact already is.
+    """
+    chosen = rid.partition(":")[2] if rid else clean_name(name)
     record = Record(
-        id=record_id(kind, chosen),
+        id=rid or record_id(kind, chosen),
         kind=kind,
         name=chosen,
         location=out.location,
-        version=out.sha256,
+        version=out.sha256 if kind is Kind.MODEL else out.data_version or out.sha256,
         collectors=[COLLECTOR],
     )
     source = Source(collector=COLLECTOR, url=run.iri, field="generated " + out.path)
@@ -354,16 +475,19 @@ def output_record(run: RunRecord, out: Output, kind: Kind, name: str) -> Record:
         )
     )
     for data in run.inputs:
-        if not data.record:
+        if not data.record or data.relation == Relation.USES.value:
             continue
+        relation = Relation(data.relation)
+        if kind is not Kind.MODEL:  # data made from data is derived from it; from a model, generated by it
+            relation = Relation.GENERATED_BY if relation is Relation.BASE_MODEL else Relation.DERIVED_FROM
         record.add(
             "upstream",
             Upstream(
                 target=data.record,
                 raw=data.path,
-                relation=Relation(data.relation),
+                relation=relation,
                 source=Source(collector=COLLECTOR, url=run.iri, field="used " + data.path),
-                version=data.version,
+                version=data.version or None,
             ),
         )
     return record
@@ -386,25 +510,62 @@ def run(
     return Run(name, params, store=store, path=path, python=python, command=command)
 
 
+def command_name(argv: list[str]) -> str:
+    """A run's name from its command: the script or module a Python runs, else the program's name."""
+    program = Path(argv[0]).name
+    if not program.lower().startswith("python"):
+        return program
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "-m":
+            return next(args, program)
+        if arg == "-c":
+            return f"{program} -c"
+        if arg in {"-W", "-X", "--check-hash-based-pycs"}:
+            next(args, None)  # an option with a value
+        elif not arg.startswith("-"):
+            return Path(arg).name
+    return program
+
+
+def command_python(argv: list[str], path: str | Path = ".") -> str | None:
+    """The interpreter whose packages the command runs with: its own Python, else the project's venv."""
+    if Path(argv[0]).name.lower().startswith("python"):
+        found = shutil.which(argv[0])
+        if found:
+            return found
+    for venv in (".venv", "venv"):
+        for python in (Path(path) / venv / "bin" / "python", Path(path) / venv / "Scripts" / "python.exe"):
+            if python.is_file():
+                return str(python)
+    return None
+
+
 def run_command(
     argv: list[str],
     *,
     used: list[str],
     generated: list[str],
+    used_models: list[str] | None = None,
     model_name: str | None = None,
     params: Mapping[str, object] | None = None,
     metrics_file: str | None = None,
     store: str | Path | None = None,
     name: str | None = None,
 ) -> tuple[int, RunRecord]:
-    """Run a command as a training run (what ``provaudit run ... -- CMD`` does); its exit status and the run."""
+    """Run a command as a training run (what ``provaudit run ... -- CMD`` does); its exit status and the run.
+
+    A command that exits 0 without writing a declared output gives status 1 (the run is recorded failed).
+    """
     if not argv:
         raise ProvauditError("give the command to run after --, e.g. provaudit run --used data -- python train.py")
-    current = Run(name or Path(argv[0]).name, params, store=store, command=list(argv))
+    current = Run(name or command_name(argv), params, store=store, command=list(argv), python=command_python(argv))
     current.__enter__()
     try:
         for path in used:
             current.used(path)
+        for ref in used_models or []:
+            current.used_model(ref)
         for i, path in enumerate(generated):
             current.generated(path, name=model_name if i == 0 else None)
         status = subprocess.run(argv, check=False).returncode
@@ -417,7 +578,8 @@ def run_command(
             raise InputError(argv[0], f"cannot run: {exc.strerror or exc}") from exc
         raise
     error = f"{shlex.join(argv)} exited with status {status}" if status else None
-    return status, current.finish(failed=status != 0, error=error)
+    recorded = current.finish(failed=status != 0, error=error)
+    return (status or (1 if current.missing else 0)), recorded
 
 
 def _flat_numbers(data: object, prefix: str = "") -> Iterator[tuple[str, float]]:
@@ -500,11 +662,121 @@ def run_triples(run: RunRecord) -> list[Triple]:
     return [Triple(s, p, o) for s, p, o in t]
 
 
-def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunStore | None = None) -> None:
-    """Write the run's records as one scan, then the run as its own committed graph."""
+def opened(store: str | os.PathLike[str] | RunStore | None) -> AbstractContextManager[RunStore]:
+    """An open store for a path (``None``: the default store) or the store object itself."""
+    if store is not None and not isinstance(store, str | os.PathLike):
+        return nullcontext(store)
     from provaudit.api import open_store  # the store module is only needed when a run is written
 
-    def _write(db: RunStore) -> None:
+    return open_store(Path(store) if store is not None else None)
+
+
+def _made_by_earlier_runs(runs: list[RunRecord], exclude: str) -> dict[str, tuple[str, str | None]]:
+    """Data version or digest of every recorded output → (its record, the version that record carries)."""
+    made: dict[str, tuple[str, str | None]] = {}
+    for item in runs:  # oldest first: the newest run that made an artifact names it
+        if item.iri == exclude or item.status != "succeeded":
+            continue
+        for out in item.outputs:
+            if not out.record:
+                continue
+            version = out.sha256 if out.kind == Kind.MODEL.value else out.data_version or out.sha256
+            for key in (out.data_version, out.sha256):
+                if key:
+                    made[key] = (out.record, version)
+    return made
+
+
+def _revision(store: RunStore, rid: str, version: str | None) -> Record | None:
+    """The newest revision of ``rid`` that carried ``version`` (the record as the run that made it wrote it)."""
+    if not version:
+        return None
+    return next((h.record for h in reversed(store.history(rid)) if h.record.version == version), None)
+
+
+def _inherit(fresh: Record | None, earlier: Record | None, rid: str, version: str | None) -> Record | None:
+    """The input as read now (card, LICENSE) under the earlier output's id, keeping that output's lineage."""
+    if fresh is None:
+        return earlier
+    kind = earlier.kind if earlier is not None else Kind(rid.partition(":")[0])
+    merged = fresh.model_copy(deep=True, update={"id": rid, "kind": kind, "name": rid.partition(":")[2]})
+    merged.version = version or fresh.version
+    if earlier is not None:
+        have = {(u.target, u.relation) for u in merged.upstream}
+        for link in earlier.upstream:
+            if (link.target, link.relation) not in have:
+                merged.add("upstream", link)
+        for fact in earlier.facts:
+            if fact.key in {"training_run", "code_version", "code"} and merged.fact(fact.key) is None:
+                merged.add("facts", fact)
+    return merged
+
+
+def link_lineage(store: RunStore, run: RunRecord, inputs: list[Record], earlier: list[RunRecord]) -> list[Record]:
+    """Inputs that an earlier run generated become that output's record, with its upstream links.
+
+    This is what makes stages compose: ``features`` used by ``train`` is the record ``prepare``
+    wrote (derived from the raw data), not a fresh record of the folder without lineage.
+    """
+    made = _made_by_earlier_runs(earlier, run.iri)
+    result = list(inputs)
+    for data in run.inputs:
+        if not data.version and data.record:  # a model given by id: the version its record has now
+            current = next((h.record for h in store.history(data.record)[-1:]), None)
+            data.version = (current.version if current else None) or ""
+            continue
+        hit = made.get(data.version)
+        if hit is None:
+            continue
+        rid, version = hit
+        fresh = next((r for r in result if r.id == data.record), None)
+        record = _inherit(fresh, _revision(store, rid, version), rid, version)
+        data.record = rid
+        if record is None:
+            continue
+        if record.kind is Kind.MODEL:
+            data.relation, data.version = Relation.BASE_MODEL.value, version or data.version
+        if fresh is not None:
+            result[result.index(fresh)] = record
+        else:
+            result.append(record)
+    return result
+
+
+def commit_run(
+    run: RunRecord,
+    *,
+    inputs: list[Record],
+    made: list[Made],
+    env: list[Record] | None = None,
+    store: str | os.PathLike[str] | RunStore | None = None,
+) -> list[Record]:
+    """Link the run into the store's lineage and write it: its inputs, environment and output records.
+
+    An output whose digest an earlier run made is that record again (one record per artifact) unless
+    the caller named it; a failed run writes no output record.
+    """
+    with opened(store) as db:
+        earlier = load_runs(db)
+        run.seq = max((r.seq or 0 for r in earlier), default=0) + 1
+        records = link_lineage(db, run, inputs, earlier)
+        known = _made_by_earlier_runs(earlier, run.iri)
+        outputs: list[Record] = []
+        for out, kind, name, default in made:
+            if run.status != "succeeded" or not out.sha256:
+                continue
+            rid = None if name else (known.get(out.sha256) or (None, None))[0]
+            record = output_record(run, out, kind, name or default, rid=rid)
+            out.record = record.id
+            outputs.append(record)
+        records = [*records, *(env or []), *outputs]
+        write_run(run, records, store=db)
+    return records
+
+
+def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunStore | None = None) -> None:
+    """Write the run's records as one scan, then the run as its own committed graph."""
+    with opened(store) as db:
         if records:
             # the work tree is a scan target too, so what is published names paths relative to it
             root = run.code.toplevel or run.cwd
@@ -515,18 +787,12 @@ def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunS
         data = serialize(run_triples(run), format=RdfFormat.N_TRIPLES)
         db.commit_graph(run.iri, data or b"")
 
-    if store is not None and not isinstance(store, str | os.PathLike):
-        _write(store)
-        return
-    with open_store(store) as db:
-        _write(db)
-
 
 def load_runs(store: RunStore) -> list[RunRecord]:
-    """Every committed run in the store, oldest first."""
+    """Every committed run in the store, oldest first (by start time in ns, then write order)."""
     result = store.query("SELECT ?json WHERE { ?r a pa:TrainingRun ; pa:runJson ?json }")
     runs = [RunRecord.model_validate_json(row[0]) for row in result.rows if row[0]]
-    return sorted(runs, key=lambda r: (r.started, r.iri))
+    return sorted(runs, key=order_key)
 
 
 def runs_generating(store: RunStore, *, record: str | None = None, digest: str | None = None) -> list[RunRecord]:
