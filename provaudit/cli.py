@@ -399,16 +399,30 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     help="SPARQL rule file (.rq) or folder of them; repeatable.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="SCAN|DATE",
+    help="Review the store as it was right after this scan (id from `provaudit scans`), or after the last "
+    "scan committed by this date (2026-11-26: the end of that day, UTC) or time (2026-11-26T10:00:00Z).",
+)
 @fail_on_option
 def review(
-    store: Path | None, policy: str, fmt: str, rule_paths: tuple[Path, ...], out: Path | None, fail_on: str
+    store: Path | None,
+    policy: str,
+    fmt: str,
+    rule_paths: tuple[Path, ...],
+    out: Path | None,
+    as_of: str | None,
+    fail_on: str,
 ) -> None:
     """Legal review of every record in the store: use category, obligations, evidence, findings."""
     from provaudit.rules.render import render
     from provaudit.rules.review import review_store
 
     with api.open_store(store, read_only=True) as db:
-        report = review_store(db, policy, sparql_rules=rule_paths)
+        report = review_store(db, policy, sparql_rules=rule_paths, as_of=as_of)
     text = render(report, fmt)
     if out:
         tmp = out.with_name(out.name + ".partial")

@@ -89,6 +89,28 @@ def review_for(db: Store, record: Record, policy: str = "default") -> RecordRevi
     return next((r for r in report.records if r.id == record.id), None)
 
 
+def record_as_of(
+    db: Store, record_id: str, as_of: str, policy: str = "default", *, review: bool = True
+) -> tuple[Record, RecordReview | None]:
+    """The record at the revision in effect right after the scan ``as_of`` names (a scan id, a date or
+    a time), and its review over the lineage as it was then."""
+    from provaudit.versions.asof import find_as_of, lineage_at, revisions_as_of
+
+    at = find_as_of(db, as_of)
+    revisions = revisions_as_of(db, at)
+    revision = revisions.get(record_id)
+    found = db.record_at(revision) if revision else None
+    if revision is None or found is None:
+        when = at.ended or at.started
+        raise InputError(None, f"{record_id} was not in the store as of scan {at.iri.rsplit('/', 1)[-1]} ({when})")
+    if not review:
+        return found, None
+    from provaudit.rules.review import review_records
+
+    report = review_records(list(lineage_at(db, revisions, [record_id]).values()), policy=policy)
+    return found, next((r for r in report.records if r.id == record_id), None)
+
+
 def export_record_cli(
     store: Path | None,
     record: str,
@@ -98,14 +120,18 @@ def export_record_cli(
     review: bool = True,
     policy: str = "default",
     base_url: str | None = None,
+    as_of: str | None = None,
 ) -> None:
-    """What ``provaudit export RECORD --format F [--out FILE]`` does (for the export command in cli.py)."""
+    """What ``provaudit export RECORD --format F [--out FILE] [--as-of SCAN|DATE]`` does."""
     fmt = _ALIASES.get(fmt, fmt)
     if fmt not in FORMATS:
         raise InputError(None, f"--format {fmt} exports the whole store; for one record use {', '.join(FORMATS)}")
     with _open(store, read_only=True) as db:
         found = resolve_record(db, record)
-        verdict = review_for(db, found, policy) if review else None
+        if as_of is not None:
+            found, verdict = record_as_of(db, found.id, as_of, policy, review=review)
+        else:
+            verdict = review_for(db, found, policy) if review else None
         data = export_context(context_for(db, found, verdict, base_url=base_url), fmt)
     _write(data, out)
     if out is not None:
@@ -156,6 +182,14 @@ def export_store_cli(store: Path | None, fmt: str, out: Path | None, base_url: s
     help="Where the scanned folders are published (e.g. a repository URL): local paths become "
     "BASE-URL/<folder>/... instead of <folder>/...",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="SCAN|DATE",
+    help="With RECORD: the record (and its review) as it was right after this scan, or after the last scan "
+    "committed by this date or time (as in `provaudit review --as-of`).",
+)
 @_errors
 def export(
     record: str | None,
@@ -165,6 +199,7 @@ def export(
     policy: str,
     no_review: bool,
     base_url: str | None,
+    as_of: str | None,
 ) -> None:
     """Export the whole store as RDF, or one RECORD (id like dataset:squad, or a name) to a standard.
 
@@ -179,9 +214,11 @@ def export(
     cyclonedx     CycloneDX 1.6 ML-BOM
     """
     if record is None:
+        if as_of is not None:
+            raise InputError(None, "--as-of exports one record as it was: give RECORD (e.g. dataset:squad)")
         export_store_cli(store, fmt, out, base_url)
     else:
-        export_record_cli(store, record, fmt, out, review=not no_review, policy=policy, base_url=base_url)
+        export_record_cli(store, record, fmt, out, review=not no_review, policy=policy, base_url=base_url, as_of=as_of)
 
 
 @click.command("import")

@@ -352,13 +352,18 @@ def render(report: ReviewReport, fmt: str, *, rules_doc: str = DOC_PATH) -> str:
 def header_lines(report: ReviewReport) -> list[tuple[str, str]]:
     """(label, value) rows of the header, in every format."""
     scans = ", ".join(f"{s.id} (started {s.started})" for s in report.scans) or "not recorded"
-    return [
+    rows = [
         ("date", report.generated or "not recorded"),
         ("store", report.store or "not recorded"),
         ("scans", scans),
         ("policy", report.policy),
         ("tool", report.tool or f"provaudit {__version__}"),
     ]
+    if report.as_of is not None:
+        at = report.as_of
+        ended = at.ended or at.started
+        rows.insert(3, ("as of", f"scan {at.id} (ended {ended}); what changed since: `provaudit diff {at.id}`"))
+    return rows
 
 
 def _text(report: ReviewReport) -> str:

@@ -92,6 +92,7 @@ class ReviewReport(BaseModel):
     store: str | None = None  # the store's path or URL as the user named it
     scans: list[ScanRef] = Field(default_factory=list)
     tool: str | None = None  # "provaudit <version>"
+    as_of: ScanRef | None = None  # review --as-of: the store as it was right after this scan
 
     def summary(self) -> dict[str, Any]:
         uses = Counter(r.use.value for r in self.records)
@@ -126,10 +127,13 @@ class ReviewReport(BaseModel):
 
     def header(self) -> dict[str, Any]:
         """Date, store, scans, policy and tool: what a reader needs to know which review this is."""
-        return {
+        header: dict[str, Any] = {
             "generated": self.generated,
             "store": self.store,
             "scans": [s.model_dump(mode="json", exclude_none=True) for s in self.scans],
             "policy": self.policy,
             "tool": self.tool,
         }
+        if self.as_of is not None:
+            header["as_of"] = self.as_of.model_dump(mode="json", exclude_none=True)
+        return header

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from provaudit import __version__
+from provaudit.errors import InputError
 from provaudit.licenses.kb import Terms, terms_for
 from provaudit.records.model import Finding, Record
 from provaudit.rules.authority import authority
@@ -139,14 +140,35 @@ def review_records(
 
 
 def review_store(
-    store: Store, policy: str | Policy = "default", *, sparql_rules: Iterable[str | Path] = ()
+    store: Store,
+    policy: str | Policy = "default",
+    *,
+    sparql_rules: Iterable[str | Path] = (),
+    as_of: str | None = None,
 ) -> ReviewReport:
-    """Review the current revision of every record in a store (SPARQL rules run on the store)."""
-    extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
-    report = review_records(list(store.records(light=True)), policy, extra_findings=extra)
+    """Review the current revision of every record in a store (SPARQL rules run on the store).
+
+    ``as_of`` (a scan id, a date or a time): review the revisions in effect right after that scan
+    instead, as :func:`provaudit.versions.asof.find_as_of` chooses it.
+    """
+    scans = store.scans()
+    if as_of is None:
+        extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
+        report = review_records(list(store.records(light=True)), policy, extra_findings=extra)
+    else:
+        # versions builds on rules: imported on use, so rules never imports it at load time
+        from provaudit.versions.asof import find_as_of
+        from provaudit.versions.diff import state_at
+
+        if sparql_rules:
+            raise InputError(None, "--rules query the store as it is now; they cannot be combined with --as-of")
+        at = find_as_of(store, as_of)
+        report = review_records(list(state_at(store, at).records.values()), policy)
+        scans = scans[: scans.index(at) + 1]
+        report.as_of = ScanRef(id=at.iri.rsplit("/", 1)[-1], started=at.started, ended=at.ended)
     report.generated = datetime.now(UTC).isoformat(timespec="seconds")
     report.store = _store_name(store)
-    report.scans = [ScanRef(id=s.iri.rsplit("/", 1)[-1], started=s.started, ended=s.ended) for s in store.scans()]
+    report.scans = [ScanRef(id=s.iri.rsplit("/", 1)[-1], started=s.started, ended=s.ended) for s in scans]
     report.tool = f"provaudit {__version__}"
     return report
 

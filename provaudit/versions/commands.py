@@ -221,7 +221,9 @@ def trace_command(
 ) -> None:
     """From one logged prediction to the model version, its training run, code, data and their licenses.
 
-    LOG defaults to $PROVAUDIT_PREDICTION_LOG. Exit 1 when the model version or its run is not found.
+    Everything is read as of the model's training; later changes are listed as "since then". A
+    prediction that logged only a model id is traced to the version in force at its time. LOG defaults
+    to $PROVAUDIT_PREDICTION_LOG. Exit 1 when the model version or its run is not found for certain.
     """
     from provaudit.api import open_store
     from provaudit.versions.trace import render_text, trace
@@ -232,8 +234,7 @@ def trace_command(
         click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(found, site_url), nl=False)
-    complete = found.model is not None and found.run is not None and found.exact
-    click.get_current_context().exit(EXIT_OK if complete else EXIT_FAILED)
+    click.get_current_context().exit(EXIT_OK if found.ok else EXIT_FAILED)
 
 
 @click.command("check")

@@ -102,6 +102,18 @@ def _observations(store: DiffStore) -> tuple[dict[str, dict[str, str]], dict[str
 
 def state_at(store: DiffStore, scan: ScanInfo) -> State:
     """The store's records as of ``scan`` (see the module docstring for what stays and what goes)."""
+    latest = revisions_at(store, scan)
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for by, v in latest.values():
+        wanted[by].add(v)
+    records: dict[str, Record] = {}
+    for by, revisions in wanted.items():
+        records.update((r.id, r) for r in store.records_at(by, light=True, only=revisions))
+    return State(scan=scan, records=records, revisions={rid: latest[rid][1] for rid in records})
+
+
+def revisions_at(store: DiffStore, scan: ScanInfo) -> dict[str, tuple[str, str]]:
+    """record id → (IRI of the scan that last observed it, revision IRI) as of ``scan``, records unread."""
     scans = store.scans()
     upto = scans[: next(i for i, s in enumerate(scans) if s.iri == scan.iri) + 1]
     observed, depth = _observations(store)
@@ -112,13 +124,7 @@ def state_at(store: DiffStore, scan: ScanInfo) -> State:
         for rid in [rid for rid, (by, _) in latest.items() if by in covered and rid not in seen]:
             del latest[rid]
         latest.update((rid, (current.iri, v)) for rid, v in seen.items())
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for by, v in latest.values():
-        wanted[by].add(v)
-    records: dict[str, Record] = {}
-    for by, revisions in wanted.items():
-        records.update((r.id, r) for r in store.records_at(by, light=True, only=revisions))
-    return State(scan=scan, records=records, revisions={rid: latest[rid][1] for rid in records})
+    return latest
 
 
 def _licenses(record: Record) -> list[str]:

@@ -1,17 +1,30 @@
-"""``provaudit trace PREDICTION_ID``: from one logged answer back to the data and its licenses.
+"""``provaudit trace PREDICTION_ID``: from one logged answer back to the data and its licenses, as of then.
 
-The prediction (:func:`read_prediction`) names a model id and its digest; the run whose output has
-that digest is the training run (else the latest run that made a record of that id); the model's
-revision of that digest is the model version. Its review (:func:`review_records` over the model's
-lineage) gives the verdict and, step by step, the datasets it was trained on with their licenses.
+Every part of the answer is read from the revisions in effect when the model was trained, never from
+today's (the store keeps every revision):
+
+- the model version: the digest the prediction logged; for an id-only reference (``model="model:x"``),
+  the version in force at the prediction's time (the latest trained before it), with every other
+  version listed as a candidate and why it was not chosen;
+- the training run: the one that made that digest (the latest one finished before the prediction);
+- the state as of training: every record at the revision in effect right after the scan that recorded
+  that model version, and each used dataset at the revision that carried the data version the run
+  used; the review of that lineage is the verdict (:func:`trace_prediction`);
+- since then: per record, each later change (relicensed, new upstream, new version, new verdict).
+
+:func:`trace_prediction` is the stable entry point (one prediction; composed traces build on it),
+:func:`render_text` the text a support engineer reads.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provaudit.errors import InputError
 from provaudit.records.identity import clean_name, record_id
@@ -19,20 +32,116 @@ from provaudit.records.model import Kind, Record
 from provaudit.rules.report import RecordReview
 from provaudit.rules.review import review_records
 from provaudit.site.paths import slugs_for
+from provaudit.store.base import RevisionInfo, ScanInfo
+from provaudit.versions.asof import (
+    AsOfStore,
+    Change,
+    changes_since,
+    current_lineage,
+    end_of,
+    lineage_at,
+    moment,
+    revisions_as_of,
+    same_second,
+    verdict_change,
+    verdict_text,
+)
+from provaudit.versions.diff import scan_id
 from provaudit.versions.predictions import LoggedPrediction, read_prediction
-from provaudit.versions.runs import RunRecord, RunStore, runs_generating
+from provaudit.versions.runs import RunRecord, RunStore, load_runs
+
+# the distributions a support engineer asks about first; the others are counted
+KEY_PACKAGES = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "polars",
+    "scikit-learn",
+    "torch",
+    "tensorflow",
+    "keras",
+    "jax",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "statsmodels",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "sentence-transformers",
+    "onnx",
+    "onnxruntime",
+    "safetensors",
+)
+
+
+class TraceStore(AsOfStore, RunStore, Protocol):
+    """What ``trace`` reads of a store: the as-of reads and the runs."""
+
+
+@dataclass
+class Candidate:
+    """One stored version of the model an id-only prediction names, and why it was (not) chosen."""
+
+    version: str
+    revision: str
+    run: str | None
+    trained: str | None  # when its run finished (else when the store recorded it)
+    chosen: bool = False
+    why: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "revision": self.revision,
+            "run": self.run,
+            "trained": self.trained,
+            "chosen": self.chosen,
+            "why": self.why,
+        }
 
 
 @dataclass
 class Trace:
+    """One prediction traced as of its model's training (see the module docstring).
+
+    ``exact``: the prediction logged the digest and the store has that version. ``chosen_by``:
+    ``digest`` or ``time`` (id-only: the version in force at the prediction's time). ``revisions``:
+    record id → the revision IRI the answer rests on. ``since``: record id → its later changes.
+    """
+
     prediction: LoggedPrediction
     model: Record | None = None
-    exact: bool = False  # the stored model revision has the prediction's digest
+    exact: bool = False
     run: RunRecord | None = None
     review: RecordReview | None = None
     datasets: list[RecordReview] = field(default_factory=list)
     page: str | None = None
     problems: list[str] = field(default_factory=list)
+    chosen_by: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    as_of: ScanInfo | None = None
+    revisions: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # record id → the data version the run used
+    since: dict[str, list[Change]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """A complete answer: model version and run found, by digest or unambiguously by time."""
+        return self.model is not None and self.run is not None and self.chosen_by is not None and not self.problems
+
+    def changes(self) -> list[Change]:
+        """Every later change of the traced lineage, oldest first (license, upstream, version, verdict)."""
+        found = [c for items in self.since.values() for c in items]
+        return sorted(found, key=lambda c: (c.date or "", c.record, c.what))
+
+    def _review_json(self, review: RecordReview) -> dict[str, Any]:
+        data = review.model_dump(mode="json")
+        data["revision"] = self.revisions.get(review.id)
+        if review.id in self.versions:
+            data["data_version"] = self.versions[review.id]
+        data["since"] = [c.to_json() for c in self.since.get(review.id, [])]
+        return data
 
     def to_json(self) -> dict[str, Any]:
         p = self.prediction
@@ -44,14 +153,26 @@ class Trace:
                 "line": p.line,
                 "model": p.model,
                 "input_sha256": p.record.get("input_sha256"),
+                "inputs": p.record.get("inputs"),
+                "code": p.record.get("code"),
                 "output": p.record.get("output"),
             },
             "model": None
             if self.model is None
-            else {"id": self.model.id, "version": self.model.version, "exact_version": self.exact},
+            else {
+                "id": self.model.id,
+                "version": self.model.version,
+                "exact_version": self.exact,
+                "chosen_by": self.chosen_by,
+                "revision": self.revisions.get(self.model.id),
+                "candidates": [c.to_json() for c in self.candidates],
+            },
             "run": self.run.model_dump(mode="json") if self.run else None,
-            "review": self.review.model_dump(mode="json") if self.review else None,
-            "datasets": [d.model_dump(mode="json") for d in self.datasets],
+            "as_of": None
+            if self.as_of is None
+            else {"scan": scan_id(self.as_of.iri), "iri": self.as_of.iri, "date": self.as_of.ended},
+            "review": self._review_json(self.review) if self.review else None,
+            "datasets": [self._review_json(d) for d in self.datasets],
             "page": self.page,
             "problems": self.problems,
         }
@@ -66,70 +187,287 @@ def _model_id(ref: dict[str, str]) -> str | None:
     return record_id(Kind.MODEL, clean_name(raw))
 
 
-def _lineage(records: dict[str, Record], start: str) -> list[Record]:
-    """The record and everything upstream of it that the store holds (what its review needs)."""
-    folded = {rid.casefold(): rid for rid in records}
-    seen: dict[str, Record] = {}
-    todo = [start]
-    while todo:
-        rid = folded.get(todo.pop().casefold())
-        if rid is None or rid in seen:
+def _finished(run: RunRecord) -> datetime | None:
+    return moment(run.ended) or moment(run.started)
+
+
+def _in_force(runs: Sequence[RunRecord], when: datetime | None) -> RunRecord | None:
+    """Of runs that made the same output, the latest finished by ``when`` (else the newest)."""
+    done = [r for r in runs if when is None or ((f := _finished(r)) is not None and f <= when)]
+    return (done or list(runs))[-1] if runs else None
+
+
+def _candidates(history: list[RevisionInfo], runs: dict[str, RunRecord]) -> list[Candidate]:
+    """One candidate per stored version of a model, oldest first."""
+    out: dict[str, Candidate] = {}
+    for h in history:
+        version = h.record.version
+        if not version or version in out:
             continue
-        seen[rid] = records[rid]
-        todo.extend(u.target for u in records[rid].upstream)
-    return list(seen.values())
+        run = runs.get(h.record.fact("training_run") or "")
+        trained = (run.ended or run.started) if run else h.generated
+        out[version] = Candidate(version=version, revision=h.iri, run=run.iri if run else None, trained=trained)
+    return list(out.values())
 
 
-def trace(
-    prediction_id: str, *, store: RunStore, log: str | os.PathLike[str] | None = None, policy: str = "default"
+def _choose_by_time(candidates: list[Candidate], when: datetime | None, problems: list[str]) -> Candidate | None:
+    """The candidate in force at ``when``: the latest trained at or before it; the others say why not."""
+    if not candidates:
+        return None
+    dated = sorted(candidates, key=lambda c: moment(c.trained) or datetime.min.replace(tzinfo=UTC))
+    before = [c for c in dated if when is not None and (t := moment(c.trained)) is not None and t <= when]
+    chosen = before[-1] if before else dated[0]
+    chosen.chosen = True
+    if when is None:
+        problems.append("the prediction has no readable time: the oldest version is shown")
+    elif not before:
+        chosen.why = "the oldest version; none was trained before the prediction"
+        problems.append(f"every stored version of the model was trained after the prediction ({when.isoformat()})")
+    else:
+        chosen.why = "in force at the prediction's time: the latest version trained before it"
+    for c in dated:
+        if c is chosen:
+            continue
+        t = moment(c.trained)
+        if when is not None and t is not None and t > when:
+            c.why = f"trained after the prediction (finished {c.trained})"
+        else:
+            c.why = f"superseded before the prediction by {chosen.version} (finished {chosen.trained})"
+        if when is not None and t is not None and same_second(t, when):
+            problems.append(
+                f"version {c.version} finished in the same second as the prediction: the choice by time is not certain"
+            )
+    t = moment(chosen.trained)
+    if when is not None and t is not None and same_second(t, when):
+        problems.append(
+            f"version {chosen.version} finished in the same second as the prediction: the choice by time is not certain"
+        )
+    return chosen
+
+
+def _data_revisions(
+    store: TraceStore, run: RunRecord, revisions: dict[str, str], until: datetime | None, found: Trace
+) -> None:
+    """Point each used dataset at the revision that carried the data version the run used."""
+    for data in run.inputs:
+        if not data.record:
+            continue
+        found.versions[data.record] = data.version
+        history = store.history(data.record)
+        carrying = [h for h in history if h.record.version == data.version]
+        if any(h.iri == revisions.get(data.record) for h in carrying):
+            continue
+        if not carrying:
+            found.problems.append(
+                f"no revision of {data.record} carries data version {data.version}: "
+                "its licenses are those in effect when the model was recorded"
+            )
+            continue
+        earlier = [h for h in carrying if until is None or ((g := moment(h.generated)) is not None and g <= until)]
+        revisions[data.record] = (earlier or carrying)[-1 if earlier else 0].iri
+
+
+def trace_prediction(
+    prediction: LoggedPrediction,
+    *,
+    store: TraceStore,
+    runs: Sequence[RunRecord] | None = None,
+    policy: str = "default",
 ) -> Trace:
-    prediction = read_prediction(log, prediction_id)
+    """Trace one logged prediction as of its model's training (see the module docstring).
+
+    ``runs``: every run of the store, oldest first (:func:`provaudit.versions.runs.load_runs`); give it
+    when tracing many predictions so it is read once. Problems (a version the store lacks, a choice
+    by time that is not certain) are in ``Trace.problems``; ``Trace.ok`` says whether the answer is
+    complete. Raises :class:`InputError` when nothing in the store matches the prediction's model.
+    """
     found = Trace(prediction=prediction)
+    when = moment(prediction.time)
     ref = prediction.model
     digest = ref.get("digest") or ref.get("version")
     rid = _model_id(ref)
-    runs = runs_generating(store, digest=digest) if digest else []
-    if not runs and rid:
-        runs = runs_generating(store, record=rid)
-        if runs and digest:
-            found.problems.append(f"no run made a model with digest {digest}; the latest run of {rid} is shown")
-    found.run = runs[0] if runs else None
-    if found.run is not None:
-        rid = next((o.record for o in found.run.outputs if o.record and (not digest or o.sha256 == digest)), rid)
+    every = list(runs) if runs is not None else load_runs(store)
+    by_iri = {r.iri: r for r in every}
+    made = [r for r in every if digest and any(o.sha256 == digest for o in r.outputs)]
+    run = _in_force(made, when)
+    if run is not None:
+        rid = next((o.record for o in run.outputs if o.record and o.sha256 == digest), rid)
     if rid is None:
-        raise InputError(str(prediction.file), f"prediction {prediction_id!r}: no run or record matches {ref}")
-    records = {r.id: r for r in store.records(light=True)}
-    model = records.get(rid)
-    if model is not None and digest and model.version != digest:
-        # retrained since: the revision the prediction's model digest names
-        earlier = next((h.record for h in reversed(store.history(rid)) if h.record.version == digest), None)
-        if earlier is not None:
-            model = records[rid] = earlier
-    if model is None:
+        raise InputError(str(prediction.file), f"prediction {prediction.id!r}: no run or record matches {ref}")
+    history = store.history(rid)
+    if not history:
         found.problems.append(f"{rid} is not in the store: run `provaudit run` or scan it")
+        found.run = run
         return found
+    candidates = _candidates(history, by_iri)
+    exact = next((c for c in candidates if digest and c.version == digest), None)
+    if exact is not None:
+        # the revision recorded by the very run that made the digest, when there is one
+        exact = next((c for c in candidates if c.version == digest and run and c.run == run.iri), exact)
+        exact.chosen, exact.why = True, "the digest the prediction logged"
+        chosen: Candidate | None = exact
+        found.chosen_by, found.exact = "digest", True
+        candidates = [exact]  # the digest decides: other versions are no candidates
+    else:
+        if digest:
+            if run is None:
+                found.problems.append(f"no run made a model with digest {digest}; the version in force then is shown")
+            found.problems.append(f"the store has no revision of {rid} with digest {digest}")
+        chosen = _choose_by_time(candidates, when, found.problems)
+        found.chosen_by = "time" if chosen is not None else None
+    found.candidates = candidates
+    revision = next((h for h in history if chosen and h.iri == chosen.revision), history[-1])
+    if chosen is not None and run is None:
+        run = by_iri.get(chosen.run or "") or _in_force(
+            [r for r in every if any(o.sha256 == chosen.version for o in r.outputs)], when
+        )
+    found.run = run
+    if run is None:
+        found.problems.append(f"no training run of {rid} @ {revision.record.version} is in the store")
+
+    # the state as of training: right after the scan that recorded this model version
+    scans = store.scans()
+    found.as_of = next((s for s in scans if s.iri == revision.scan), None)
+    revisions = revisions_as_of(store, found.as_of) if found.as_of else {}
+    revisions[rid] = revision.iri
+    if run is not None:
+        _data_revisions(store, run, revisions, end_of(found.as_of) if found.as_of else None, found)
+    used = [d.record for d in run.inputs if d.record] if run else []
+    lineage = lineage_at(store, revisions, [rid, *used])
+    model = lineage.get(rid) or revision.record
     found.model = model
-    found.exact = bool(digest) and model.version == digest
-    if digest and not found.exact:
-        found.problems.append(f"the store has no revision of {rid} with digest {digest} (it has {model.version})")
-    report = review_records(_lineage(records, rid), policy)
-    by_id = {r.id: r for r in report.records}
-    found.review = by_id.get(rid)
-    used = [d.record for d in found.run.inputs if d.record] if found.run else []
     used += [u.target for u in model.upstream if u.target not in used]
+    found.revisions = {r: revisions[r] for r in lineage}
+    by_id = {r.id: r for r in review_records(lineage.values(), policy).records}
+    found.review = by_id.get(rid)
     found.datasets = [by_id[d] for d in used if d in by_id]
-    found.page = f"records/{slugs_for(records)[rid]}.html"
+    found.since = _since(store, found, lineage, policy)
+    found.page = f"records/{slugs_for(set(revisions) | set(lineage))[rid]}.html"
     return found
 
 
+def _since(store: TraceStore, found: Trace, lineage: dict[str, Record], policy: str) -> dict[str, list[Change]]:
+    """Each traced record's later changes, and a new verdict where the lineage now reads otherwise."""
+    since = {rid: changes_since(store, rid, found.revisions[rid]) for rid in lineage}
+    now = {r.id: r for r in review_records(current_lineage(store, lineage).values(), policy).records}
+    for then in [*([found.review] if found.review else []), *found.datasets]:
+        upstream = [c for rid in (then.id, *then.upstream) for c in since.get(rid, [])]
+        change = verdict_change(then, now.get(then.id), upstream)
+        if change is not None:
+            since[then.id].append(change)
+    return {rid: changes for rid, changes in since.items() if changes}
+
+
+def trace(
+    prediction_id: str, *, store: TraceStore, log: str | os.PathLike[str] | None = None, policy: str = "default"
+) -> Trace:
+    """Trace the prediction with this id in ``log`` (see :func:`trace_prediction`)."""
+    return trace_prediction(read_prediction(log, prediction_id), store=store, policy=policy)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v is not None)
+    return _short(value)
+
+
+def _packages(run: RunRecord) -> str:
+    versions = {p.name.lower(): p.version for p in run.packages}
+    key = [f"{name} {versions[name] or '?'}" for name in KEY_PACKAGES if name in versions]
+    rest = len(run.packages) - len(key)
+    return ", ".join(key) + (f" (+{rest} more)" if key else f"{rest} distributions")
+
+
+def _obligations(review: RecordReview) -> list[str]:
+    named = (
+        ("attribution", review.attribution),
+        ("share-alike", review.share_alike),
+        ("no derivatives", review.no_derivatives),
+        ("use restrictions", review.use_restrictions),
+    )
+    return [name for name, on in named if on]
+
+
+def _evidence(review: RecordReview) -> list[str]:
+    """One line per path and license, naming every source that declared it (and its note once)."""
+    grouped: dict[tuple[str, ...], list[str]] = {}
+    notes: dict[tuple[str, ...], str | None] = {}
+    for step in review.evidence:
+        if step.record == review.id:
+            continue
+        use = step.use.value if step.use else "-"
+        key = (" → ".join(step.path), step.license or "-", use)
+        sources = grouped.setdefault(key, [])
+        if step.source and step.source not in sources:
+            sources.append(step.source)
+        notes.setdefault(key, step.note)
+    lines = []
+    for (path, license_, use), sources in grouped.items():
+        said = f", declared in {'; '.join(sources)}" if sources else ""
+        lines.append(f"  evidence {path}: {license_} ({use}){said}")
+        if notes[(path, license_, use)]:
+            lines.append(f"           {notes[(path, license_, use)]}")
+    return lines
+
+
+def _digest(value: str | None) -> str:
+    if not value:
+        return "none"
+    return value if len(value) <= 24 else value[:19] + "…"
+
+
+def _summary(change: Change) -> str:
+    when = f" ({'scan ' + change.scan + ', ' if change.scan else ''}{change.date})" if change.date else ""
+    if change.what == "license":
+        return f"relicensed {change.from_ or 'none'} → {change.to or 'none'}{when}"
+    if change.what == "upstream":
+        return f"new upstream {change.to}{when}" if change.to else f"upstream {change.from_} removed{when}"
+    if change.what == "version":
+        return f"new version {_digest(change.to)}"
+    if change.what == "verdict":
+        return f"now {change.to}"
+    return f"{change.what} {change.from_} → {change.to}"
+
+
+def since_line(found: Trace) -> str:
+    """One line: per record of the traced lineage, what changed after training (details in ``--json``)."""
+    parts = [f"{rid} " + ", ".join(_summary(c) for c in changes) for rid, changes in sorted(found.since.items())]
+    return "since then: " + ("; ".join(parts) if parts else "nothing changed in this lineage")
+
+
 def render_text(found: Trace, site: str | None = None) -> str:
+    """The trace as a support engineer reads it: the prediction, the model version (and why that one),
+    the run, its code, parameters and key packages, each data version with its licenses as of
+    training, the verdict then, and one line of what changed since."""
     p = found.prediction
     lines = [f"prediction {p.id} at {p.time} ({p.file}:{p.line})"]
-    lines.append(f"  model    {p.model.get('id')} {p.model.get('digest') or p.model.get('version') or ''}".rstrip())
-    lines.append(f"  output   {p.record.get('output')!r}, inputs sha256 {p.record.get('input_sha256')}")
-    if found.model is not None:
-        exact = "exact version" if found.exact else "NOT the exact version"
-        lines.append(f"model version {found.model.id} @ {found.model.version} ({exact})")
+    logged = f"{p.model.get('id')} {p.model.get('digest') or p.model.get('version') or '(no digest logged)'}"
+    lines.append(f"  model    {logged}")
+    lines.append(f"  output   {_short(p.record.get('output'))}, inputs sha256 {p.record.get('input_sha256')}")
+    if "inputs" in p.record:
+        lines.append(f"  inputs   {_short(p.record['inputs'])}")
+    if p.record.get("code") is not None:
+        lines.append(f"  serving  {_code(p.record['code'])}")
+    model = found.model
+    if model is not None:
+        how = {
+            "digest": "exact version",
+            "time": "chosen by time: the version in force at the prediction; the log names no digest"
+            if not p.model.get("digest") and not p.model.get("version")
+            else "NOT the exact version: the version in force at the prediction",
+        }.get(found.chosen_by or "", "NOT the exact version")
+        lines.append(f"model version {model.id} @ {model.version} ({how})")
+        for c in found.candidates:
+            if not c.chosen:
+                lines.append(f"  not chosen {c.version} (run {c.run or '?'}): {c.why}")
     run = found.run
     if run is not None:
         lines.append(f"training run {run.iri} ({run.source} {run.name}, {run.status}, {run.started} → {run.ended})")
@@ -143,36 +481,29 @@ def render_text(found: Trace, site: str | None = None) -> str:
         for key, number in sorted(run.metrics.items()):
             lines.append(f"  metric   {key} = {number:g}")
         lines.append(f"  python   {run.python or '?'} with {len(run.packages)} distributions")
+        if run.packages:
+            lines.append(f"  packages {_packages(run)}")
         for data in run.inputs:
             lines.append(f"  data     {data.path} = {data.record} @ {data.version}")
+    if found.as_of is not None:
+        lines.append(f"as of training: scan {scan_id(found.as_of.iri)} ({found.as_of.ended or found.as_of.started})")
     for used in found.datasets:
-        lines.append(f"trained on {used.id}: {used.use.value}, license {used.effective_license or 'none'}")
+        version = f" @ {found.versions[used.id]}" if used.id in found.versions else ""
+        lines.append(f"trained on {used.id}: {verdict_text(used)} (as of training{version})")
         for declared in used.declared:
             lines.append(f"  declared {declared.raw!r} → {declared.expression or '?'} ({declared.source})")
         for upstream in used.upstream:
             lines.append(f"  upstream {upstream}")
     review = found.review
     if review is not None:
-        lines.append(f"verdict for {review.id}: {review.use.value}, license {review.effective_license or 'none'}")
-        obligations = [
-            name
-            for name, on in (
-                ("attribution", review.attribution),
-                ("share-alike", review.share_alike),
-                ("no derivatives", review.no_derivatives),
-                ("use restrictions", review.use_restrictions),
-            )
-            if on
-        ]
-        if obligations:
-            lines.append(f"  obligations {', '.join(obligations)}")
-        for step in review.evidence:
-            if step.record != review.id:
-                lines.append(f"  evidence {' → '.join(step.path)}: {step.license or '-'} ({step.use or '-'})")
-                if step.note:
-                    lines.append(f"           {step.note}")
+        lines.append(f"verdict for {review.id}: {verdict_text(review)} (as of training)")
+        if _obligations(review):
+            lines.append(f"  obligations {', '.join(_obligations(review))}")
+        lines += _evidence(review)
         if not review.complete:
             lines.append(f"  incomplete: {', '.join(u.target for u in review.unresolved)} not audited")
+    if model is not None:
+        lines.append(since_line(found))
     if found.page:
         lines.append(f"page     {(site.rstrip('/') + '/') if site else ''}{found.page}")
     lines += [f"problem  {problem}" for problem in found.problems]
