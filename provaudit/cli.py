@@ -265,6 +265,9 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     table.add_row("records", ", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "0")
     counts = result.scan.counts
     table.add_row("new / revised / unchanged", f"{counts['new']} / {counts['revised']} / {counts['unchanged']}")
+    if counts.get("failed"):
+        # a read that failed is no new content: the record keeps what an earlier scan read
+        table.add_row("failed reads", f"{counts['failed']}: the last good revision of each stays current")
     licensed = sum(1 for r in result.records if any(c.expression for c in r.claims))
     table.add_row("with a readable license", f"{licensed} of {len(result.records)}")
     ranked = sorted(Severity, key=lambda s: -s.rank)
@@ -273,17 +276,21 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     table.add_row("collection findings", ", ".join(f for f in found if not f.startswith("0 ")) or "none")
     console.print(table)
     console.print("The review counts every finding (lineage and rules too): run `provaudit review`.")
-    errors = [(rid, f) for rid, f in result.findings if f.severity.value == "error"]
-    if errors:
-        shown = Table(title="errors", show_lines=False)
+    # every error and warning the summary counts is named (the first 25 of each; --json has them all)
+    for level in (Severity.ERROR, Severity.WARNING):
+        named = [(rid, f) for rid, f in result.findings if f.severity is level]
+        if not named:
+            continue
+        shown = Table(title=f"{level.value}s", show_lines=False)
         shown.add_column("rule")
         shown.add_column("record")
         shown.add_column("problem", overflow="fold")
-        for rid, finding in errors[:25]:
-            shown.add_row(finding.rule, rid, finding.message)
+        for rid, finding in named[:25]:
+            kept = " (failed read: the last good revision is kept)" if result.outcomes.get(rid) == "failed" else ""
+            shown.add_row(finding.rule, rid, finding.message + kept)
         console.print(shown)
-        if len(errors) > 25:
-            console.print(f"... and {len(errors) - 25} more errors (use --json for all)")
+        if len(named) > 25:
+            console.print(f"... and {len(named) - 25} more {level.value}s (use --json for all)")
 
 
 @main.command()

@@ -40,6 +40,7 @@ NOT_FOUND = "PA011"  # no such repo, revision or a malformed repo id (404)
 UNREACHABLE = "PA012"  # timeout, connection error or server error (5xx) after retries
 RATE_LIMITED = "PA013"  # still rate limited (429) after retries
 NOT_CACHED = "PA014"  # offline, and the repo is not in the local Hugging Face cache
+OFFLINE_CACHE = "PA015"  # offline: read from the local cache, without the Hub API's tags and gating
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 _TRUE = {"1", "on", "yes", "true"}

@@ -264,7 +264,7 @@ def _fetch(ref: HubRef, options: CollectOptions, settings: http.HubSettings, thr
     urls: dict[str | None, str] = {None: ref.web_url(settings.endpoint)}
     try:
         if settings.offline:
-            _read_cached(record, ref, options, settings, urls)
+            _read_cached(record, ref, options, settings, urls, offline=True)
         else:
             _read_hub(record, ref, options, settings, throttle, urls)
     except Exception as exc:  # a bug or an error type nobody foresaw must not end the scan of the others
@@ -370,14 +370,35 @@ def _read_hub(
 
 
 def _read_cached(
-    record: Record, ref: HubRef, options: CollectOptions, settings: http.HubSettings, urls: dict[str | None, str]
+    record: Record,
+    ref: HubRef,
+    options: CollectOptions,
+    settings: http.HubSettings,
+    urls: dict[str | None, str],
+    *,
+    offline: bool = False,
 ) -> None:
-    """Read the repo from the local Hugging Face cache, as an earlier online scan (or download) left it."""
+    """Read the repo from the local Hugging Face cache, as an earlier online scan (or download) left it.
+
+    The cache holds files only: what the Hub's API adds (base-model tags, gating, file sizes) is missing,
+    so an ``offline`` read says so (PA015) and the store keeps a fuller earlier revision current.
+    """
     cached = _snapshot(ref, settings)
     if cached is None:
         record.findings.append(http.NOT_CACHED_PROBLEM.finding(ref.target, Source(collector=COLLECTOR, url=urls[None])))
         return
     sha, folder = cached
+    if offline:
+        record.findings.append(
+            Finding(
+                rule=http.OFFLINE_CACHE,
+                severity=Severity.INFO,
+                message=f"{ref.target}: read offline from the local Hugging Face cache (commit {sha[:12]}); "
+                "the Hub API (base-model tags, gating) was not asked",
+                source=Source(collector=COLLECTOR, url=urls[None]),
+                fix="scan again with network access (HF_HUB_OFFLINE unset) for the Hub's own metadata",
+            )
+        )
     record.version = sha
     record.location = f"{ref.web_url(settings.endpoint)}/tree/{quote(sha, safe='')}"
     names = sorted(p.name for p in folder.iterdir() if p.is_file())

@@ -180,6 +180,30 @@ _DOCS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "hf:datasets/squad: offline and not in the local Hugging Face cache",
         "Hub collector",
     ),
+    "PA015": (
+        "info",
+        "read offline from the cache",
+        "With `HF_HUB_OFFLINE=1` a repository is read from the local Hugging Face cache, without the Hub API.",
+        "The cache holds the repo's files but not what the Hub's API adds (base-model tags, gating, file "
+        "sizes): such a read is partial, so a fuller earlier revision of the record stays current and the "
+        "review says the last fetch failed (PA016).",
+        "Scan again with network access (`HF_HUB_OFFLINE` unset).",
+        "hf:models/Intel/neural-chat-7b-v3-3: read offline from the local Hugging Face cache (commit 7bcbac59241d); "
+        "the Hub API (base-model tags, gating) was not asked",
+        "Hub collector",
+    ),
+    "PA016": (
+        "warning",
+        "last fetch failed",
+        "The latest scan that tried to read a record read it; an attempt that failed (network, offline, "
+        "refused, unreadable) is recorded as a failed observation, and the record's last good revision "
+        "stays current.",
+        "The review shows what was read last time, which may be out of date.",
+        "Make the source readable again (network, `HF_TOKEN`, file permissions) and scan it again.",
+        "last fetched 2026-12-07T16:10:53Z; the fetch of 2026-12-08T09:00:00Z failed: "
+        "hf:models/Intel/neural-chat-7b-v3-3: offline and not in the local Hugging Face cache",
+        "review",
+    ),
     "PA020": (
         "error",
         "saved `datasets` folder incomplete",

@@ -153,7 +153,11 @@ def review_store(
     """
     scans = store.scans()
     if as_of is None:
+        from provaudit.versions.observations import failed_reads
+
         extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
+        for rid, failed in failed_reads(store).items():  # a verdict from old evidence says how old it is
+            extra.setdefault(rid, []).append(failed.finding())
         report = review_records(list(store.records(light=True)), policy, extra_findings=extra)
     else:
         # versions builds on rules: imported on use, so rules never imports it at load time

@@ -61,9 +61,13 @@ class ScanCounts:
     new: int = 0
     revised: int = 0
     unchanged: int = 0
+    failed: int = 0  # records whose observation failed: their last good revision stays current
 
     def as_dict(self) -> dict[str, int]:
-        return {"records": self.records, "new": self.new, "revised": self.revised, "unchanged": self.unchanged}
+        counts = {"records": self.records, "new": self.new, "revised": self.revised, "unchanged": self.unchanged}
+        if self.failed:  # only then: scans without failures keep the four counts they always had
+            counts["failed"] = self.failed
+        return counts
 
 
 class BinaryOutput(Protocol):

@@ -35,7 +35,8 @@ from pyoxigraph import (
 
 from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import record_iri, revision_iri
-from provaudit.records.model import Record
+from provaudit.records.model import Finding, Record
+from provaudit.records.observation import failure_of, keeps_last_good
 from provaudit.store import rdf, resilience
 from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
@@ -383,6 +384,8 @@ class OxigraphScan:
         self._nodes: set[str] = set()
         self._sources: set[str] = set()  # source node IRIs known to be stored (by this scan or before)
         self._outcomes: dict[str, str] = {}
+        # record id → (what a failed read gave, why it failed): written as pa:FailedObservation at commit
+        self._failed: dict[str, tuple[Record, Finding]] = {}
         self._pending: list[str] = []  # N-Triples lines for this scan's graph
         self._ox = store._ox
         self._batch = int(os.environ.get("PROVAUDIT_WRITE_BATCH") or _BATCH_QUADS)
@@ -411,13 +414,27 @@ class OxigraphScan:
         prints = iter(fingerprints) if fingerprints is not None else None
         for record in records:
             fingerprint = next(prints, None) if prints is not None else None
-            if record.id in self._seen:
+            if record.id in self._failed:  # met again after a failed read in this scan: merge, decide again
+                held = self._failed.pop(record.id)[0]
+                held.merge(record)
+                record, fingerprint = held, None
+            elif record.id in self._seen:
                 record = self._merge_earlier(record)
                 fingerprint = None  # a merge of several sources is no one folder's content
-            digest = record.content_digest()
             r = record_iri(record.id)
-            v = revision_iri(record.id, digest)
             previous = self._before.get(r)
+            if failure_of(record) and previous:
+                why = keeps_last_good(record, self.store._record_at(previous, light=True))
+            else:
+                why = None
+            if why is not None:
+                # a failed read: the good revision stays current, the attempt is recorded beside it
+                self._failed[record.id] = (record.model_copy(deep=True), why)
+                self._outcomes[record.id] = "failed"
+                outcomes.append("failed")
+                continue
+            digest = record.content_digest()
+            v = revision_iri(record.id, digest)
             created = False
             if v not in self._created and not self._exists(v, PA.Revision):
                 if r not in self._nodes and not self._exists(r, PROV.Entity):
@@ -459,7 +476,7 @@ class OxigraphScan:
     def observe(self, record_id: str, revision: str) -> str:
         """Record that this scan saw ``revision`` of ``record_id`` again without re-reading it (a folder whose
         fingerprint is stored). Returns the outcome, as :meth:`add` does."""
-        if record_id in self._seen:  # met twice: merge as add() does
+        if record_id in self._seen or record_id in self._failed:  # met twice: merge as add() does
             record = self.store._record_at(revision)
             if record is not None:
                 return self.add([record])[0]
@@ -531,6 +548,8 @@ class OxigraphScan:
         self._ox.bulk_load(rdf.ntriples_text(lines), RdfFormat.N_TRIPLES, to_graph=self.graph)
 
     def commit(self) -> ScanInfo:
+        for record, why in self._failed.values():
+            self._pending += rdf.failed_observation_lines(self.iri, record, why, self.started)
         self._flush()
         ended = rdf.now()
         self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))

@@ -25,7 +25,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 from provaudit import __version__
 from provaudit.licenses.normalize import license_iri, license_symbols
 from provaudit.records.identity import ID_BASE, record_iri, revision_iri
-from provaudit.records.model import Fact, Kind, Record, Source
+from provaudit.records.model import Fact, Finding, Kind, Record, Source
 from provaudit.store.vocab import DCT, FOAF, PA, PROV, RDF, RDFS, XSD
 
 KIND_CLASS = {
@@ -282,6 +282,26 @@ def revision_lines(
         if finding.source:
             lines.append(src(n, finding.source))
     return lines, sources
+
+
+def failed_observation_lines(scan: str, record: Record, why: Finding, attempted: datetime) -> list[str]:
+    """A scan's failed attempt to observe a record (``pa:FailedObservation``): when, which rule, why.
+
+    Written instead of a revision when the record has a good one already, so that revision stays current
+    (see :mod:`provaudit.records.observation`).
+    """
+    key = hashlib.sha256(record.id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    f = _i(f"{scan}/failed/{key}")
+    lines = [
+        f"<{scan}> {_i(PA.failedObservation)} {f} .",
+        f"{f} {_TYPE} {_i(PA.FailedObservation)} .",
+        f"{f} {_TYPE} {_i(PROV.Activity)} .",
+        f"{f} {_i(PA.ofRecord)} {_i(record_iri(record.id))} .",
+        f"{f} {_i(PROV.startedAtTime)} {_typed(_dt_text(attempted), XSD.dateTime)} .",
+        f"{f} {_i(PA.failureRule)} {_l(why.rule)} .",
+        f"{f} {_i(PA.failureMessage)} {_l(why.message)} .",
+    ]
+    return lines
 
 
 def ntriples_text(lines: Iterable[str]) -> bytes:

@@ -37,7 +37,8 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, Triple, parse, seria
 
 from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import ID_BASE, record_iri, revision_iri
-from provaudit.records.model import Record
+from provaudit.records.model import Finding, Record
+from provaudit.records.observation import failure_of, keeps_last_good
 from provaudit.store import rdf
 from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, RDF, sparql_prefixes
@@ -577,6 +578,8 @@ class SparqlScan:
         self._nodes: set[str] = set()
         self._sources: set[str] = set()  # source node IRIs written by this scan or known to be stored
         self._outcomes: dict[str, str] = {}
+        # record id → (what a failed read gave, why it failed): written as pa:FailedObservation at commit
+        self._failed: dict[str, tuple[Record, Finding]] = {}
         # records wait here until a batch is full: existence is asked of the server once per batch
         self._waiting: dict[str, tuple[Record, str, str | None, str | None]] = {}  # id → (record, digest, prev, fp)
         self._pending: list[str] = []  # N-Triples lines for this scan's graph
@@ -594,12 +597,25 @@ class SparqlScan:
         prints = iter(fingerprints) if fingerprints is not None else None
         for record in records:
             fingerprint = next(prints, None) if prints is not None else None
-            if record.id in self._seen:
+            if record.id in self._failed:  # met again after a failed read in this scan: merge, decide again
+                held = self._failed.pop(record.id)[0]
+                held.merge(record)
+                record, fingerprint = held, None
+            elif record.id in self._seen:
                 record = self._merge_earlier(record)
                 fingerprint = None  # a merge of several sources is no one folder's content
+            previous = self._before.get(record_iri(record.id))
+            why = None
+            if failure_of(record) and previous:
+                stored = self.store._records_at([previous], light=True, graphs=self._graphs).get(previous)
+                why = keeps_last_good(record, stored)
+            if why is not None:  # a failed read: the good revision stays current (as in OxigraphScan.add)
+                self._failed[record.id] = (record.model_copy(deep=True), why)
+                self._outcomes[record.id] = "failed"
+                outcomes.append("failed")
+                continue
             digest = record.content_digest()
             v = revision_iri(record.id, digest)
-            previous = self._before.get(record_iri(record.id))
             # the outcome does not depend on whether the revision is stored already (as in OxigraphScan.add)
             outcome = "unchanged" if previous == v else ("revised" if previous else "new")
             self._waiting[record.id] = (record, digest, previous, fingerprint)
@@ -626,7 +642,7 @@ class SparqlScan:
 
     def observe(self, record_id: str, revision: str) -> str:
         """Record that this scan saw ``revision`` of ``record_id`` again without re-reading it."""
-        if record_id in self._seen:  # met twice: merge as add() does
+        if record_id in self._seen or record_id in self._failed:  # met twice: merge as add() does
             record = self.store._records_at([revision], graphs=[*self._graphs, self.iri]).get(revision)
             if record is not None:
                 return self.add([record])[0]
@@ -751,6 +767,8 @@ class SparqlScan:
         return len(fresh)
 
     def commit(self) -> ScanInfo:
+        for record, why in self._failed.values():
+            self._pending += rdf.failed_observation_lines(self.iri, record, why, self.started)
         self._flush()
         ended = rdf.now()
         self.store._commit_graph_node(self.graph, rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))

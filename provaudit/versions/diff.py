@@ -5,7 +5,8 @@ revision its latest observation at or before X saw (X itself, or an earlier scan
 not observe). A record drops out of that state only when a later scan (still at or before X) covered
 the scan that last observed it — the same targets or folders above them, at least as deep — and no
 longer found it. So a collection scanned in parts never looks like deletions; a folder rescanned whole
-without one of its datasets does.
+without one of its datasets does. A record a scan met but could not read (a failed observation: offline,
+refused, unreadable) is not removed either: its last good revision stays.
 
 Both states are reviewed under one policy, because a verdict depends on the whole lineage: a dataset
 whose license changed changes the verdict of every model trained on it, though their cards did not.
@@ -84,20 +85,28 @@ def _covers(later: ScanInfo, earlier: ScanInfo, depth: dict[str, int]) -> bool:
     return all(any(t == u or t.startswith(u.rstrip("/") + "/") for u in later.targets) for t in earlier.targets)
 
 
-def _observations(store: DiffStore) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
-    """scan IRI → {record id → revision IRI it observed}, and scan IRI → the depth it followed lineage."""
+def _observations(store: DiffStore) -> tuple[dict[str, dict[str, str]], dict[str, int], dict[str, set[str]]]:
+    """scan IRI → {record id → revision IRI it observed}, scan IRI → the depth it followed lineage, and
+    scan IRI → the record ids it tried to read and could not (failed observations)."""
     observed: dict[str, dict[str, str]] = defaultdict(dict)
     rows = store.query("SELECT ?s ?v ?id WHERE { ?s a pa:Scan ; pa:observed ?v . ?v dcterms:identifier ?id }").rows
     for s, v, rid in rows:
         if s and v and rid:
             observed[s][rid] = v
+    failed: dict[str, set[str]] = defaultdict(set)
+    rows = store.query(
+        "SELECT ?s ?id WHERE { ?s pa:failedObservation ?f . ?f pa:ofRecord ?r . ?r dcterms:identifier ?id }"
+    ).rows
+    for s, rid in rows:
+        if s and rid:
+            failed[s].add(rid)
     depth: dict[str, int] = {}
     for s, options in store.query("SELECT ?s ?o WHERE { ?s a pa:Scan ; pa:options ?o }").rows:
         try:
             depth[s or ""] = int(json.loads(options or "{}").get("depth") or 0)
         except (ValueError, AttributeError, TypeError):
             depth[s or ""] = 0
-    return observed, depth
+    return observed, depth, failed
 
 
 def state_at(store: DiffStore, scan: ScanInfo) -> State:
@@ -116,12 +125,13 @@ def revisions_at(store: DiffStore, scan: ScanInfo) -> dict[str, tuple[str, str]]
     """record id → (IRI of the scan that last observed it, revision IRI) as of ``scan``, records unread."""
     scans = store.scans()
     upto = scans[: next(i for i, s in enumerate(scans) if s.iri == scan.iri) + 1]
-    observed, depth = _observations(store)
+    observed, depth, failed = _observations(store)
     latest: dict[str, tuple[str, str]] = {}  # record id → (scan IRI of its latest observation, revision IRI)
     for i, current in enumerate(upto):
         seen = observed.get(current.iri, {})
+        tried = failed.get(current.iri, set())  # met but not read: not gone, its last good revision stays
         covered = {earlier.iri for earlier in upto[:i] if _covers(current, earlier, depth)}
-        for rid in [rid for rid, (by, _) in latest.items() if by in covered and rid not in seen]:
+        for rid in [rid for rid, (by, _) in latest.items() if by in covered and rid not in seen and rid not in tried]:
             del latest[rid]
         latest.update((rid, (current.iri, v)) for rid, v in seen.items())
     return latest
