@@ -93,6 +93,12 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     type=click.Path(),
     help="Output the command writes (repeatable); missing when the command ends: the run fails.",
 )
+@click.option(
+    "--generated-data",
+    multiple=True,
+    type=click.Path(),
+    help="Data output (prepared data, features) a later stage uses: a dataset record (repeatable).",
+)
 @click.option("--name", "model_name", default=None, help="Record name of the first output, e.g. acme/credit-scorer.")
 @click.option("--param", "params", multiple=True, help="KEY=VALUE parameter of the run (repeatable).")
 @click.option("--metrics", "metrics_file", default=None, help="JSON file of metrics the command writes.")
@@ -105,6 +111,7 @@ def run_command(
     used: tuple[str, ...],
     used_models: tuple[str, ...],
     generated: tuple[str, ...],
+    generated_data: tuple[str, ...],
     model_name: str | None,
     params: tuple[str, ...],
     metrics_file: str | None,
@@ -117,6 +124,7 @@ def run_command(
     \b
     provaudit run --used data/train --generated model.safetensors --name acme/credit-scorer \\
         --param lr=0.01 -- python train.py
+    provaudit run --used data/raw --generated-data data/prepared -- python prepare.py
     Exits with the command's exit status; a failed command is recorded as a failed run, and so is one
     that exits 0 without writing a --generated output (exit 1).
     """
@@ -128,6 +136,7 @@ def run_command(
         used=list(used),
         used_models=list(used_models),
         generated=list(generated),
+        generated_data=list(generated_data),
         model_name=model_name,
         params=_pairs(params, "--param"),
         metrics_file=metrics_file,

@@ -546,6 +546,7 @@ def run_command(
     *,
     used: list[str],
     generated: list[str],
+    generated_data: list[str] | None = None,
     used_models: list[str] | None = None,
     model_name: str | None = None,
     params: Mapping[str, object] | None = None,
@@ -568,6 +569,8 @@ def run_command(
             current.used_model(ref)
         for i, path in enumerate(generated):
             current.generated(path, name=model_name if i == 0 else None)
+        for path in generated_data or []:
+            current.generated(path, kind=Kind.DATASET.value)
         status = subprocess.run(argv, check=False).returncode
         if metrics_file and Path(metrics_file).is_file():
             for key, value in _flat_numbers(json.loads(Path(metrics_file).read_text(encoding="utf-8"))):
