@@ -52,3 +52,30 @@ def test_trace_names_a_model_version_the_store_does_not_have(tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", str(repo / ".provaudit")])
     assert result.exit_code == 1
     assert "NOT the exact version" in result.output and "no run made a model with digest sha256:000" in result.output
+
+
+def test_trace_refuses_a_line_the_chain_reports_as_edited(tmp_path: Path) -> None:
+    """Issue 17, item 4: an edited line is never traced; the first bad line is named, before and after indexing."""
+    repo = make_project(tmp_path)
+    train(repo)
+    store = str(repo / ".provaudit")
+    log = tmp_path / "p.jsonl"
+    model = str(repo / "model.npz")
+    ids = [log_prediction(model=model, inputs={"row": i}, output={"decision": "decline"}, log=log) for i in range(4)]
+    assert CliRunner().invoke(main, ["trace", ids[3], "--log", str(log), "--store", store]).exit_code == 0
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[1] = lines[1].replace(b'"decline"', b'"approve"')
+    log.write_bytes(b"".join(lines))
+    verified = CliRunner().invoke(main, ["log", "verify", str(log)])
+    assert verified.exit_code == 1 and f"{log}:2: edited" in verified.output
+    for pid in (ids[1], ids[3]):  # the edited line itself, and a line after it
+        result = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", store])
+        assert result.exit_code == 1, result.output
+        assert f"refused: chain broken at {log}:2: edited: its content does not match its hash" in result.output
+        assert "approve" not in result.output and "verdict" not in result.output
+    as_json = CliRunner().invoke(main, ["trace", ids[3], "--log", str(log), "--store", store, "--json"])
+    assert as_json.exit_code == 1 and f"{log}:2: edited" in json.loads(as_json.output)["problems"][0]
+    assert CliRunner().invoke(main, ["trace", ids[0], "--log", str(log), "--store", store]).exit_code == 0
+    (tmp_path / "p.jsonl.index").unlink()  # never indexed: the first read verifies while indexing
+    result = CliRunner().invoke(main, ["trace", ids[3], "--log", str(log), "--store", store])
+    assert result.exit_code == 1 and f"{log}:2: edited" in result.output

@@ -283,3 +283,56 @@ def test_cli_registration_and_missing_log(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["log", "verify", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2
     assert "no such prediction log" in result.output
+
+
+def test_depends_on_and_code_are_chained_members_in_key_order(tmp_path: Path) -> None:
+    log = tmp_path / "answers.jsonl"
+    first = log_prediction(model=MODEL, inputs=1, output=2, log=log)
+    pid = log_prediction(
+        model=MODEL, inputs=2, output=3, log=log, depends_on=[first, "../emb/e.jsonl#e-1"], code={"commit": "1a2b"}
+    )
+    raw = lines(log)[1]
+    keys = list(json.loads(raw))
+    assert keys == ["hash", "code", "depends_on", "id", "input_sha256", "model", "output", "prev", "time", "v"]
+    assert independent_chain_check([log]) == 2
+    found = read_prediction(log, pid)
+    assert found.depends_on == [first, "../emb/e.jsonl#e-1"] and found.code == {"commit": "1a2b"}
+    with pytest.raises(ProvauditError, match="depends_on is a list"):
+        log_prediction(model=MODEL, inputs=1, output=1, log=log, depends_on=first)  # type: ignore[arg-type]
+    added = CliRunner().invoke(
+        log_group,
+        ["add", str(log), "--model", "model:acme/m", "--digest", "sha256:ff", "--output", '{"s": 1}']
+        + ["--depends-on", pid, "--code", "v2", "--id", "cli-1"],
+    )
+    assert added.exit_code == 0 and added.output.strip() == "cli-1"
+    record = read_prediction(log, "cli-1").record
+    assert record["model"] == {"id": "model:acme/m", "digest": "sha256:ff"} and record["output"] == {"s": 1}
+    assert record["depends_on"] == [pid] and record["code"] == "v2" and verify_log(log).ok
+
+
+def test_log_query_by_model_and_through_depends_on_across_logs(tmp_path: Path) -> None:
+    emb_log, ans_log = tmp_path / "emb" / "e.jsonl", tmp_path / "answers.jsonl"
+    old = {"id": "model:acme/emb", "digest": "sha256:" + "1" * 64}
+    new = {"id": "model:acme/emb", "digest": "sha256:" + "2" * 64}
+    e1 = log_prediction(model=old, inputs=1, output=[0.1], log=emb_log, request_id="e-1")
+    e2 = log_prediction(model=new, inputs=2, output=[0.2], log=emb_log, request_id="e-2")
+    s1 = log_prediction(model=MODEL, inputs=1, output=1, log=ans_log, depends_on=["emb/e.jsonl#e-1"])
+    s2 = log_prediction(model=MODEL, inputs=2, output=0, log=ans_log, depends_on=["emb/e.jsonl#e-2"])
+    final = log_prediction(model={"id": "model:acme/combiner"}, inputs=0, output=1, log=ans_log, depends_on=[s1])
+    runner = CliRunner()
+    result = runner.invoke(log_group, ["query", str(emb_log), str(ans_log), "--model", old["digest"], "--json"])
+    assert result.exit_code == 0, result.output
+    found = {p["id"]: p for p in json.loads(result.output)["predictions"]}
+    assert set(found) == {e1, s1, final}  # e-2 (the new version) and what used it are not affected
+    assert found[e1]["direct"] and not found[e1]["final"] and found[final]["via"] == [e1, s1]
+    assert found[final]["final"] and found[final]["file"] == str(ans_log) and found[final]["line"] == 3
+    by_id = runner.invoke(log_group, ["query", str(emb_log), str(ans_log), "--model", "acme/emb", "--json"])
+    assert {p["id"] for p in json.loads(by_id.output)["predictions"]} == {e1, e2, s1, s2, final}
+    window = runner.invoke(
+        log_group, ["query", str(ans_log), "--model", MODEL["id"], "--since", read_prediction(ans_log, s2).time]
+    )
+    assert window.exit_code == 0 and s2 in window.output and s1 not in window.output
+    text = lines(emb_log)
+    emb_log.write_bytes(text[0].replace(b"0.1", b"0.9") + text[1])
+    broken = runner.invoke(log_group, ["query", str(emb_log), str(ans_log), "--model", old["digest"]])
+    assert broken.exit_code == 1 and f"chain broken at {emb_log}:1: edited" in broken.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,47 +23,237 @@ def log_group() -> None:
     """The prediction audit log (written by provaudit.log_prediction)."""
 
 
+def _problem_json(problem: Any) -> dict[str, Any] | None:
+    if problem is None:
+        return None
+    return {"file": str(problem.file), "line": problem.line, "kind": problem.kind, "message": problem.message}
+
+
 @log_group.command("verify")
 @click.argument("log", type=click.Path(dir_okay=False, path_type=Path), envvar=PREDICTION_LOG_ENV)
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Public key (PREFIX.pub from `provaudit keygen`): also check every checkpoint of LOG.seals.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
-def verify(log: Path, as_json: bool) -> None:
+def verify(log: Path, key_path: Path | None, as_json: bool) -> None:
     """Check the hash chain of LOG and its rotated files (LOG.1, LOG.2 …); name the first bad line.
 
     LOG defaults to $PROVAUDIT_PREDICTION_LOG. A line that was edited, removed or moved breaks the
-    chain; lines cut off at the end of the newest file cannot be detected by a chain alone, so
-    compare the printed last hash with one you kept.
+    chain. Lines cut off at the end, or a chain written anew, need the seals: with --key, every
+    checkpoint `provaudit log seal` appended to LOG.seals must still hold (its line still there,
+    with the hash it signed); exit 1 naming the checkpoint that no longer holds.
     """
     from provaudit.versions.predictions import verify_log  # imported on use: the CLI starts faster
 
-    report = verify_log(log)
-    if as_json:
-        problem = report.problem
-        click.echo(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "files": [str(f) for f in report.files],
-                    "lines": report.lines,
-                    "last_hash": report.last_hash,
-                    "problem": None
-                    if problem is None
-                    else {
-                        "file": str(problem.file),
-                        "line": problem.line,
-                        "kind": problem.kind,
-                        "message": problem.message,
-                    },
-                },
-                indent=2,
-            )
-        )
-    elif report.problem is None:
-        click.echo(
-            f"ok: {report.lines} predictions in {len(report.files)} file(s), chain intact; last hash {report.last_hash}"
-        )
+    seals = None
+    if key_path is not None:
+        from provaudit.export.attest import load_public
+        from provaudit.versions.seal import check_seals
+
+        seals = check_seals(log, load_public(key_path))
+        report = seals.chain
     else:
-        click.echo(f"chain broken at {report.problem}", err=True)
-    click.get_current_context().exit(EXIT_OK if report.ok else EXIT_FAILED)
+        report = verify_log(log)
+    ok = report.ok and (seals is None or seals.ok)
+    if as_json:
+        out: dict[str, Any] = {
+            "ok": ok,
+            "files": [str(f) for f in report.files],
+            "lines": report.lines,
+            "last_hash": report.last_hash,
+            "problem": _problem_json(report.problem),
+        }
+        if seals is not None:
+            last = seals.last
+            out["seals"] = {
+                "checkpoints": len(seals.checkpoints),
+                "last": None if last is None else {"number": last.number, "lines": last.lines, "hash": last.hash},
+                "broken": [{"seal": number, "message": message} for _, number, message in seals.broken],
+            }
+        click.echo(json.dumps(out, indent=2))
+    else:
+        if report.problem is None:
+            click.echo(
+                f"ok: {report.lines} predictions in {len(report.files)} file(s), chain intact; "
+                f"last hash {report.last_hash}"
+            )
+        else:
+            click.echo(f"chain broken at {report.problem}", err=True)
+        if seals is not None:
+            for _, number, message in seals.broken:
+                click.echo(f"seal {number}: {message}", err=True)
+            if seals.ok and seals.last is not None:
+                click.echo(f"ok: {len(seals.checkpoints)} checkpoint(s) hold; the last: {seals.last}")
+            elif not seals.checkpoints:
+                click.echo("no checkpoint signed by this key in the seals", err=True)
+    click.get_current_context().exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+@log_group.command("seal")
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path), envvar=PREDICTION_LOG_ENV)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Private key (PREFIX.key from `provaudit keygen`).",
+)
+def seal(log: Path, key_path: Path) -> None:
+    """Sign the head of LOG (its line count and last hash) and append the checkpoint to LOG.seals.
+
+    The chain is verified first; a broken one is not sealed (exit 1). Run it from cron or CI and keep
+    a copy of LOG.seals where the log's writer cannot change it (docs/versioning.md).
+    """
+    from provaudit.versions.predictions import ChainBroken
+    from provaudit.versions.seal import seal_log, seals_path
+
+    try:
+        checkpoint = seal_log(log, key_path, lambda message: click.echo(f"provaudit: warning: {message}", err=True))
+    except ChainBroken as exc:
+        click.echo(str(exc), err=True)
+        click.get_current_context().exit(EXIT_FAILED)
+        return
+    click.echo(f"sealed {checkpoint} → {seals_path(log)}")
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@log_group.command("add")
+@click.argument("log", type=click.Path(dir_okay=False, path_type=Path), envvar=PREDICTION_LOG_ENV)
+@click.option("--model", required=True, help="Model record id, or the model file (its sha256 is logged).")
+@click.option("--digest", default=None, help="The model's digest (sha256:...) when --model is an id.")
+@click.option("--output", required=True, help="The prediction (JSON, else taken as text).")
+@click.option("--inputs", default="null", show_default=True, help="The inputs (JSON, else text); kept as sha256.")
+@click.option("--keep-inputs", is_flag=True, help="Keep the inputs themselves, not only their sha256.")
+@click.option("--id", "request_id", default=None, help="Prediction id (default: a new UUID).")
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID|LOG#ID",
+    help="A prediction whose output this one consumed (repeatable): an id of LOG, or OTHER_LOG#ID.",
+)
+@click.option("--code", default=None, help="Version of the serving code (a commit or tag).")
+def add(
+    log: Path,
+    model: str,
+    digest: str | None,
+    output: str,
+    inputs: str,
+    keep_inputs: bool,
+    request_id: str | None,
+    depends_on: tuple[str, ...],
+    code: str | None,
+) -> None:
+    """Append one prediction to LOG, as provaudit.log_prediction does; print its id.
+
+    \b
+    provaudit log add preds.jsonl --model model:acme/scorer --digest sha256:... --output 0.91 \\
+        --depends-on emb-17 --depends-on ../embedder/preds.jsonl#emb-17
+    """
+    from provaudit.versions.predictions import log_prediction
+
+    pid = log_prediction(
+        model={"id": model, "digest": digest} if digest else model,
+        inputs=_json_or_text(inputs),
+        output=_json_or_text(output),
+        request_id=request_id,
+        log=log,
+        keep_inputs=keep_inputs,
+        depends_on=list(depends_on) if depends_on else None,
+        code=code,
+    )
+    click.echo(pid)
+
+
+@log_group.command("query")
+@click.argument("logs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", default=None, metavar="ID|DIGEST", help="Model record id, name, file or digest.")
+@click.option("--data", default=None, metavar="VERSION", help="Data version (or dataset record id), via the runs.")
+@click.option("--since", default=None, help="From this time on (ISO 8601, UTC, e.g. 2026-11-01 or 2026-11-01T10:00).")
+@click.option("--until", default=None, help="Up to this time (ISO 8601, UTC; a date alone includes that day).")
+@store_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+def query(
+    logs: tuple[Path, ...],
+    model: str | None,
+    data: str | None,
+    since: str | None,
+    until: str | None,
+    store: Path | None,
+    as_json: bool,
+) -> None:
+    """Which predictions did this model, or this data version, affect, and which answers used them?
+
+    \b
+    provaudit log query preds.jsonl --model model:acme/scorer --since 2026-11-01
+    provaudit log query embed.jsonl answers.jsonl --data 3f2a...dir      # needs the store's runs
+
+    LOGS default to $PROVAUDIT_PREDICTION_LOG. Predictions made by the model (or by a model trained on
+    the data, through any number of runs) are listed, then every prediction of LOGS that consumed one
+    of them through depends_on, any number of steps; "final" marks answers no other one consumed.
+    Exit 1 when a log's chain is broken (answers after the bad line are not evidence).
+    """
+    import os
+
+    from provaudit.versions.logquery import query_logs
+
+    if not logs:
+        env = os.environ.get(PREDICTION_LOG_ENV)
+        if not env:
+            raise click.UsageError(f"name the LOGS to query (or set {PREDICTION_LOG_ENV})")
+        logs = (Path(env),)
+    runs = None
+    if data is not None or (model is not None and not model.startswith("sha256:")):
+        runs = _runs_if_any(store, required=data is not None)
+    until = until + "T23:59:59.999999Z" if until and len(until) == 10 else until
+    result = query_logs(logs, model=model, data=data, since=since, until=until, runs=runs)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for matched in result.models:
+            click.echo(f"matched  {matched}")
+        for item in result.predictions:
+            line = item.line
+            how = "direct" if not item.via else "via " + " → ".join(item.via)
+            model_ref = line.model.get("id", "?") + (f" @ {line.model['digest']}" if "digest" in line.model else "")
+            final = " final" if item.final else ""
+            click.echo(f"{line.time}  {line.id}  {model_ref}  ({how}{final}; {line.file.name}:{line.line})")
+        direct = sum(not p.via for p in result.predictions)
+        finals = sum(p.final for p in result.predictions)
+        click.echo(
+            f"{direct} prediction(s) made by the matched models, {len(result.predictions) - direct} downstream; "
+            f"{finals} final answer(s)",
+            err=True,
+        )
+        for problem in result.problems:
+            click.echo(f"problem  {problem}", err=True)
+    broken = any("chain broken" in p for p in result.problems)
+    click.get_current_context().exit(EXIT_FAILED if broken else EXIT_OK)
+
+
+def _runs_if_any(store: Path | None, *, required: bool) -> list[Any] | None:
+    """The store's runs; None when no store is there and the question can do without it."""
+    from provaudit.api import open_store
+    from provaudit.errors import ProvauditError
+    from provaudit.versions.runs import load_runs
+
+    try:
+        with open_store(store, read_only=True) as db:
+            return list(load_runs(db))
+    except ProvauditError:
+        if required:
+            raise
+        return None
 
 
 # --- training runs, trace, check ------------------------------------------------------------------
@@ -232,18 +423,35 @@ def trace_command(
 
     Everything is read as of the model's training; later changes are listed as "since then". A
     prediction that logged only a model id is traced to the version in force at its time. LOG defaults
-    to $PROVAUDIT_PREDICTION_LOG. Exit 1 when the model version or its run is not found for certain.
+    to $PROVAUDIT_PREDICTION_LOG. The log's chain is verified up to the prediction's line (through
+    LOG.index); a broken chain is refused, naming its first bad line. A prediction logged with
+    depends_on is traced through every prediction it consumed, any number of steps and logs: every
+    model involved, and the answer's verdict, the most restrictive over all of them, with the path
+    that decided it. Exit 1 when the chain is broken, a model version or its run is not found for
+    certain, or a depends_on reference cannot be followed (missing, or its log fails verification).
     """
     from provaudit.api import open_store
-    from provaudit.versions.trace import render_text, trace
+    from provaudit.versions.composed import complete, render_tree, to_json, trace_graph
+    from provaudit.versions.predictions import ChainBroken
+    from provaudit.versions.trace import render_text
 
-    with open_store(store, read_only=True) as db:
-        found = trace(prediction_id, store=db, log=log, policy=policy)
+    try:
+        with open_store(store, read_only=True) as db:
+            found = trace_graph(prediction_id, store=db, log=log, policy=policy)
+    except ChainBroken as exc:
+        if as_json:
+            click.echo(json.dumps({"prediction": None, "problems": [str(exc)]}, indent=2))
+        else:
+            click.echo(f"refused: {exc}", err=True)
+        click.get_current_context().exit(EXIT_FAILED)
+        return
     if as_json:
-        click.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(to_json(found), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_text(found, site_url), nl=False)
-    click.get_current_context().exit(EXIT_OK if found.ok else EXIT_FAILED)
+        click.echo(render_text(found.trace, site_url), nl=False)
+        if found.upstream or found.problems:
+            click.echo(render_tree(found), nl=False)
+    click.get_current_context().exit(EXIT_OK if complete(found) else EXIT_FAILED)
 
 
 @click.command("check")

@@ -36,8 +36,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -333,11 +333,22 @@ def _writer(path: str) -> _Writer:
     return writer
 
 
-def _log_path(log: str | os.PathLike[str] | None) -> str:
+def log_path(log: str | os.PathLike[str] | None) -> str:
     value = os.fspath(log) if log is not None else os.environ.get(LOG_ENV)
     if not value:
         raise ProvauditError(f"no prediction log: pass log=PATH or set {LOG_ENV}")
     return os.path.abspath(value)
+
+
+def _depends_json(depends_on: Sequence[str]) -> str:
+    """The ``depends_on`` member's value: a list of non-empty references (``ID`` or ``LOG#ID``)."""
+    if isinstance(depends_on, str):
+        raise ProvauditError("log_prediction: depends_on is a list of prediction ids, not one string")
+    refs = list(depends_on)
+    for ref in refs:
+        if not isinstance(ref, str) or not ref or ref.endswith("#"):
+            raise ProvauditError(f"log_prediction: depends_on holds {ref!r}, not a prediction id or 'LOG#ID'")
+    return canonical_json(refs)
 
 
 def log_prediction(
@@ -350,28 +361,37 @@ def log_prediction(
     keep_inputs: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     fsync: bool = False,
+    depends_on: Sequence[str] | None = None,
+    code: Any = None,
 ) -> str:
     """Append one prediction to the log (``log`` or ``$PROVAUDIT_PREDICTION_LOG``); return its id.
 
     ``model`` is a record id, a mapping or object with ``id`` and ``version`` and/or ``digest``, or
     the path of a model file (its sha256 is taken once per file state). The inputs are stored as
     their sha256 unless ``keep_inputs``; ``output`` is stored as given (JSON-able values).
+    ``depends_on`` names the earlier predictions whose outputs this one consumed: an id in the same
+    log, or ``"other.jsonl#ID"`` for a prediction of another log (a relative path is read from this
+    log's folder). ``code`` is the serving code's version (a commit, a tag or a mapping).
     """
-    path = _log_path(log)
+    path = log_path(log)
     pid = str(request_id) if request_id is not None else str(uuid.uuid4())
     try:
         inputs_json = canonical_json(inputs)
-        members = [
-            '{"id":' + (canonical_json(pid) if request_id is not None else f'"{pid}"'),
-            '"input_sha256":"' + hashlib.sha256(inputs_json.encode("utf-8")).hexdigest() + '"',
-        ]
+        # keys in sorted order after "hash" (the documented format): code, depends_on, id, input_sha256, ...
+        members = []
+        if code is not None:
+            members.append('"code":' + canonical_json(code))
+        if depends_on is not None:
+            members.append('"depends_on":' + _depends_json(depends_on))
+        members.append('"id":' + (canonical_json(pid) if request_id is not None else f'"{pid}"'))
+        members.append('"input_sha256":"' + hashlib.sha256(inputs_json.encode("utf-8")).hexdigest() + '"')
         if keep_inputs:
             members.append('"inputs":' + inputs_json)
         members.append('"model":' + _model_json(model))
         members.append('"output":' + canonical_json(output))
     except (TypeError, ValueError) as exc:
         raise ProvauditError(f"log_prediction: {exc}") from exc
-    _writer(path).append(",".join(members) + ",", max_bytes, fsync)
+    _writer(path).append("{" + ",".join(members) + ",", max_bytes, fsync)
     return pid
 
 
@@ -410,20 +430,39 @@ class ChainProblem:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Result of :func:`verify_log`."""
+    """Result of :func:`verify_log`; ``hashes`` are the chain hashes at the line numbers asked for."""
 
     files: tuple[Path, ...]
     lines: int
     last_hash: str | None
     problem: ChainProblem | None
+    hashes: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
+class ChainBroken(ProvauditError):
+    """A read that needs the chain intact up to its line found it broken; ``problem`` names the first bad line."""
+
+    def __init__(self, problem: ChainProblem, note: str = "") -> None:
+        self.problem = problem
+        super().__init__(f"chain broken at {problem}{note}")
+
+
 def _check_line(raw: bytes) -> tuple[str | None, str | None, str | None, str | None]:
     """(kind, message, hash, prev) of one line; kind None when the line is intact in itself."""
+    kind, message, digest, record = parse_line(raw)
+    if kind is not None:
+        return kind, message, digest, None
+    assert record is not None
+    prev = record["prev"]
+    return None, None, digest, prev if isinstance(prev, str) else None
+
+
+def parse_line(raw: bytes) -> tuple[str | None, str | None, str | None, dict[str, Any] | None]:
+    """(kind, message, hash, record) of one line; kind None when the line is intact in itself."""
     line = raw[:-1] if raw.endswith(b"\n") else raw
     digest = _hash_of(line)
     if digest is None or line[_HASH_END:_BODY_START] != b'",':
@@ -436,8 +475,7 @@ def _check_line(raw: bytes) -> tuple[str | None, str | None, str | None, str | N
         return "edited", "its content does not match its hash", digest, None
     if not isinstance(record, dict) or "prev" not in record:
         return "malformed", "no prev member", digest, None
-    prev = record["prev"]
-    return None, None, digest, prev if isinstance(prev, str) else None
+    return None, None, digest, record
 
 
 def _locate(files: list[Path], digest: str) -> tuple[int, Path, int] | None:
@@ -452,11 +490,17 @@ def _locate(files: list[Path], digest: str) -> tuple[int, Path, int] | None:
     return None
 
 
-def verify_log(log: str | os.PathLike[str]) -> VerifyReport:
-    """Check the hash chain across the live file and its rotated files; name the first bad line."""
+def verify_log(log: str | os.PathLike[str], *, at: Collection[int] = ()) -> VerifyReport:
+    """Check the hash chain across the live file and its rotated files; name the first bad line.
+
+    ``at``: line numbers (1-based, across all files in chain order) whose hashes the report keeps,
+    as the seals of :mod:`provaudit.versions.seal` check them.
+    """
     files = log_files(log)
     if not files:
         raise InputError(os.fspath(log), "no such prediction log (nor rotated files of it)")
+    wanted = set(at)
+    hashes: dict[int, str] = {}
     expected: str | None = None
     ordinal = 0
     for file in files:
@@ -464,9 +508,12 @@ def verify_log(log: str | os.PathLike[str]) -> VerifyReport:
             ordinal += 1
             kind, message, digest = _line_problem(files, ordinal, raw, expected)
             if kind is not None:
-                return VerifyReport(tuple(files), ordinal, expected, ChainProblem(file, number, kind, message))
+                problem = ChainProblem(file, number, kind, message)
+                return VerifyReport(tuple(files), ordinal, expected, problem, hashes)
             expected = digest
-    return VerifyReport(tuple(files), ordinal, expected, None)
+            if ordinal in wanted and digest is not None:
+                hashes[ordinal] = digest
+    return VerifyReport(tuple(files), ordinal, expected, None, hashes)
 
 
 def _line_problem(
@@ -480,11 +527,13 @@ def _line_problem(
         return kind, message or "", digest
     assert digest is not None
     if prev != expected:
-        return (*_classify(files, ordinal, expected, digest, prev), digest)
+        return (*classify_break(files, ordinal, expected, digest, prev), digest)
     return None, "", digest
 
 
-def _classify(files: list[Path], ordinal: int, expected: str | None, digest: str, prev: str | None) -> tuple[str, str]:
+def classify_break(
+    files: list[Path], ordinal: int, expected: str | None, digest: str, prev: str | None
+) -> tuple[str, str]:
     """Why a line's ``prev`` is not the hash of the line before it."""
     if digest == expected:
         return "duplicated", "it repeats the line before it"
@@ -523,27 +572,45 @@ class LoggedPrediction:
     def time(self) -> str:
         return str(self.record.get("time", ""))
 
+    @property
+    def depends_on(self) -> list[str]:
+        """References to the predictions this one consumed, as logged (``ID`` or ``LOG#ID``)."""
+        refs = self.record.get("depends_on") or []
+        return [str(r) for r in refs] if isinstance(refs, list) else []
 
-def read_prediction(log: str | os.PathLike[str] | None, prediction_id: str) -> LoggedPrediction:
+    @property
+    def code(self) -> Any:
+        """The serving code's version when it was logged (``log_prediction(..., code=...)``)."""
+        return self.record.get("code")
+
+
+def split_ref(ref: str, log: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(log path, id) of a ``depends_on`` reference made in ``log``.
+
+    ``ID`` is a prediction of the same log; ``PATH#ID`` one of another log, a relative PATH read from
+    the folder of ``log``; ``#ID`` the same log again (for ids that hold a ``#``). The id is what
+    follows the first ``#``.
+    """
+    here = Path(os.path.abspath(log))
+    where, sep, pid = ref.partition("#")
+    if not sep:
+        return here, ref
+    if not where:
+        return here, pid
+    target = Path(where)
+    return (target if target.is_absolute() else here.parent / target), pid
+
+
+def read_prediction(log: str | os.PathLike[str] | None, prediction_id: str, *, verify: bool = True) -> LoggedPrediction:
     """The prediction with this id (the latest one if an id was reused), across rotated files.
 
-    ``log`` None reads ``$PROVAUDIT_PREDICTION_LOG``. Raises :class:`InputError` when it is not found.
+    Found through the log's index (``LOG.index``, :mod:`provaudit.versions.logindex`), brought up to
+    date first. With ``verify`` (the default) the chain is checked from the first line up to this
+    one: a broken chain raises :class:`ChainBroken` naming the first bad line, so an edited line is
+    never returned as evidence. ``log`` None reads ``$PROVAUDIT_PREDICTION_LOG``. Raises
+    :class:`InputError` when the id is not in the log.
     """
-    path = _log_path(log)
-    needle = b'"id":' + canonical_json(str(prediction_id)).encode("utf-8")
-    files = log_files(path)
-    if not files:
-        raise InputError(path, "no such prediction log (nor rotated files of it)")
-    for file in reversed(files):  # newest first
-        hit: LoggedPrediction | None = None
-        for number, raw in _lines(file):
-            if needle in raw:
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and record.get("id") == prediction_id:
-                    hit = LoggedPrediction(record, file, number)
-        if hit is not None:
-            return hit
-    raise InputError(path, f"no prediction with id {prediction_id!r} in {len(files)} log file(s)")
+    from provaudit.versions.logindex import LogIndex  # the index imports this module
+
+    with LogIndex(log_path(log)) as index:
+        return index.prediction(str(prediction_id), verify=verify)
