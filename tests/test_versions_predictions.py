@@ -301,8 +301,10 @@ def test_depends_on_and_code_are_chained_members_in_key_order(tmp_path: Path) ->
         log_prediction(model=MODEL, inputs=1, output=1, log=log, depends_on=first)  # type: ignore[arg-type]
     added = CliRunner().invoke(
         log_group,
-        ["add", str(log), "--model", "model:acme/m", "--digest", "sha256:ff", "--output", '{"s": 1}']
-        + ["--depends-on", pid, "--code", "v2", "--id", "cli-1"],
+        [
+            *("add", str(log), "--model", "model:acme/m", "--digest", "sha256:ff", "--output", '{"s": 1}'),
+            *("--depends-on", pid, "--code", "v2", "--id", "cli-1"),
+        ],
     )
     assert added.exit_code == 0 and added.output.strip() == "cli-1"
     record = read_prediction(log, "cli-1").record
