@@ -23,9 +23,9 @@ from test_runs import git, make_project, train
 
 from provaudit.api import open_store
 from provaudit.cli import main
-from provaudit.versions.predictions import log_prediction, read_prediction
+from provaudit.versions.predictions import LoggedPrediction, log_prediction, read_prediction
 from provaudit.versions.runs import load_runs
-from provaudit.versions.trace import trace_prediction
+from provaudit.versions.trace import render_text, trace_prediction
 
 FIXTURES = Path(__file__).parent / "fixtures" / "relicensing"
 CARD = """---
@@ -71,6 +71,7 @@ class Scenario:
     by_digest: str  # prediction ids
     by_id: str
     after: str
+    after_by_id: str
 
     def cli(self, *args: str) -> Result:
         return CliRunner().invoke(main, [*args, "--store", str(self.store)])
@@ -115,6 +116,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     train(repo)
     v2 = _sha256(repo / "model.npz")
     after = log_prediction(model=str(repo / "model.npz"), inputs={"income": 1.2, "debt": 0.3}, output=1, log=log)
+    _next_second(_last_scan_end(store))
+    after_by_id = log_prediction(model="acme/credit-scorer", inputs={"income": 2.0, "debt": 0.1}, output=1, log=log)
     with open_store(store, read_only=True) as db:
         _, run2 = load_runs(db)
     assert v1 != v2
@@ -131,6 +134,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         by_digest=by_digest,
         by_id=by_id,
         after=after,
+        after_by_id=after_by_id,
     )
 
 
@@ -195,6 +199,28 @@ def test_an_id_only_prediction_gets_the_version_in_force_and_the_others_with_why
     assert chosen.keys() == {scenario.v1, scenario.v2}
     assert chosen[scenario.v1]["chosen"] and chosen[scenario.v1]["run"] == scenario.run1
     assert not chosen[scenario.v2]["chosen"] and "after the prediction" in chosen[scenario.v2]["why"]
+
+
+def test_an_id_only_prediction_after_the_retraining_gets_v2_and_v1_was_superseded(scenario: Scenario) -> None:
+    result = scenario.trace(scenario.after_by_id)
+    assert result.exit_code == 0, result.output
+    assert f"model version model:acme/credit-scorer @ {scenario.v2} (chosen by time" in result.output
+    assert f"  not chosen {scenario.v1} (run {scenario.run1}): superseded before the prediction by {scenario.v2}" in (
+        result.output
+    )
+    assert "trained on dataset:credit: non-commercial, license CC-BY-NC-4.0" in result.output
+
+
+def test_the_serving_code_and_kept_inputs_are_shown_once(scenario: Scenario) -> None:
+    logged = read_prediction(scenario.log, scenario.by_digest)
+    served = LoggedPrediction({**logged.record, "code": {"commit": "4f4b4a8", "path": "serve.py"}}, logged.file, 1)
+    with open_store(scenario.store, read_only=True) as db:
+        text = render_text(trace_prediction(served, store=db))
+    lines = text.splitlines()
+    assert "  serving  commit 4f4b4a8, path serve.py" in lines
+    assert '  inputs   {"debt": 0.3, "income": 1.2}' in lines
+    assert any(line.startswith("  packages numpy ") for line in lines)
+    assert len(lines) == len(set(lines))
 
 
 def test_a_v2_prediction_reads_the_new_licence_and_nothing_since(scenario: Scenario) -> None:

@@ -94,11 +94,11 @@ def record_as_of(
 ) -> tuple[Record, RecordReview | None]:
     """The record at the revision in effect right after the scan ``as_of`` names (a scan id, a date or
     a time), and its review over the lineage as it was then."""
-    from provaudit.versions.asof import find_as_of, lineage_at, revisions_as_of
+    from provaudit.versions.asof import AsOf, find_as_of
 
     at = find_as_of(db, as_of)
-    revisions = revisions_as_of(db, at)
-    revision = revisions.get(record_id)
+    state = AsOf(db, at)
+    revision = state.revision(record_id)
     found = db.record_at(revision) if revision else None
     if revision is None or found is None:
         when = at.ended or at.started
@@ -107,7 +107,7 @@ def record_as_of(
         return found, None
     from provaudit.rules.review import review_records
 
-    report = review_records(list(lineage_at(db, revisions, [record_id]).values()), policy=policy)
+    report = review_records(list(state.lineage([record_id]).values()), policy=policy)
     return found, next((r for r in report.records if r.id == record_id), None)
 
 

@@ -2,11 +2,10 @@
 
 An answer about the past is read from the revisions in effect then (the store is append-only and
 keeps every revision): :func:`find_as_of` turns ``SCAN|DATE`` into the committed scan that state
-ends with, :func:`revisions_as_of` names the revision of every record in effect after it (the rules
-of :func:`provaudit.versions.diff.state_at`), :func:`lineage_at` reads only the records a review of
-some records needs. :func:`changes_since` lists, revision by revision, how one record changed after
-the revision an answer rests on (licenses, upstream links, version): the "since then" notes of
-``trace``, ``review --as-of`` and ``export --as-of``.
+ends with; :class:`AsOf` names the revision of a record in effect after it (the rules of
+:func:`provaudit.versions.diff.state_at`) and reads only the records a review of some records needs.
+:func:`changes_since` lists, revision by revision, how one record changed after the revision an
+answer rests on (licenses, upstream links, version): the "since then" notes of ``trace``.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from provaudit.records.identity import record_iri
 from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
 from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
-from provaudit.versions.diff import revisions_at, scan_id
+from provaudit.versions.diff import record_revision_at, scan_depths, scan_id
 
 
 class AsOfStore(Protocol):
@@ -93,26 +92,43 @@ def scan_before(scans: Iterable[ScanInfo], when: datetime) -> ScanInfo | None:
     return found
 
 
-def revisions_as_of(store: AsOfStore, scan: ScanInfo) -> dict[str, str]:
-    """record id → the revision IRI in effect right after ``scan`` committed."""
-    return {rid: revision for rid, (_, revision) in revisions_at(store, scan).items()}
+class AsOf:
+    """The revisions in effect right after one scan, resolved one record at a time (a trace reads a
+    handful of records, never the whole store). ``pin`` sets the revision an answer rests on for a
+    record (a model version, the revision carrying a data version) over the scan's."""
 
+    def __init__(self, store: AsOfStore, scan: ScanInfo | None) -> None:
+        self.store = store
+        self.scan = scan
+        scans = store.scans()
+        self._upto = scans[: scans.index(scan) + 1] if scan in scans else []
+        self._depth = scan_depths(store) if self._upto else {}
+        self.revisions: dict[str, str | None] = {}
 
-def lineage_at(store: AsOfStore, revisions: dict[str, str], start: Iterable[str]) -> dict[str, Record]:
-    """The records ``start`` names and everything upstream of them, each at the revision ``revisions``
-    gives (a record with none is left out: a review then reports it as not audited)."""
-    folded = {rid.casefold(): rid for rid in revisions}
-    found: dict[str, Record] = {}
-    todo = list(start)
-    while todo:
-        rid = folded.get(todo.pop().casefold())
-        if rid is None or rid in found:
-            continue
-        record = store.record_at(revisions[rid], light=True)
-        if record is not None:
-            found[rid] = record
-            todo.extend(u.target for u in record.upstream)
-    return found
+    def pin(self, record_id: str, revision: str) -> None:
+        self.revisions[record_id] = revision
+
+    def revision(self, record_id: str) -> str | None:
+        """The revision IRI of ``record_id`` as of the scan (None: the record was not in the store)."""
+        if record_id not in self.revisions:
+            self.revisions[record_id] = record_revision_at(self.store, self._upto, self._depth, record_iri(record_id))
+        return self.revisions[record_id]
+
+    def lineage(self, start: Iterable[str]) -> dict[str, Record]:
+        """The records ``start`` names and everything upstream of them, each at its revision as of the
+        scan (a record with none is left out: a review then reports it as not audited)."""
+        found: dict[str, Record] = {}
+        todo = list(start)
+        while todo:
+            rid = todo.pop()
+            if rid in found:
+                continue
+            revision = self.revision(rid)
+            record = self.store.record_at(revision, light=True) if revision else None
+            if record is not None:
+                found[rid] = record
+                todo.extend(u.target for u in record.upstream)
+        return found
 
 
 def current_lineage(store: AsOfStore, start: Iterable[str]) -> dict[str, Record]:

@@ -100,13 +100,35 @@ def _observations(store: DiffStore) -> tuple[dict[str, dict[str, str]], dict[str
     for s, rid in rows:
         if s and rid:
             failed[s].add(rid)
+    return observed, scan_depths(store), failed
+
+
+def scan_depths(store: DiffStore) -> dict[str, int]:
+    """scan IRI → the depth it followed lineage."""
     depth: dict[str, int] = {}
     for s, options in store.query("SELECT ?s ?o WHERE { ?s a pa:Scan ; pa:options ?o }").rows:
         try:
             depth[s or ""] = int(json.loads(options or "{}").get("depth") or 0)
         except (ValueError, AttributeError, TypeError):
             depth[s or ""] = 0
-    return observed, depth, failed
+    return depth
+
+
+def record_revision_at(store: DiffStore, upto: list[ScanInfo], depth: dict[str, int], iri: str) -> str | None:
+    """The revision of one record (its IRI) in effect right after the last of ``upto`` (the scans up to
+    and including it, oldest first; ``depth`` from :func:`scan_depths`), by the rules of
+    :func:`revisions_at` but reading only that record's observations."""
+    rows = store.query(f"SELECT ?s ?v WHERE {{ ?s a pa:Scan ; pa:observed ?v . ?v prov:specializationOf <{iri}> }}")
+    seen = {s: v for s, v in rows.rows if s and v}
+    rows = store.query(f"SELECT ?s WHERE {{ ?s pa:failedObservation ?f . ?f pa:ofRecord <{iri}> }}")
+    tried = {s for (s,) in rows.rows if s}  # met but not read: not gone, its last good revision stays
+    latest: tuple[ScanInfo, str] | None = None
+    for current in upto:
+        if current.iri in seen:
+            latest = (current, seen[current.iri])
+        elif latest is not None and current.iri not in tried and _covers(current, latest[0], depth):
+            latest = None
+    return latest[1] if latest else None
 
 
 def state_at(store: DiffStore, scan: ScanInfo) -> State:

@@ -27,21 +27,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provaudit.errors import InputError
-from provaudit.records.identity import clean_name, record_id
+from provaudit.records.identity import clean_name, id_from_iri, record_id
 from provaudit.records.model import Kind, Record
 from provaudit.rules.report import RecordReview
 from provaudit.rules.review import review_records
 from provaudit.site.paths import slugs_for
 from provaudit.store.base import RevisionInfo, ScanInfo
 from provaudit.versions.asof import (
+    AsOf,
     AsOfStore,
     Change,
     changes_since,
     current_lineage,
     end_of,
-    lineage_at,
     moment,
-    revisions_as_of,
     same_second,
     verdict_change,
     verdict_text,
@@ -245,17 +244,24 @@ def _choose_by_time(candidates: list[Candidate], when: datetime | None, problems
     return chosen
 
 
-def _data_revisions(
-    store: TraceStore, run: RunRecord, revisions: dict[str, str], until: datetime | None, found: Trace
-) -> None:
+def _revision(history: list[RevisionInfo], version: str | None, when: datetime | None, run: str | None) -> RevisionInfo:
+    """The revision of a model version in force at ``when``: the one ``run`` recorded if any, else the
+    latest recorded by then (else the first). No version: whatever revision was in force then."""
+    same = [h for h in history if version is None or h.record.version == version] or history
+    pool = [h for h in same if run and h.record.fact("training_run") == run] or same
+    before = [h for h in pool if when is not None and (g := moment(h.generated)) is not None and g <= when]
+    return before[-1] if before else pool[0]
+
+
+def _data_revisions(store: TraceStore, run: RunRecord, state: AsOf, until: datetime | None, found: Trace) -> None:
     """Point each used dataset at the revision that carried the data version the run used."""
     for data in run.inputs:
-        if not data.record:
+        if not data.record or not data.version:  # a model input named by id: the revision in force then
             continue
         found.versions[data.record] = data.version
         history = store.history(data.record)
         carrying = [h for h in history if h.record.version == data.version]
-        if any(h.iri == revisions.get(data.record) for h in carrying):
+        if any(h.iri == state.revision(data.record) for h in carrying):
             continue
         if not carrying:
             found.problems.append(
@@ -264,7 +270,7 @@ def _data_revisions(
             )
             continue
         earlier = [h for h in carrying if until is None or ((g := moment(h.generated)) is not None and g <= until)]
-        revisions[data.record] = (earlier or carrying)[-1 if earlier else 0].iri
+        state.pin(data.record, (earlier or carrying)[-1 if earlier else 0].iri)
 
 
 def trace_prediction(
@@ -300,14 +306,11 @@ def trace_prediction(
         found.run = run
         return found
     candidates = _candidates(history, by_iri)
-    exact = next((c for c in candidates if digest and c.version == digest), None)
-    if exact is not None:
-        # the revision recorded by the very run that made the digest, when there is one
-        exact = next((c for c in candidates if c.version == digest and run and c.run == run.iri), exact)
-        exact.chosen, exact.why = True, "the digest the prediction logged"
-        chosen: Candidate | None = exact
+    chosen = next((c for c in candidates if digest and c.version == digest), None)
+    if chosen is not None:
+        chosen.chosen, chosen.why = True, "the digest the prediction logged"
         found.chosen_by, found.exact = "digest", True
-        candidates = [exact]  # the digest decides: other versions are no candidates
+        candidates = [chosen]  # the digest decides: other versions are no candidates
     else:
         if digest:
             if run is None:
@@ -316,11 +319,13 @@ def trace_prediction(
         chosen = _choose_by_time(candidates, when, found.problems)
         found.chosen_by = "time" if chosen is not None else None
     found.candidates = candidates
-    revision = next((h for h in history if chosen and h.iri == chosen.revision), history[-1])
     if chosen is not None and run is None:
         run = by_iri.get(chosen.run or "") or _in_force(
             [r for r in every if any(o.sha256 == chosen.version for o in r.outputs)], when
         )
+    if chosen is None:
+        found.problems.append(f"no revision of {rid} records a version (digest): the one in force then is shown")
+    revision = _revision(history, chosen.version if chosen else None, when, run.iri if run else None)
     found.run = run
     if run is None:
         found.problems.append(f"no training run of {rid} @ {revision.record.version} is in the store")
@@ -328,21 +333,23 @@ def trace_prediction(
     # the state as of training: right after the scan that recorded this model version
     scans = store.scans()
     found.as_of = next((s for s in scans if s.iri == revision.scan), None)
-    revisions = revisions_as_of(store, found.as_of) if found.as_of else {}
-    revisions[rid] = revision.iri
+    state = AsOf(store, found.as_of)
+    state.pin(rid, revision.iri)
     if run is not None:
-        _data_revisions(store, run, revisions, end_of(found.as_of) if found.as_of else None, found)
+        _data_revisions(store, run, state, end_of(found.as_of) if found.as_of else None, found)
     used = [d.record for d in run.inputs if d.record] if run else []
-    lineage = lineage_at(store, revisions, [rid, *used])
+    lineage = state.lineage([rid, *used])
     model = lineage.get(rid) or revision.record
     found.model = model
     used += [u.target for u in model.upstream if u.target not in used]
-    found.revisions = {r: revisions[r] for r in lineage}
+    found.revisions = {r: v for r in lineage if (v := state.revision(r))}
     by_id = {r.id: r for r in review_records(lineage.values(), policy).records}
     found.review = by_id.get(rid)
     found.datasets = [by_id[d] for d in used if d in by_id]
     found.since = _since(store, found, lineage, policy)
-    found.page = f"records/{slugs_for(set(revisions) | set(lineage))[rid]}.html"
+    # slugs as the site makes them: unique over every record of the store
+    ids = {i for iri in store.current_revisions() if (i := id_from_iri(iri))}
+    found.page = f"records/{slugs_for(ids | set(lineage))[rid]}.html"
     return found
 
 
