@@ -188,6 +188,7 @@ def _summary(node: Node) -> list[str]:
     t = node.trace
     p = t.prediction
     version = (t.model.version if t.model else None) or p.model.get("digest") or p.model.get("version") or "?"
+    version = version if len(version) <= 24 else version[:23] + "…"  # the full digest is in each trace
     verdict = f"{t.review.use.value}, license {t.review.effective_license or 'none'}" if t.review else "not reviewed"
     run = f"run {t.run.iri.rsplit('/', 1)[-1]}" if t.run else "no run"
     exact = "" if t.ok else " (not certain: see its problems)"
