@@ -79,6 +79,17 @@ def open_store(
     return select_store(path, read_only=read_only, wait=wait)
 
 
+def resolve_id(store: OxigraphStore | SparqlStore, ref: str) -> str:
+    """The id of the record a user named: its id (``dataset:squad``), the id without its kind when one
+    record has that name (``squad``), a name's last part (``neural-chat-7b-v3-3``) or a Hub URL.
+
+    InputError when none or several match; an unknown one names the closest ids (did you mean ...?).
+    """
+    from provaudit.export.formats import resolve_record
+
+    return resolve_record(store, ref).id
+
+
 def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
     """Targets grouped by collector, in first-seen order; raises InputError for one nothing can read.
 

@@ -17,8 +17,15 @@ import click
 
 from provaudit import __version__
 from provaudit._lazy import LazyModule
-from provaudit.cli_options import read_limit_options, store_option
-from provaudit.cli_output import explain_sparql_error, format_option, print_csv, print_json, print_table
+from provaudit.cli_options import STORE_HELP, StoreLocation, read_limit_options, remember_group_store, store_option
+from provaudit.cli_output import (
+    explain_sparql_error,
+    format_option,
+    print_csv,
+    print_json,
+    print_table,
+    write_out,
+)
 from provaudit.errors import EXIT_BUG, InputError, ProvauditError, bug_message, describe_os_error
 from provaudit.limits import ReadLimits
 
@@ -123,6 +130,14 @@ def _sparql_message(message: str, sparql: str | None) -> str | None:
     is_eager=True,
     callback=_set_debug,
     help="Show tracebacks instead of one-line errors (or set PROVAUDIT_DEBUG=1).",
+)
+@click.option(
+    "--store",
+    type=StoreLocation(),
+    default=None,
+    expose_value=False,
+    callback=remember_group_store,
+    help=STORE_HELP + " For every command; the same as --store after the command.",
 )
 def main() -> None:
     """Provenance and license audit for ML datasets and models, stored as W3C PROV-O."""
@@ -296,7 +311,14 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
 @main.command()
 @click.argument("sparql")
 @store_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "tsv"]),
+    default="table",
+    show_default=True,
+    help="table (whole values, folded to the terminal's width), json, csv or tsv for scripts.",
+)
 def query(sparql: str, store: Path | None, fmt: str) -> None:
     """Run a SPARQL 1.1 query over the store (prefixes pa:, prov:, dcterms:, rdfs:, xsd:, foaf: are predeclared).
 
@@ -333,13 +355,14 @@ def query(sparql: str, store: Path | None, fmt: str) -> None:
 @main.command()
 @click.argument("record_id")
 @store_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the revisions as JSON on stdout.")
 def history(record_id: str, store: Path | None, as_json: bool) -> None:
-    """Every revision of one record (e.g. dataset:squad), oldest first: the scan that made it, when, the
-    scans that saw it again, each license claim with its source, and what changed from the one before."""
+    """Every revision of one record (e.g. dataset:squad, or squad), oldest first: the scan that made it, when,
+    the scans that saw it again, each license claim with its source, and what changed from the one before."""
     from provaudit.versions.diff import history_rows
 
     with api.open_store(store, read_only=True) as db:
+        record_id = api.resolve_id(db, record_id)
         rows = history_rows(db, record_id)
     if not rows:
         raise ProvauditError(f"no record {record_id!r} in the store (ids look like dataset:squad or model:org/name)")
@@ -390,6 +413,7 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("records", nargs=-1)
 @store_option
 @click.option(
     "--policy",
@@ -397,7 +421,14 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     show_default=True,
     help="Policy: a built-in name (default, dpi) or a policy YAML file.",
 )
-@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(REVIEW_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal, md or html for a document, json for scripts, sarif for code scanning in CI.",
+)
 @click.option(
     "--rules",
     "rule_paths",
@@ -416,6 +447,7 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
 )
 @fail_on_option
 def review(
+    records: tuple[str, ...],
     store: Path | None,
     policy: str,
     fmt: str,
@@ -424,17 +456,20 @@ def review(
     as_of: str | None,
     fail_on: str,
 ) -> None:
-    """Legal review of every record in the store: use category, obligations, evidence, findings."""
+    """Legal review of every record in the store, or of the RECORDS named (ids like dataset:squad, or names):
+    use category, obligations, evidence, findings. Each record is reviewed with its whole lineage."""
     from provaudit.rules.render import render
     from provaudit.rules.review import review_store
 
     with api.open_store(store, read_only=True) as db:
+        wanted = [api.resolve_id(db, ref) for ref in records]
         report = review_store(db, policy, sparql_rules=rule_paths, as_of=as_of)
+    if wanted:
+        report.records = [r for r in report.records if r.id in wanted]
     text = render(report, fmt)
     if out:
-        tmp = out.with_name(out.name + ".partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        n = len(report.records)
+        write_out(text, out, f"review of {n} record{'s' if n != 1 else ''} ({fmt})")
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if report.count_at_or_above(fail_on) else EXIT_OK)

@@ -27,12 +27,31 @@ class StoreLocation(click.Path):
         return super().convert(value, param, ctx)
 
 
+STORE_HELP = f"Store folder, or the URL of a SPARQL 1.1 server (default: ${STORE_ENV} or ./.provaudit)."
+_GROUP_STORE = "provaudit_store"  # where `provaudit --store X COMMAND` leaves X for the command
+
+
+def remember_group_store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """``provaudit --store X COMMAND``: the store given before the command (as ``git -C``)."""
+    if value is not None:
+        ctx.meta[_GROUP_STORE] = value
+
+
+def _command_store(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """The command's own --store; else one given before the command; else $PROVAUDIT_STORE."""
+    source = ctx.get_parameter_source(param.name or "store")
+    if source in {click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.PROMPT}:
+        return value
+    return ctx.meta.get(_GROUP_STORE, value)
+
+
 store_option = click.option(
     "--store",
     type=StoreLocation(),
     envvar=STORE_ENV,
     default=None,
-    help=f"Store folder, or the URL of a SPARQL 1.1 server (default: ${STORE_ENV} or ./.provaudit).",
+    callback=_command_store,
+    help=STORE_HELP + " Also accepted before the command: provaudit --store PATH COMMAND.",
 )
 
 

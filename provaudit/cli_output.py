@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -36,6 +37,19 @@ def format_option(func: F) -> F:
         show_default=True,
         help="table (whole values, folded to the terminal's width), csv or json.",
     )(func)
+
+
+def write_out(data: str | bytes, out: Path, what: str) -> None:
+    """Write a command's output file whole (through ``OUT.partial``, so a reader never sees half of it)
+    and say on stderr what went where: a command that writes a file names it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data, encoding="utf-8")
+    tmp.replace(out)
+    click.echo(f"{what} written to {out}", err=True)
 
 
 def whole_table(*columns: str, title: str | None = None) -> Table:

@@ -6,8 +6,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -214,3 +216,89 @@ def test_license_detect_formats(tmp_path: Path) -> None:
 )
 def test_pipeline_code_record_is_not_named_after_a_local_path(remote: str, name: str | None) -> None:
     assert _name_from_remote(remote) == name
+
+
+# --- one convention for every command (issue 19, item 2) ----------------------------------------------
+
+
+def _commands(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and sub-command, lazy ones included, with the words that call it."""
+    yield path, command
+    if isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=path[-1])
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
+            yield from _commands(sub, (*path, name))
+
+
+def test_every_option_of_every_command_has_help_text() -> None:
+    missing: list[str] = []
+    seen = 0
+    for path, command in _commands(main, ("provaudit",)):
+        for param in command.params:
+            if isinstance(param, click.Option):
+                seen += 1
+                if not (param.help or "").strip():
+                    missing.append(f"{' '.join(path)} {'/'.join(param.opts)}")
+    assert seen > 80  # the walk reached the lazy commands' options too
+    assert not missing, f"options without help text: {missing}"
+    # and each one shows in its --help page
+    code, out, _ = run("trace", "--help")
+    assert code == 0 and "The prediction log" in out
+
+
+def test_store_before_or_after_the_command(tmp_path: Path) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    assert run("--store", str(before), "scan", str(SNLI), "--fail-on", "never")[0] == 0
+    assert run("scan", str(SNLI), "--store", str(after), "--fail-on", "never")[0] == 0
+    assert (before / "oxigraph").exists() or any(before.iterdir())
+    for store in (before, after):
+        code, out, _ = run("--store", str(store), "scans", "--format", "json")
+        assert code == 0 and len(json.loads(out)) == 1
+    # the command's own --store wins over one before it, and both over PROVAUDIT_STORE
+    code, out, _ = run("--store", str(tmp_path / "none"), "scans", "--store", str(after), "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1
+    code, out, _ = run("--store", str(after), "scans", "--format", "json", env={"PROVAUDIT_STORE": str(before)})
+    assert code == 0 and json.loads(out)[0]["targets"] == [str(SNLI.resolve())]
+
+
+def test_record_ids_with_or_without_their_kind(scanned: Path) -> None:
+    for ref in ("dataset:snli", "snli", "SNLI"):
+        code, out, err = run("history", ref, "--store", str(scanned))
+        assert code == 0, err
+        assert out.startswith("dataset:snli: 1 revision(s)")
+
+
+def test_unknown_ids_get_a_did_you_mean(scanned: Path) -> None:
+    code, _, err = run("history", "snil", "--store", str(scanned))
+    assert code == 2 and "no record 'snil'" in err and "did you mean dataset:snli?" in err
+    code, _, err = run("review", "dataset:nope", "--store", str(scanned))
+    assert code == 2 and "no record 'dataset:nope'" in err
+
+
+def test_review_of_named_records(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert run("scan", str(DEMO / "datasets"), "--store", str(store), "--fail-on", "never")[0] == 0
+    code, out, _ = run(
+        "review", "snli", "dataset:imdb", "--store", str(store), "--format", "json", "--fail-on", "never"
+    )
+    assert code == 0
+    assert sorted(r["id"] for r in json.loads(out)["records"]) == ["dataset:imdb", "dataset:snli"]
+
+
+def test_every_command_that_writes_a_file_says_where(scanned: Path, tmp_path: Path) -> None:
+    for args, out in (
+        (("review", "--format", "md"), tmp_path / "review.md"),
+        (("audit",), tmp_path / "audit.txt"),
+        (("export", "--format", "turtle"), tmp_path / "store.ttl"),
+        (("export", "dataset:snli", "--format", "umr"), tmp_path / "snli.umr.yaml"),
+    ):
+        result = CliRunner().invoke(
+            main,
+            [*args, "--store", str(scanned), "--out", str(out), "--fail-on", "never"]
+            if args[0] == "review"
+            else [*args, "--store", str(scanned), "--out", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+        assert out.is_file() and str(out) in result.stderr, (args, result.stderr)

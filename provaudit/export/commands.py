@@ -158,6 +158,7 @@ def export_store_cli(store: Path | None, fmt: str, out: Path | None, base_url: s
             db.export(fmt, stream)
             stream.flush()
         tmp.replace(out)
+    click.echo(f"the whole store ({fmt}) written to {out}", err=True)
 
 
 @click.command()

@@ -27,7 +27,14 @@ from provaudit.rules.audit import BY, FORMATS
     help="source: one matrix per declaring source; collection: also one per collection; "
     "creator: also DPI's creators, domains, tasks and synthetic data.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for a terminal, md or html for a document, json (or csv) for scripts.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File (default stdout).")
 def audit(store: Path | None, policy: str, by: str, fmt: str, out: Path | None) -> None:
     """Declared versus actual: how often each source's license category matches the reviewed one.
@@ -43,8 +50,8 @@ def audit(store: Path | None, policy: str, by: str, fmt: str, out: Path | None) 
         records = list(db.records(light=True))
     text = render_audit(audit_records(records, policy, by=by), fmt)
     if out:
-        tmp = out.with_name(out.name + ".partial")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        from provaudit.cli_output import write_out
+
+        write_out(text, out, f"audit by {by} ({fmt})")
     else:
         click.echo(text, nl=False)

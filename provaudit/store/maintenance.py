@@ -170,7 +170,7 @@ def store_group() -> None:
 @store_group.command("check")
 @store_option
 @click.option("--no-shacl", is_flag=True, help="Skip the SHACL validation (faster on a large store).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def check_command(store: Path | None, no_shacl: bool, as_json: bool) -> None:
     """Exit 0: the store is whole and conforms; 1: problems (each printed with its file or node); 2: unusable."""
     path = Path(store or default_store_path())

@@ -347,7 +347,7 @@ def runs_group() -> None:
 
 @runs_group.command("list")
 @store_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def runs_list(store: Path | None, as_json: bool) -> None:
     """Every recorded run, oldest first."""
     from provaudit.api import open_store
@@ -366,7 +366,7 @@ def runs_list(store: Path | None, as_json: bool) -> None:
 @runs_group.command("show")
 @click.argument("run")
 @store_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def runs_show(run: str, store: Path | None, as_json: bool) -> None:
     """One run (its IRI, or the end of it) in full."""
     from provaudit.api import open_store
@@ -383,7 +383,7 @@ def runs_show(run: str, store: Path | None, as_json: bool) -> None:
 @runs_group.command("import")
 @click.argument("sources", nargs=-1, required=True)
 @store_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def runs_import(sources: tuple[str, ...], store: Path | None, as_json: bool) -> None:
     """Import runs teams already record: dvc.lock (or its folder) and MLflow (mlruns/ or a tracking URI).
 
@@ -411,7 +411,13 @@ def runs_import(sources: tuple[str, ...], store: Path | None, as_json: bool) -> 
 
 @click.command("trace")
 @click.argument("prediction_id")
-@click.option("--log", type=click.Path(dir_okay=False, path_type=Path), envvar=PREDICTION_LOG_ENV, default=None)
+@click.option(
+    "--log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=PREDICTION_LOG_ENV,
+    default=None,
+    help=f"The prediction log (JSON lines) that holds PREDICTION_ID (default: ${PREDICTION_LOG_ENV}).",
+)
 @store_option
 @click.option("--policy", default="default", show_default=True, help="Review policy for the verdicts.")
 @click.option("--site", "site_url", default=None, help="Base URL or folder of the published site (for the link).")
@@ -459,7 +465,7 @@ def trace_command(
 @store_option
 @click.option("--path", "work_tree", default=".", show_default=True, help="The code's work tree.")
 @click.option("--python", default=None, help="Interpreter of the environment to compare (default: this one).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 def check_command(model: str, store: Path | None, work_tree: str, python: str | None, as_json: bool) -> None:
     """Compare the work tree, environment and data with what MODEL's training run recorded.
 
