@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 from provaudit.licenses.compat import compatible
 from provaudit.licenses.kb import Terms, Use, terms_for
-from provaudit.licenses.normalize import license_symbols
+from provaudit.licenses.normalize import aliases, license_symbols
 from provaudit.records.model import Finding, Kind, LicenseClaim, Relation, Severity
 from provaudit.rules.authority import authority
 from provaudit.rules.engine import RuleContext, rule
-from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, claim_terms
+from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, OTHER, claim_terms
 
 _CARD_FIELDS = {"license", "licence", "licenses", "license_details", "license_name"}
 _MODIFYING = {
@@ -113,6 +113,36 @@ def license_missing(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+def _pa102_fix(ctx: RuleContext, effective: Use) -> str:
+    """What to do about a declaration more permissive than the terms: an action, never a placeholder id."""
+    from provaudit.rules.render import expression_label
+
+    expression = ctx.effective.expression()
+    strictest = [s for s in ctx.effective.steps if s.use is effective]
+    binding = [s for s in strictest if s.license and not s.license.startswith(NOT_A_LICENSE)]
+    if expression and binding:
+        where = ", ".join(dict.fromkeys(s.record for s in binding))
+        names = " and ".join(dict.fromkeys(expression_label(s.license) for s in binding))
+        return (
+            f"declare terms no more permissive than {names} ({effective.value}), which {where} brings into the "
+            "lineage, in each place named, or replace the restricted source"
+        )
+    if strictest and strictest[0].note and "not audited" in strictest[0].note:
+        return "scan the upstreams not audited (PA112), then review again"
+    until = f"; until then treat it as {effective.value}, not as declared"
+    if ctx.policy.only_claims and not any(ctx.policy.counts(c) for c in ctx.record.claims):
+        read = ", ".join(
+            f"the {f.collector or 'any'} collector" + (f"'s fields ending {f.field_suffix}" if f.field_suffix else "")
+            for f in ctx.policy.only_claims
+        )
+        return (
+            f"policy {ctx.policy.name} counts only licences read by {read}, and none covers {ctx.record.id}: "
+            "scan an expert audit of it (a Data Provenance Initiative summary) or review it with a policy that "
+            "counts its card (`--policy default`)" + until
+        )
+    return f"ask the publisher of {ctx.record.id} which licence applies and declare it in each place named" + until
+
+
 @rule("PA102", Severity.ERROR, "declared license more permissive than the effective terms")
 def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
     effective = ctx.effective.verdict
@@ -144,9 +174,35 @@ def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
             ),
             source=first.source,
             evidence=[_strictest_step(ctx)],
-            fix=f"declare the effective terms ({ctx.effective.expression() or effective.value}) in each place named, "
-            "or clear the restriction upstream",
+            fix=_pa102_fix(ctx, effective),
         )
+
+
+def _pa103_fix(
+    ctx: RuleContext, card: list[LicenseClaim], texts: list[LicenseClaim], tags: set[str], found: set[str]
+) -> str:
+    """The careful fix: ask the owner; until then the stricter of the two readings applies."""
+    from provaudit.rules.render import license_label
+
+    def strictest(claims: list[LicenseClaim]) -> Use | None:
+        uses = [u for u in (_use_of(ctx, c) for c in claims) if u is not None]
+        return max(uses, key=lambda u: u.restrictiveness) if uses else None
+
+    card_use, text_use = strictest(card), strictest(texts)
+    card_names = " and ".join(license_label(t) for t in sorted(tags))
+    text_names = " and ".join(license_label(t) for t in sorted(found))
+    ask = f"ask the owner which licence applies (the card says {card_names}, {texts[0].source.file} {text_names})"
+    if card_use is None or text_use is None:
+        return ask + "; until they answer, treat the data as bound by both, then correct the card or the file"
+    stricter, names = (
+        (card_use, card_names)
+        if card_use.restrictiveness >= text_use.restrictiveness
+        else (
+            text_use,
+            text_names,
+        )
+    )
+    return ask + f"; until they answer, treat it as {names} ({stricter.value}), then correct the card or the file"
 
 
 @rule("PA103", Severity.WARNING, "declared license tag disagrees with the LICENSE file")
@@ -163,8 +219,7 @@ def tag_vs_license_file(ctx: RuleContext) -> Iterator[Finding]:
             f"{', '.join(sorted(found))}",
             source=texts[0].source,
             evidence=[f"{c.source.describe()}: {c.expression}" for c in [*card_claims, *texts]],
-            fix=f"set the card's `license:` to the license of {texts[0].source.file} ({', '.join(sorted(found))}), "
-            "or replace the file",
+            fix=_pa103_fix(ctx, card_claims, texts, tags, found),
         )
 
 
@@ -281,13 +336,21 @@ def generated_by_restricted_model(ctx: RuleContext) -> Iterator[Finding]:
     for step in ctx.effective.steps:
         if step.relation != Relation.GENERATED_BY.value or step.use in {None, Use.COMMERCIAL}:
             continue
+        # the record the model generated: this one, or an upstream further along the path
+        generated = step.path[-2] if len(step.path) >= 2 else ctx.record.id
+        who = (
+            f"{ctx.record.id} was generated by {step.record}"
+            if generated == ctx.record.id
+            else f"{ctx.record.id} derives from {generated} ({' → '.join(step.path[:-1])}), which was generated by "
+            f"{step.record}"
+        )
         yield Finding(
             rule="PA108",
             severity=Severity.WARNING,
-            message=f"{ctx.record.id} was generated by {step.record} whose terms ({step.license}) make it "
-            f"{step.use.value if step.use else 'restricted'}",
+            message=f"{who}, whose terms ({step.license}) make it {step.use.value if step.use else 'restricted'}",
             evidence=[f"{' → '.join(step.path)} ({step.source}); terms: {step.terms_source}"],
-            fix="check the provider's terms for model training on its outputs; replace the data if needed",
+            fix=f"read what {step.terms_source or 'the provider'} allows for its outputs; if your use is not allowed, "
+            f"replace {generated} with data not generated by {step.record}",
         )
 
 
@@ -315,9 +378,51 @@ def _license_name(symbol: str) -> str:
     return f"{name} ({symbol})" if name else symbol
 
 
+def _base_declaration(ctx: RuleContext, base: str, symbols: list[str]) -> str:
+    """What a base model's card declares for these licences, quoted so a user can copy it."""
+    record = ctx.records.get(base)
+    if record is None:
+        return ""
+    parts: list[str] = []
+    files: list[str] = []
+    # a named `other` (license_name, license_link) says more than a bare one: it goes first, and alone
+    for claim in sorted(record.claims, key=lambda c: not (c.name or c.link)):
+        if not set(license_symbols(claim.expression or "")) & set(symbols):
+            continue
+        if claim.source.field == "text":
+            files.append(claim.source.file or "")
+            continue
+        if _field(claim) not in _CARD_FIELDS or any(p.startswith(f"`license: {claim.raw}`") for p in parts):
+            continue
+        quoted = f"`license: {claim.raw}`"
+        if claim.name:
+            quoted += f", `license_name: {claim.name}`"
+        if claim.link:
+            quoted += f", `license_link: {claim.link}`"
+        parts.append(quoted)
+    if not parts:  # a gated base shows only its licence file: the Hub's own id for that licence
+        hub = aliases()["hub"]
+        parts += [f"`license: {k}`" for s in symbols for k, v in hub.items() if v == s][:1]
+    if files:
+        parts.append(f"its licence file {', '.join(sorted(set(files)))}")
+    return "; ".join(parts)
+
+
+def _keep_terms(base: Terms) -> str:
+    keep = [f"its acceptable-use policy {base.use_policy}" if base.use_policy else ""]
+    if base.mau_limit:
+        keep.append(f"the {base.mau_limit:,} monthly-active-user limit")
+    if base.attribution_notice:
+        keep.append(f'the notice "{base.attribution_notice}"')
+    return ", ".join(k for k in keep if k)
+
+
 @rule("PA117", Severity.ERROR, "declared license more permissive than its base model permits")
 def declared_beyond_base(ctx: RuleContext) -> Iterator[Finding]:
-    """A derivative cannot be relicensed: the base model's terms bind finetunes, adapters, merges, quantizations."""
+    """A derivative cannot be relicensed: the base model's terms bind finetunes, adapters, merges, quantizations.
+
+    One finding per base model, naming every licence of that base that the declaration escapes.
+    """
     own = [(c, t) for c, t in ctx.effective.own if not t.license.startswith(NOT_A_LICENSE)]
     if ctx.record.kind is not Kind.MODEL or not own:
         return
@@ -329,9 +434,11 @@ def declared_beyond_base(ctx: RuleContext) -> Iterator[Finding]:
     declared_use = max((t.use for _, t in own), key=lambda u: u.restrictiveness)
     declared = {t.license.removesuffix("-only").removesuffix("-or-later") for _, t in own}
     restricted = any(t.use_restrictions for _, t in own)
-    seen: set[str] = set()
+    # base id -> (licences of that base the declaration escapes, the problems, the path to the base)
+    escaped: dict[str, tuple[list[str], list[str], list[str]]] = {}
+    declared_at: dict[str, list[str]] = {}  # base id -> where its licences were declared
     for step in ctx.effective.steps:
-        if len(step.path) < 2 or step.path[1] not in bases or not step.license or step.license in seen:
+        if len(step.path) < 2 or step.path[1] not in bases or not step.license:
             continue
         if step.license.startswith(NOT_A_LICENSE):
             continue
@@ -347,30 +454,43 @@ def declared_beyond_base(ctx: RuleContext) -> Iterator[Finding]:
             problems.append("derivatives may only be distributed under the base's own terms")
         if not problems:
             continue
-        seen.add(step.license)
-        link = bases[step.path[1]]
-        name = _license_name(step.license)
-        keep = [f"its acceptable-use policy {base.use_policy}" if base.use_policy else ""]
-        if base.mau_limit:
-            keep.append(f"the {base.mau_limit:,} monthly-active-user limit")
-        if base.attribution_notice:
-            keep.append(f'the notice "{base.attribution_notice}"')
-        kept = ", ".join(k for k in keep if k)
+        licenses, found, path = escaped.setdefault(step.path[1], ([], [], step.path[1:]))
+        if step.license not in licenses:
+            licenses.append(step.license)
+            declared_at.setdefault(step.path[1], []).append(f"{step.source or step.note or ''} ({step.license})")
+        found += [p for p in problems if p not in found]
+    for base_id, (licenses, problems, path) in escaped.items():
+        # the Hub's `other` beside the licence it names is one licence, not two
+        named = [s for s in licenses if s != OTHER] or licenses
+        link = bases[base_id]
+        terms = [terms_for(s) for s in named]
+        kept = "; ".join(k for k in (_keep_terms(t) for t in terms) if k)
+        copy = _base_declaration(ctx, base_id, licenses)
+        unread = [s for s, t in zip(named, terms, strict=True) if t.use is Use.UNSPECIFIED]
+        # the place to edit is the finding's location (the card's license); the Hub's API repeats the card
+        fix = f"declare in this model's card what {base_id} declares" + (f" ({copy})" if copy else "")
+        fix += " and ship its licence text with this model"
+        fix += f"; keep its terms ({kept})" if kept else ""
+        if unread:
+            fix += (
+                f"; {' and '.join(_license_name(s) for s in unread)} grants no commercial use by itself: "
+                "get the licensor's written permission before any commercial use"
+            )
         yield Finding(
             rule="PA117",
             severity=Severity.ERROR,
             message=(
                 f"{ctx.record.id}: declared {', '.join(sorted(declared))} is more permissive than its base model "
-                f"permits: {' → '.join(step.path[1:])} is under {name}; " + "; ".join(problems)
+                f"permits: {' → '.join(path)} is under {' and '.join(_license_name(s) for s in named)}; "
+                + "; ".join(problems)
             ),
             source=own[0][0].source,
             evidence=[
                 *(f"declared: {c.source.describe()} ({c.raw!r}, {authority(c).label})" for c, _ in own),
                 f"base: {link.source.describe()}{' (inferred)' if link.inferred else ''}: {link.relation.value} "
-                f"{link.raw} → {step.source or step.note or ''} ({step.license})",
+                f"{link.raw} → {'; '.join(declared_at[base_id])}",
             ],
-            fix=f"declare the base's license ({step.license}) for this model and keep its terms"
-            + (f" ({kept})" if kept else ""),
+            fix=fix,
         )
 
 

@@ -23,8 +23,9 @@ from provaudit.licenses.kb import Use, terms_for
 from provaudit.licenses.normalize import aliases
 from provaudit.records.model import Finding, Severity
 from provaudit.resources import resource
+from provaudit.rules.conditions import KIND_LABELS, use_phrase
 from provaudit.rules.docs import DOC_PATH, rule_link, rule_title
-from provaudit.rules.report import EvidenceStep, RecordReview, ReviewReport
+from provaudit.rules.report import Condition, EvidenceStep, RecordReview, ReviewReport
 
 FORMATS = ("text", "md", "html", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -131,6 +132,25 @@ def expression_label(expression: str | None) -> str:
         return license_label(expression.strip())
     parts = re.split(r"(\s+|\(|\))", expression)
     return "".join(p if p.strip() in {"", "AND", "OR", "WITH", "(", ")"} else license_label(p) for p in parts)
+
+
+def expression_names(expression: str | None) -> str:
+    """An SPDX expression with each license by name only (the id where provaudit knows no name).
+
+    Shown beside the expression itself, so a page names each license once and its id once.
+    """
+    if not expression:
+        return "no license"
+
+    def name(symbol: str) -> str:
+        if symbol.startswith(("UNREAD:", "DPI:")) or symbol == "NONE":
+            return license_label(symbol)
+        if symbol == "LicenseRef-provaudit-other":  # its own name is a sentence; in a list it reads as this
+            return "custom license (the Hub's “other”)"
+        return license_name(symbol) or symbol
+
+    parts = re.split(r"(\s+|\(|\))", expression.strip())
+    return "".join(p if p.strip() in {"", "AND", "OR", "WITH", "(", ")"} else name(p) for p in parts)
 
 
 def humanize(text: str | None) -> str:
@@ -300,6 +320,18 @@ def obligations(review: RecordReview) -> list[str]:
     ]
 
 
+def verdict(review: RecordReview) -> str:
+    """The use category in words, "commercial with conditions" when the licences attach any."""
+    return use_phrase(review.use, bool(review.conditions))
+
+
+def condition_text(condition: Condition) -> str:
+    """One condition as a line: its kind, what it asks, the clause and where it comes from."""
+    return (
+        f"{KIND_LABELS.get(condition.kind, condition.kind)}: {condition.text} ({condition.clause}; {condition.source})"
+    )
+
+
 def completeness(review: RecordReview) -> str:
     """The lineage's state: "complete" or "incomplete: 2 upstreams not audited — run `provaudit resolve`"."""
     if review.complete:
@@ -371,12 +403,14 @@ def _text(report: ReviewReport) -> str:
     lines += [f"  {label}: {value}" for label, value in header_lines(report)]
     lines.append("")
     for r in report.records:
-        lines.append(f"{r.id}  [{r.use.value}, {completeness(r)}]  {expression_label(r.effective_license)}")
+        lines.append(f"{r.id}  [{verdict(r)}, {completeness(r)}]  {expression_label(r.effective_license)}")
         for u in r.unresolved:
             todo = f"`{u.command}`" if u.command else f"no Hub id: find and scan {u.raw!r}"
             lines.append(f"  not audited: {u.target} ({u.relation}) — {todo}")
         if obligations(r):
             lines.append(f"  obligations: {', '.join(obligations(r))}")
+        for c in r.conditions:
+            lines.append(f"  condition: {condition_text(c)}")
         for g in finding_groups(r.findings):
             where = f" [{'; '.join(g.locations)}]" if g.locations else ""
             lines.append(f"  {g.severity:<7} {g.rule} {g.text}{where}" + (f" — fix: {g.fix}" if g.fix else ""))
@@ -420,6 +454,8 @@ _ENV.globals.update(
     finding_groups=finding_groups,
     completeness=completeness,
     obligations=obligations,
+    verdict=verdict,
+    condition_text=condition_text,
     license_label=license_label,
     expression_label=expression_label,
     humanize=humanize,
@@ -477,6 +513,7 @@ def to_sarif(report: ReviewReport) -> dict[str, Any]:
                 "properties": {
                     "record": r.id,
                     "use": r.use.value,
+                    "conditions": [c.model_dump(mode="json") for c in r.conditions],
                     "complete": r.complete,
                     "unresolved": [u.target for u in r.unresolved],
                     "evidence": f.evidence,
@@ -492,6 +529,7 @@ def to_sarif(report: ReviewReport) -> dict[str, Any]:
             {
                 "record": r.id,
                 "use": r.use.value,
+                "conditions": [c.model_dump(mode="json") for c in r.conditions],
                 "complete": r.complete,
                 "unresolved": [u.model_dump(mode="json", exclude_none=True) for u in r.unresolved],
             }

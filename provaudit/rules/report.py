@@ -40,6 +40,15 @@ class EvidenceStep(BaseModel):
     note: str | None = None
 
 
+class Condition(BaseModel):
+    """One condition of a verdict: what it asks, the clause that says so, and where that was read."""
+
+    kind: str  # mau_limit | use_policy | attribution_notice | use_restrictions
+    text: str  # what a user must do or respect, as a sentence
+    clause: str  # the licence's clause ("s.2"), or the part of its text that sets it
+    source: str  # the record and licence it comes from, and where the licence's terms were read
+
+
 class UnresolvedUpstream(BaseModel):
     """A propagating upstream with no record in the store: the verdict cannot be complete without it."""
 
@@ -64,6 +73,9 @@ class RecordReview(BaseModel):
     share_alike: bool = False
     no_derivatives: bool = False
     use_restrictions: bool = False
+    # what the permitted use is conditional on (user limits, use policies, notices, RAIL restrictions):
+    # "commercial" with conditions is a different answer from plain "commercial"
+    conditions: list[Condition] = Field(default_factory=list)
     complete: bool = True  # every propagating upstream of the lineage is audited (has a record)
     unresolved: list[UnresolvedUpstream] = Field(default_factory=list)
     attribution_notices: list[str] = Field(default_factory=list)
@@ -74,6 +86,10 @@ class RecordReview(BaseModel):
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def worst_finding(self) -> Finding | None:
+        """The finding a page header shows first: the most severe, then the first raised."""
+        return max(self.findings, key=lambda f: f.severity.rank, default=None)
 
 
 class ScanRef(BaseModel):
@@ -102,6 +118,7 @@ class ReviewReport(BaseModel):
             "policy": self.policy,
             "records": len(self.records),
             "use": {u.value: uses.get(u.value, 0) for u in Use},
+            "with_conditions": sum(1 for r in self.records if r.conditions),
             "attribution_required": sum(1 for r in self.records if r.attribution),
             "share_alike": sum(1 for r in self.records if r.share_alike),
             "incomplete": sum(1 for r in self.records if not r.complete),

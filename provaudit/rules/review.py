@@ -14,11 +14,14 @@ from provaudit.licenses.kb import Terms, terms_for
 from provaudit.records.model import Finding, Record
 from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
+from provaudit.rules.conditions import conditions
 from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
-from provaudit.rules.lineage import Effective, Lineage
+from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, Effective, Lineage
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport, ScanRef
 from provaudit.store.base import Store
+
+_BASE_VALUES = {r.value for r in BASE_RELATIONS}
 
 
 def _collections(record: Record) -> list[str]:
@@ -56,24 +59,50 @@ def merge_agents(names: Iterable[str]) -> list[str]:
     return sorted(best.values(), key=str.casefold)
 
 
+def _binding_base_licenses(record: Record, eff: Effective) -> list[str]:
+    """Licences of a base model that bind this derivative (same_terms) and that it does not declare itself.
+
+    A Llama 2 fine-tune declared apache-2.0 is still under the Llama 2 licence: its attribution notice
+    names that licence, not the declaration (PA117 reports the declaration).
+    """
+    own = {t.license.removesuffix("-only").removesuffix("-or-later") for _, t in eff.own}
+    out: list[str] = []
+    for step in eff.steps:
+        symbol = step.license
+        if len(step.path) != 2 or step.relation not in _BASE_VALUES or not symbol:
+            continue
+        if symbol.startswith(NOT_A_LICENSE) or not terms_for(symbol).same_terms:
+            continue
+        if symbol.removesuffix("-only").removesuffix("-or-later") not in own and symbol not in out:
+            out.append(symbol)
+    return out
+
+
 def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list[str]:
     """Attribution notices to reproduce: one per record of the lineage whose terms require attribution.
 
     Each is a sentence that can be pasted into a release: title, publishers (merged by identity),
-    link, and every license of that record that requires attribution, by name and id.
+    link, and every license of that record that requires attribution, by name and id. The reviewed
+    record's own notice names the licence that actually applies to it: a base model's binding terms
+    when it declared something more permissive.
     """
-    from provaudit.rules.render import join_words, license_label
+    from provaudit.rules.render import expression_label, join_words, license_label
 
+    binding = _binding_base_licenses(record, eff)
     by_record: dict[str, list[str]] = {}
     for step in eff.steps:
         if not step.license or step.license.startswith(("NONE", "UNREAD:")):
             continue
+        if step.record == record.id and binding:
+            continue  # replaced by the base's binding licence below
         terms: Terms | None = terms_for(step.license) if not step.license.startswith("DPI:") else None
         if terms is not None and not terms.attribution:
             continue
         licenses = by_record.setdefault(step.record, [])
         if step.license not in licenses:
             licenses.append(step.license)
+    if binding:
+        by_record = {record.id: binding, **by_record}
     notices: list[str] = []
     for rid, licenses in by_record.items():
         source = records.get(rid)
@@ -82,7 +111,15 @@ def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list
         link = (source.fact("homepage") or source.fact("hf_url")) if source else None
         text = f'"{title}"' + (f" by {join_words(creators)}" if creators else "")
         text += f" ({link})" if link else ""
-        notices.append(text + f", licensed under {join_words([license_label(s) for s in licenses])}.")
+        text += f", licensed under {join_words([license_label(s) for s in licenses])}"
+        if rid == record.id and binding:
+            declared = " AND ".join(
+                dict.fromkeys(t.license for _, t in eff.own if not t.license.startswith(NOT_A_LICENSE))
+            )
+            text += " as its base model's terms require" + (
+                f" (the card's {expression_label(declared)} does not replace them)" if declared else ""
+            )
+        notices.append(text + ".")
     return notices
 
 
@@ -127,6 +164,7 @@ def review_records(
                 share_alike=eff.share_alike,
                 no_derivatives=eff.no_derivatives,
                 use_restrictions=eff.use_restrictions,
+                conditions=conditions(eff.steps),
                 complete=eff.complete,
                 unresolved=eff.unresolved,
                 attribution_notices=_notices(record, by_id, eff),

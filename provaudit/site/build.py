@@ -41,7 +41,9 @@ from provaudit.records.identity import id_from_iri
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
 from provaudit.rules.audit import SiteAudit
-from provaudit.rules.render import evidence_groups, expression_label
+from provaudit.rules.conditions import KIND_LABELS, KINDS
+from provaudit.rules.lineage import OTHER
+from provaudit.rules.render import evidence_groups, expression_label, expression_names
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.rules.review import agent_key, merge_agents
 from provaudit.site import views
@@ -121,6 +123,7 @@ def environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
     env.filters["use_label"] = lambda use: USE_LABELS.get(str(use), str(use))
     # the review's own readings, so the site and `provaudit review` name licenses and group evidence alike
     env.filters["license_label"] = expression_label
+    env.filters["license_names"] = expression_names
     env.globals["evidence_groups"] = evidence_groups
     # every href/src a template builds from record data goes through this allow-list of schemes
     env.filters["safe_url"] = safe_url
@@ -701,8 +704,12 @@ def _overview_pages(
                 "kind": record.kind.value,
                 "publisher": _publisher(record),
                 "declared": sorted({c.expression or c.raw for c in record.claims}),
+                "declared_names": declared_names(record),
                 "effective": (rv.effective_license if rv else None) or "",
+                "effective_names": expression_names(rv.effective_license) if rv and rv.effective_license else "",
                 "use": rv.use.value if rv else Use.UNSPECIFIED.value,
+                "conditions": sorted({c.kind for c in rv.conditions}) if rv else [],
+                "condition_texts": [{"text": c.text} for c in rv.conditions] if rv else [],
                 "findings": len(found),
                 "worst": max((f.severity for f in found), key=lambda s: s.rank).value if found else "",
                 "collections": record_collections[record.id],
@@ -715,6 +722,12 @@ def _overview_pages(
         "kind": _counted(r["kind"] for r in rows),
         "license": _counted(r["effective"] or "none" for r in rows),
         "use": [(u.value, sum(1 for r in rows if r["use"] == u.value)) for u in Use],
+        # commercial with conditions, and each kind of condition (a Llama licence's user limit, a RAIL's restrictions)
+        "conditions": [
+            ("any", "with conditions", sum(1 for r in rows if r["conditions"])),
+            ("none", "without conditions", sum(1 for r in rows if not r["conditions"])),
+            *((k, KIND_LABELS[k], n) for k in KINDS if (n := sum(1 for r in rows if k in r["conditions"]))),
+        ],
         "collection": _counted(c for r in rows for c in r["collections"]),
     }
     writer.page(
@@ -726,7 +739,7 @@ def _overview_pages(
     audit_rows: list[dict[str, Any]] = [
         {
             "record": record,
-            "href": f"records/{slugs[record.id]}.html",
+            "href": f"records/{slugs[record.id]}.html#audit",
             "finding": f,
             "collections": record_collections[record.id],
         }
@@ -757,6 +770,20 @@ def _overview_pages(
     )
 
 
+def declared_names(record: Record) -> list[tuple[str, str]]:
+    """(name, id) of each license a record declares, for people: the Hub's `other` by its license_name."""
+    out: dict[str, tuple[str, str]] = {}
+    for claim in record.claims:
+        if claim.expression == OTHER:
+            pair = (claim.name or "custom license, no name given", claim.raw)
+        elif claim.expression:
+            pair = (expression_names(claim.expression), claim.expression)
+        else:
+            pair = (f"unread: {claim.raw}", claim.raw)
+        out.setdefault(pair[1] if claim.expression != OTHER else f"{OTHER}:{pair[0]}", pair)
+    return sorted(out.values(), key=lambda p: p[1])
+
+
 def _counted(values: Iterable[str]) -> list[tuple[str, int]]:
     return sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
 
@@ -772,6 +799,9 @@ def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
         "declared",
         "effective",
         "use",
+        "conditions",
+        "declared_names",
+        "effective_names",
         "findings",
         "worst",
         "collections",

@@ -23,8 +23,9 @@
   var f = {};
   data.fields.forEach(function (name, i) { f[name] = i; });
   var records = data.rows.map(function (r) {
-    var text = [r[f.id], r[f.name], r[f.title], r[f.publisher], r[f.effective]]
-      .concat(r[f.declared], r[f.collections]).join(" ").toLowerCase();
+    var text = [r[f.id], r[f.name], r[f.title], r[f.publisher], r[f.effective], r[f.effective_names]]
+      .concat(r[f.declared], r[f.declared_names].map(function (d) { return d[0]; }), r[f.collections])
+      .join(" ").toLowerCase();
     return { row: r, text: text };
   });
   var matched = records;
@@ -51,6 +52,15 @@
     return expr ? el("code", "lic", expr) : el("span", "none", "none");
   }
 
+  // a declared license: its name, then its id (as the static rows show it)
+  function declaredLicense(parent, pair) {
+    if (pair[0] !== pair[1]) {
+      parent.appendChild(el("span", "lic-name", pair[0]));
+      parent.appendChild(document.createTextNode(" "));
+    }
+    parent.appendChild(el("code", "lic", pair[1]));
+  }
+
   function renderRow(r) {
     var tr = el("tr");
     var th = el("th");
@@ -63,9 +73,9 @@
     tr.appendChild(cell("", "Type", r[f.kind]));
     tr.appendChild(cell("", "Publisher", r[f.publisher]));
     var declared = cell("", "Declared license");
-    if (r[f.declared].length) {
-      r[f.declared].forEach(function (d) {
-        declared.appendChild(license(d));
+    if (r[f.declared_names].length) {
+      r[f.declared_names].forEach(function (d) {
+        declaredLicense(declared, d);
         declared.appendChild(document.createTextNode(" "));
       });
     } else {
@@ -73,10 +83,15 @@
     }
     tr.appendChild(declared);
     var effective = cell("", "Effective license");
-    effective.appendChild(license(r[f.effective]));
+    if (r[f.effective]) declaredLicense(effective, [r[f.effective_names], r[f.effective]]);
+    else effective.appendChild(license(""));
     tr.appendChild(effective);
     var use = cell("", "Commercial use");
-    use.appendChild(el("span", "badge use-" + r[f.use], USE_LABELS[r[f.use]] || r[f.use]));
+    if (r[f.use] === "commercial" && r[f.conditions].length) {
+      use.appendChild(el("span", "badge use-conditional", "commercial use with conditions"));
+    } else {
+      use.appendChild(el("span", "badge use-" + r[f.use], USE_LABELS[r[f.use]] || r[f.use]));
+    }
     tr.appendChild(use);
     var findings = cell("num", "Findings");
     if (r[f.findings]) findings.appendChild(el("span", "sev-" + r[f.worst], String(r[f.findings])));
@@ -101,8 +116,13 @@
     table.hidden = matched.length === 0;
   }
 
-  function matches(rec, q, kind, lic, use, findings, collection) {
+  function matches(rec, q, kind, lic, use, findings, collection, conditions) {
     var r = rec.row;
+    if (conditions === "any" && !r[f.conditions].length) return false;
+    if (conditions === "none" && r[f.conditions].length) return false;
+    if (conditions && conditions !== "any" && conditions !== "none" && r[f.conditions].indexOf(conditions) < 0) {
+      return false;
+    }
     if (kind && r[f.kind] !== kind) return false;
     if (lic && (r[f.effective] || "none") !== lic) return false;
     if (use && r[f.use] !== use) return false;
@@ -120,7 +140,7 @@
 
   function apply() {
     var state = new URLSearchParams();
-    ["q", "kind", "license", "use", "findings", "collection"].forEach(function (name) {
+    ["q", "kind", "license", "use", "conditions", "findings", "collection"].forEach(function (name) {
       if (form[name].value) state.set(name, form[name].value);
     });
     if (auditCell) state.set("audit", auditCell);
@@ -131,7 +151,7 @@
     var q = form.q.value.toLowerCase().split(/\s+/).filter(Boolean);
     matched = records.filter(function (rec) {
       return matches(rec, q, form.kind.value, form.license.value, form.use.value,
-        form.findings.value, form.collection.value);
+        form.findings.value, form.collection.value, form.conditions.value);
     });
     limit = PAGE;
     render();

@@ -109,6 +109,8 @@
         show(index, false);
         var target = location.hash && document.getElementById(location.hash.slice(1));
         if (target && target !== panels[index]) target.scrollIntoView();
+        // a link to a whole tab (#audit, #card) opens the page at its title, with the tab bar in view
+        else if (target) window.scrollTo(0, 0);
       }
     }
     window.addEventListener("hashchange", fromHash);
