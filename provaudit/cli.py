@@ -557,6 +557,7 @@ _LAZY_COMMANDS = {
     "runs": "provaudit.versions.commands:runs_group",
     "trace": "provaudit.versions.commands:trace_command",
     "check": "provaudit.versions.commands:check_command",
+    "reproduce": "provaudit.versions.repro_commands:reproduce_command",
     "diff": "provaudit.versions.diff_commands:diff_command",
     "store": "provaudit.store.maintenance:store_group",
 }
@@ -574,9 +575,10 @@ _LAZY_HELP = {
     "audit": "Declared versus actual: how often each source's license category matches the reviewed one.",
     "log": "The prediction audit log (written by provaudit.log_prediction).",
     "run": "Run a training command and record it: code version, environment, data versions, outputs.",
-    "runs": "Training runs in the store: list, show, import from DVC and MLflow.",
+    "runs": "Training runs in the store: list, show, diff, import from DVC and MLflow.",
     "trace": "From one logged prediction to the model version, its training run, code, data and their licenses.",
     "check": "Compare the work tree, environment and data with what MODEL's training run recorded.",
+    "reproduce": "Re-run RUN's recorded command in its recorded commit and compare every output digest.",
     "diff": "What changed from SCAN_A to SCAN_B (default: the last two scans; one given: it and the latest).",
     "store": "Check a store (integrity, SHACL shapes) and repair what RocksDB can.",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def test_check_names_each_difference(tmp_path: Path, monkeypatch: pytest.MonkeyP
     try:
         clean = CliRunner().invoke(main, ["check", "model:acme/credit-scorer", "--store", store, "--python", python])
         assert clean.exit_code == 0, clean.output
-        assert "ok: code, environment and data are as the run recorded them" in clean.output
+        assert "ok: code, parameters, environment and data are as the run recorded them" in clean.output
 
         recorded = git(repo, "rev-parse", "HEAD").strip()
         with (repo / "data" / "credit" / "train.csv").open("a") as handle:
@@ -63,3 +64,41 @@ def test_check_names_each_difference(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "package tinydep 2.1 → 2.3" in out
     assert "data data/credit version " in out and "file data/credit/train.csv changed" in out
     assert "file data/credit/README.md" not in out
+
+
+def test_reproduce_says_when_a_recorded_version_does_not_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run recorded tinydep 2.1; the environment now has 2.3 and pip can reach no index: the
+    command runs with 2.3 and the report says so (the model is deterministic: still identical)."""
+    repo = make_project(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
+    python = str(venv / "bin" / "python")
+    install_dist(venv, "tinydep", "2.1")
+    train(repo, python=python)
+    install_dist(venv, "tinydep", "2.3")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # no network in tests: pip finds nothing to install
+    store = str(repo / ".provaudit")
+    result = CliRunner().invoke(main, ["reproduce", "acme/credit-scorer", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert "package tinydep 2.1 did not install" in result.output and "ran with 2.3" in result.output
+    assert "identical  model.npz  sha256:" in result.output
+
+    skipped = CliRunner().invoke(main, ["reproduce", "acme/credit-scorer", "--store", store, "--no-install", "--json"])
+    assert skipped.exit_code == 0, skipped.output
+    found = json.loads(skipped.output)
+    assert found["identical"] is True and found["exit_status"] == 0
+    assert "package tinydep: recorded 2.1, ran with 2.3 (--no-install)" in found["notes"]
+    assert [o["path"] for o in found["outputs"]] == ["model.npz"]
+
+
+def test_reproduce_and_runs_diff_refuse_an_unknown_run(tmp_path: Path) -> None:
+    repo = make_project(tmp_path)
+    train(repo)
+    store = str(repo / ".provaudit")
+    for args in (["reproduce", "no-such-run"], ["runs", "diff", "no-such-run", "acme/credit-scorer"]):
+        result = CliRunner().invoke(main, [*args, "--store", store])
+        assert result.exit_code == 2, result.output
+        assert "no-such-run" in result.output and "no such run" in result.output

@@ -14,6 +14,7 @@ import click
 
 from provaudit.cli_options import store_option
 from provaudit.versions import PREDICTION_LOG_ENV
+from provaudit.versions.repro_commands import runs_diff_command
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -342,7 +343,7 @@ def run_command(
 
 @click.group("runs")
 def runs_group() -> None:
-    """Training runs in the store: list, show, import from DVC and MLflow."""
+    """Training runs in the store: list, show, diff, import from DVC and MLflow."""
 
 
 @runs_group.command("list")
@@ -407,6 +408,9 @@ def runs_import(sources: tuple[str, ...], store: Path | None, as_json: bool) -> 
         click.echo(f"{format_run(o.run)}\n  import   {o.outcome}")
     new = sum(o.outcome == "imported" for o in outcomes)
     click.echo(f"{new} run(s) imported, {len(outcomes) - new} already in the store", err=True)
+
+
+runs_group.add_command(runs_diff_command)
 
 
 @click.command("trace")
