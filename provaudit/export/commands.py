@@ -91,10 +91,10 @@ def review_for(db: Store, record: Record, policy: str = "default") -> RecordRevi
 
 def record_as_of(
     db: Store, record_id: str, as_of: str, policy: str = "default", *, review: bool = True
-) -> tuple[Record, RecordReview | None]:
+) -> tuple[Record, RecordReview | None, str]:
     """The record at the revision in effect right after the scan ``as_of`` names (a scan id, a date or
-    a time), and its review over the lineage as it was then."""
-    from provaudit.versions.asof import AsOf, find_as_of
+    a time), its review over the lineage as it was then, and one line of what changed since."""
+    from provaudit.versions.asof import AsOf, changes_since, find_as_of, since_phrases, verdict_change
 
     at = find_as_of(db, as_of)
     state = AsOf(db, at)
@@ -103,12 +103,17 @@ def record_as_of(
     if revision is None or found is None:
         when = at.ended or at.started
         raise InputError(None, f"{record_id} was not in the store as of scan {at.iri.rsplit('/', 1)[-1]} ({when})")
+    changes = changes_since(db, record_id, revision)
     if not review:
-        return found, None
+        return found, None, since_phrases(changes)
     from provaudit.rules.review import review_records
 
     report = review_records(list(state.lineage([record_id]).values()), policy=policy)
-    return found, next((r for r in report.records if r.id == record_id), None)
+    then = next((r for r in report.records if r.id == record_id), None)
+    now_record = db.record(record_id)
+    now = review_for(db, now_record, policy) if now_record is not None else None
+    moved = verdict_change(then, now, changes) if then is not None else None
+    return found, then, since_phrases([*changes, *([moved] if moved else [])])
 
 
 def export_record_cli(
@@ -129,7 +134,8 @@ def export_record_cli(
     with _open(store, read_only=True) as db:
         found = resolve_record(db, record)
         if as_of is not None:
-            found, verdict = record_as_of(db, found.id, as_of, policy, review=review)
+            found, verdict, since = record_as_of(db, found.id, as_of, policy, review=review)
+            click.echo(f"{found.id} as of {as_of}; since then: {since or 'nothing changed'}", err=True)
         else:
             verdict = review_for(db, found, policy) if review else None
         data = export_context(context_for(db, found, verdict, base_url=base_url), fmt)

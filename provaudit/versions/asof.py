@@ -167,17 +167,33 @@ class Change:
             "date": self.date,
         }
 
-    def describe(self) -> str:
-        """A few words: ``dataset:x relicensed CC-BY-4.0 → CC-BY-NC-4.0 (scan S, DATE)``."""
-        when = f" (scan {self.scan}, {self.date})" if self.scan else ""
+    def phrase(self) -> str:
+        """A few words, the record left out: ``relicensed CC-BY-4.0 → CC-BY-NC-4.0 (scan S, DATE)``;
+        a version or verdict without its date (the change that caused it carries one)."""
+        when = f" ({'scan ' + self.scan + ', ' if self.scan else ''}{self.date})" if self.date else ""
         if self.what == "license":
-            return f"{self.record} relicensed {self.from_ or 'none'} → {self.to or 'none'}{when}"
+            return f"relicensed {self.from_ or 'none'} → {self.to or 'none'}{when}"
         if self.what == "upstream":
-            moved = f"new upstream {self.to}" if self.to else f"upstream {self.from_} removed"
-            return f"{self.record} {moved}{when}"
+            return f"new upstream {self.to}{when}" if self.to else f"upstream {self.from_} removed{when}"
         if self.what == "version":
-            return f"{self.record} new version {self.to}{when}"
-        return f"{self.record} {self.what} {self.from_ or 'none'} → {self.to or 'none'}{when}"
+            return f"new version {_short_digest(self.to)}"
+        if self.what == "verdict":
+            return f"now {self.to}"
+        return f"{self.what} {self.from_} → {self.to}{when}"
+
+
+def _short_digest(value: str | None) -> str:
+    if not value:
+        return "none"
+    return value if len(value) <= 24 else value[:19] + "…"
+
+
+def since_phrases(changes: list[Change]) -> str:
+    """One line for changes of several records: ``rec phrase, phrase; rec2 phrase``, records by id."""
+    by_record: dict[str, list[Change]] = {}
+    for change in changes:
+        by_record.setdefault(change.record, []).append(change)
+    return "; ".join(f"{rid} " + ", ".join(c.phrase() for c in items) for rid, items in sorted(by_record.items()))
 
 
 def licenses_of(record: Record) -> str | None:

@@ -42,6 +42,7 @@ from provaudit.versions.asof import (
     end_of,
     moment,
     same_second,
+    since_phrases,
     verdict_change,
     verdict_text,
 )
@@ -425,29 +426,10 @@ def _evidence(review: RecordReview) -> list[str]:
     return lines
 
 
-def _digest(value: str | None) -> str:
-    if not value:
-        return "none"
-    return value if len(value) <= 24 else value[:19] + "…"
-
-
-def _summary(change: Change) -> str:
-    when = f" ({'scan ' + change.scan + ', ' if change.scan else ''}{change.date})" if change.date else ""
-    if change.what == "license":
-        return f"relicensed {change.from_ or 'none'} → {change.to or 'none'}{when}"
-    if change.what == "upstream":
-        return f"new upstream {change.to}{when}" if change.to else f"upstream {change.from_} removed{when}"
-    if change.what == "version":
-        return f"new version {_digest(change.to)}"
-    if change.what == "verdict":
-        return f"now {change.to}"
-    return f"{change.what} {change.from_} → {change.to}"
-
-
 def since_line(found: Trace) -> str:
     """One line: per record of the traced lineage, what changed after training (details in ``--json``)."""
-    parts = [f"{rid} " + ", ".join(_summary(c) for c in changes) for rid, changes in sorted(found.since.items())]
-    return "since then: " + ("; ".join(parts) if parts else "nothing changed in this lineage")
+    changes = [c for _, items in sorted(found.since.items()) for c in items]
+    return "since then: " + (since_phrases(changes) or "nothing changed in this lineage")
 
 
 def render_text(found: Trace, site: str | None = None) -> str:
