@@ -464,8 +464,15 @@ def review(
     with api.open_store(store, read_only=True) as db:
         wanted = [api.resolve_id(db, ref) for ref in records]
         report = review_store(db, policy, sparql_rules=rule_paths, as_of=as_of)
-    if wanted:
-        report.records = [r for r in report.records if r.id in wanted]
+        if wanted:
+            report.records = [r for r in report.records if r.id in wanted]
+        if wanted and report.as_of is not None:  # the records named: what changed since, as export --as-of says
+            from provaudit.versions.asof import AsOf, find_as_of, record_since, since_phrases
+
+            state = AsOf(db, find_as_of(db, report.as_of.id))
+            for r in report.records:
+                since = since_phrases(record_since(db, state, r.id, r, policy))
+                click.echo(f"{r.id} as of {as_of}; since then: {since or 'nothing changed'}", err=True)
     text = render(report, fmt)
     if out:
         n = len(report.records)

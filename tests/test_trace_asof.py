@@ -235,7 +235,7 @@ def test_a_v2_prediction_reads_the_new_licence_and_nothing_since(scenario: Scena
 def test_review_and_export_as_of_the_first_scan_show_the_old_licence(scenario: Scenario) -> None:
     def licence(result: Result) -> str:
         assert result.exit_code == 0, result.output
-        records = {r["id"]: r for r in json.loads(result.output)["records"]}
+        records = {r["id"]: r for r in json.loads(result.stdout)["records"]}
         return str(records["dataset:credit"]["effective_license"])
 
     assert licence(scenario.cli("review", "--format", "json", "--fail-on", "never")) == "CC-BY-NC-4.0"
@@ -249,6 +249,10 @@ def test_review_and_export_as_of_the_first_scan_show_the_old_licence(scenario: S
     assert licence(by_time) == "CC-BY-4.0"
     text = scenario.cli("review", "--fail-on", "never", "--as-of", scenario.first_scan).output
     assert f"as of: scan {scenario.first_scan}" in text and f"provaudit diff {scenario.first_scan}" in text
+
+    named = scenario.cli("review", "credit", "--as-of", scenario.first_scan, "--format", "json", "--fail-on", "never")
+    assert licence(named) == "CC-BY-4.0" and len(json.loads(named.stdout)["records"]) == 1
+    assert f"since then: dataset:credit relicensed CC-BY-4.0 → CC-BY-NC-4.0 (scan {scenario.rescan}" in named.stderr
 
     exported = scenario.cli("export", "dataset:credit", "--format", "umr", "--as-of", scenario.first_scan)
     assert exported.exit_code == 0, exported.output

@@ -94,7 +94,7 @@ def record_as_of(
 ) -> tuple[Record, RecordReview | None, str]:
     """The record at the revision in effect right after the scan ``as_of`` names (a scan id, a date or
     a time), its review over the lineage as it was then, and one line of what changed since."""
-    from provaudit.versions.asof import AsOf, changes_since, find_as_of, since_phrases, verdict_change
+    from provaudit.versions.asof import AsOf, find_as_of, record_since, since_phrases
 
     at = find_as_of(db, as_of)
     state = AsOf(db, at)
@@ -103,17 +103,13 @@ def record_as_of(
     if revision is None or found is None:
         when = at.ended or at.started
         raise InputError(None, f"{record_id} was not in the store as of scan {at.iri.rsplit('/', 1)[-1]} ({when})")
-    changes = changes_since(db, record_id, revision)
     if not review:
-        return found, None, since_phrases(changes)
+        return found, None, since_phrases(record_since(db, state, record_id, None))
     from provaudit.rules.review import review_records
 
     report = review_records(list(state.lineage([record_id]).values()), policy=policy)
     then = next((r for r in report.records if r.id == record_id), None)
-    now_record = db.record(record_id)
-    now = review_for(db, now_record, policy) if now_record is not None else None
-    moved = verdict_change(then, now, changes) if then is not None else None
-    return found, then, since_phrases([*changes, *([moved] if moved else [])])
+    return found, then, since_phrases(record_since(db, state, record_id, then, policy))
 
 
 def export_record_cli(

@@ -20,6 +20,7 @@ from provaudit.errors import InputError
 from provaudit.records.identity import record_iri
 from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
+from provaudit.rules.review import review_records
 from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
 from provaudit.versions.diff import record_revision_at, scan_depths, scan_id
 
@@ -261,3 +262,18 @@ def verdict_change(then: RecordReview, now: RecordReview | None, changes: list[C
 def end_of(scan: ScanInfo) -> datetime | None:
     """When a scan committed (its start when it never recorded an end)."""
     return moment(scan.ended) or moment(scan.started)
+
+
+def record_since(
+    store: AsOfStore, state: AsOf, record_id: str, then: RecordReview | None, policy: str = "default"
+) -> list[Change]:
+    """What changed for one record after its revision as of ``state``: its own changes, and its verdict
+    now when it differs from ``then`` (its review as of ``state``)."""
+    revision = state.revision(record_id)
+    changes = changes_since(store, record_id, revision) if revision else []
+    if then is None:
+        return changes
+    lineage = current_lineage(store, [record_id])
+    now = next((r for r in review_records(lineage.values(), policy).records if r.id == record_id), None)
+    moved = verdict_change(then, now, changes)
+    return [*changes, *([moved] if moved else [])]
