@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,22 @@ def test_verify_with_a_key_but_no_seals(tmp_path: Path) -> None:
     write(log, 2)
     result = run("log", "verify", str(log), "--key", str(pub))
     assert result.exit_code == 2 and "p.jsonl.seals: no seals beside the log" in result.output
+
+
+def test_a_verified_file_left_alone_is_trusted_until_it_changes(tmp_path: Path) -> None:
+    """Rotated files verified whole are not re-hashed while unchanged; an edit of the same size is still found."""
+    log = tmp_path / "p.jsonl"
+    ids = [
+        log_prediction(model=MODEL, inputs={"row": i}, output={"decision": "approve"}, log=log, max_bytes=4000)
+        for i in range(40)
+    ]
+    rotated = sorted(tmp_path.glob("p.jsonl.[0-9]*"))
+    assert len(rotated) >= 3
+    time.sleep(2.1)  # files changed within the last 2 s are never trusted (one timestamp tick could hide an edit)
+    assert read_prediction(log, ids[-1]).id == ids[-1]  # verified whole: the rotated files are trusted now
+    oldest = tmp_path / "p.jsonl.3"
+    raw = oldest.read_bytes().splitlines(keepends=True)
+    raw[1] = raw[1].replace(b"approve", b"decline")  # same size, same inode
+    oldest.write_bytes(b"".join(raw))
+    with pytest.raises(ChainBroken, match=r"p\.jsonl\.3:2: edited"):
+        read_prediction(log, ids[-1])

@@ -15,19 +15,67 @@ problem of the prediction that names it: the graph is never silently shortened.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provaudit.errors import InputError
+from provaudit.errors import InputError, ProvauditError
 from provaudit.licenses.kb import Use
+from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
+from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
 from provaudit.versions.predictions import ChainBroken, LoggedPrediction, log_path, read_prediction, split_ref
 from provaudit.versions.runs import load_runs
 from provaudit.versions.trace import Trace, TraceStore, trace_prediction
 
 MAX_DEPTH = 64
+
+
+class _Snapshot:
+    """A store read by one graph walk: what every node asks again (scans, current revisions, histories,
+    records) is read once. The walk only reads, and one answer should rest on one state of the store.
+    """
+
+    def __init__(self, store: TraceStore) -> None:
+        self._store = store
+        self._cache: dict[tuple[str, Any], Any] = {}
+
+    def _once(self, key: tuple[str, Any], read: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+    def scans(self) -> list[ScanInfo]:
+        return list(self._once(("scans", None), self._store.scans))
+
+    def current_revisions(self, only: str | None = None) -> dict[str, str]:
+        return dict(self._once(("current", only), lambda: self._store.current_revisions(only=only)))
+
+    def history(self, record_id: str) -> list[RevisionInfo]:
+        return list(self._once(("history", record_id), lambda: self._store.history(record_id)))
+
+    def record(self, record_id: str) -> Record | None:
+        found: Record | None = self._once(("record", record_id), lambda: self._store.record(record_id))
+        return found
+
+    def query(self, sparql: str) -> QueryResult:
+        return self._store.query(sparql)
+
+    def records_at(self, scan: str, *, light: bool = False, only: Collection[str] | None = None) -> list[Record]:
+        return self._store.records_at(scan, light=light, only=only)
+
+    def record_at(self, revision: str, *, light: bool = False) -> Record | None:
+        return self._store.record_at(revision, light=light)
+
+    def records(self, *, light: bool = False) -> Iterator[Record]:
+        return self._store.records(light=light)
+
+    def begin_scan(self, targets: list[str], options: dict[str, object]) -> Any:
+        raise ProvauditError("a trace only reads the store")
+
+    def commit_graph(self, graph: str, ntriples: bytes) -> None:
+        raise ProvauditError("a trace only reads the store")
 
 
 @dataclass
@@ -71,6 +119,7 @@ def trace_graph(
     """
     root_log = Path(log_path(log))
     done: dict[tuple[Path, str], Node] = {}
+    store = _Snapshot(store)
     runs = load_runs(store)  # read once for every prediction of the graph
 
     def traced(prediction: LoggedPrediction) -> Trace:

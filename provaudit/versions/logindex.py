@@ -13,7 +13,8 @@ work), and only the block that differs is read line by line to name the first ba
 
 The index is a cache, not evidence: deleting it only costs a rebuild, and whoever can rewrite the
 log can rewrite the index too; the seals (:mod:`provaudit.versions.seal`) are what pin the log. A
-log whose folder cannot be written is indexed in memory for the one read.
+log whose folder cannot be written is indexed in memory for the one read. A file verified whole and
+unchanged since (same inode, size, mtime and ctime) is not re-hashed: see :meth:`LogIndex.verify_upto`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import bisect
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +42,18 @@ from provaudit.versions.predictions import (
 )
 
 SUFFIX = ".index"
-SCHEMA = "1"
+SCHEMA = "3"
 BLOCK_BYTES = 1 << 20
 _CHUNK = 8 << 20
 _BATCH = 20_000
+_SETTLED_NS = 2_000_000_000
+_JOIN_IDS = 1000
 _HASH_BYTES = 16  # of each line's chain hash kept: enough to tell which line differs
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS files(start INTEGER PRIMARY KEY, first INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trusted(start INTEGER PRIMARY KEY, stat TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks(start INTEGER PRIMARY KEY, end INTEGER NOT NULL, first INTEGER NOT NULL,
     prev TEXT, sha BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS models(n INTEGER PRIMARY KEY, id TEXT NOT NULL, digest TEXT NOT NULL,
@@ -56,6 +61,7 @@ CREATE TABLE IF NOT EXISTS models(n INTEGER PRIMARY KEY, id TEXT NOT NULL, diges
 CREATE TABLE IF NOT EXISTS lines(n INTEGER PRIMARY KEY, id TEXT NOT NULL, off INTEGER NOT NULL,
     hash BLOB NOT NULL, time TEXT NOT NULL, model INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS lines_id ON lines(id);
+CREATE INDEX IF NOT EXISTS lines_model ON lines(model, n);
 CREATE TABLE IF NOT EXISTS deps(n INTEGER NOT NULL, log TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS deps_id ON deps(id);
 """
@@ -67,12 +73,15 @@ class _File:
     start: int  # global offset of its first byte
     size: int
     fd: int
+    stat: str  # inode, size, mtime and ctime (ns) when it was opened
+    ctime_ns: int
 
 
 class _Stream:
     """The log's files in chain order, opened together, read as one byte stream of global offsets."""
 
     def __init__(self, log: Path) -> None:
+        self.opened_ns = time.time_ns()
         for _ in range(10):  # a rotation between listing and opening: list again
             files = log_files(log)
             opened: list[_File] = []
@@ -84,8 +93,10 @@ class _Stream:
                 except FileNotFoundError:
                     consistent = False
                     break
-                size = os.fstat(fd).st_size
-                opened.append(_File(path, start, size, fd))
+                st = os.fstat(fd)
+                size = st.st_size
+                stat = f"{st.st_ino}:{size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+                opened.append(_File(path, start, size, fd, stat, st.st_ctime_ns))
                 start += size
             if consistent and log_files(log) == files:
                 consistent = all(os.stat(f.path).st_ino == os.fstat(f.fd).st_ino for f in opened)
@@ -190,7 +201,7 @@ class LogIndex:
         schema = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if schema is None or schema[0] != SCHEMA:
             db.execute("BEGIN IMMEDIATE")
-            for table in ("files", "blocks", "models", "lines", "deps", "meta"):
+            for table in ("files", "trusted", "blocks", "models", "lines", "deps", "meta"):
                 db.execute(f"DELETE FROM {table}")
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)", [("schema", SCHEMA), ("end", 0), ("lines", 0), ("last", None)]
@@ -348,16 +359,36 @@ class LogIndex:
         """Re-hash the indexed blocks up to the one holding ``offset``; name the first bad line if one differs.
 
         ``last``: the line number at ``offset``; a block that differs only after it is no problem.
+        A file whose inode, size, mtime and ctime are those it had when all of it was last verified
+        is not read again: writing, truncating or ``touch``-ing a file changes its ctime, which only
+        the clock (root) can set back. Rotation renames files (a new ctime): they are re-hashed once.
         """
+        files = self.stream.files
+        stats = dict(self.db.execute("SELECT start, stat FROM trusted").fetchall())
+        unchanged = {f.start for f in files if stats.get(f.start) == f.stat}
         blocks = self.db.execute(
             "SELECT start, end, first, prev, sha FROM blocks WHERE start <= ? ORDER BY start", (offset,)
         ).fetchall()
         for start, end, first, prev, sha in blocks:
+            if all(f.start in unchanged for f in files if f.start < end and f.start + f.size > start):
+                continue
             digest = hashlib.sha256()
             for chunk in self.stream.chunks(start, end):
                 digest.update(chunk)
             if digest.digest() != sha:
                 return self._first_bad(start, end, first, prev, last)
+        covered = blocks[-1][1] if blocks else 0
+        # a file changed within the last seconds could change again within one timestamp tick unseen
+        settled = self.stream.opened_ns - _SETTLED_NS
+        verified = [
+            (f.start, f.stat)
+            for f in files
+            if f.start + f.size <= covered and f.start not in unchanged and f.ctime_ns < settled
+        ]
+        if verified:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO trusted VALUES (?, ?)", verified)
+            self.db.execute("COMMIT")
         return None
 
     def verify_all(self) -> ChainProblem | None:
@@ -442,21 +473,26 @@ class LogIndex:
         """Indexed predictions whose model ``keep_model(id, digest, version)`` accepts, within [since, until]."""
         self.update()
         models = {n: (i, d, v) for n, i, d, v in self.db.execute("SELECT n, id, digest, version FROM models")}
-        wanted = [n for n, key in models.items() if keep_model is None or keep_model(*key)]
+        wanted = {n for n, key in models.items() if keep_model is None or keep_model(*key)}
         if not wanted:
             return []
-        sql = "SELECT n, id, time, model FROM lines WHERE model IN ({})".format(",".join("?" * len(wanted)))
-        args: list[Any] = list(wanted)
+        where, args = ["1"], []
+        if len(wanted) < min(len(models), 500):  # else every model (or too many to list): filtered below
+            where.append("model IN ({})".format(",".join("?" * len(wanted))))
+            args += sorted(wanted)
         if since:
-            sql += " AND time >= ?"
+            where.append("time >= ?")
             args.append(since)
         if until:
-            sql += " AND time <= ?"
+            where.append("time <= ?")
             args.append(until)
         locate = self._locator()
+        shared = {n: _model_dict(key) for n, key in models.items() if n in wanted}  # one dict per model
+        rows = self.db.execute(f"SELECT n, id, time, model FROM lines WHERE {' AND '.join(where)} ORDER BY n", args)
         return [
-            IndexedLine(self.log, n, pid, time, _model_dict(models[model]), *locate(n))
-            for n, pid, time, model in self.db.execute(sql + " ORDER BY n", args)
+            IndexedLine(self.log, n, pid, when, shared[model], *locate(n))
+            for n, pid, when, model in rows
+            if model in shared
         ]
 
     def dependents(self, targets: Iterable[tuple[Path, str]]) -> list[tuple[IndexedLine, Path, str]]:
@@ -468,20 +504,25 @@ class LogIndex:
         if not wanted:
             return []
         models = {n: (i, d, v) for n, i, d, v in self.db.execute("SELECT n, id, digest, version FROM models")}
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(id TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted")
-        self.db.executemany("INSERT INTO wanted VALUES (?)", [(pid,) for pid in wanted])
+        select = "SELECT d.log, d.id, l.n, l.id, l.time, l.model FROM {} JOIN lines l ON l.n = d.n ORDER BY l.n"
+        if len(wanted) > _JOIN_IDS:  # many ids: read every link (far fewer than lines) and filter here
+            rows = self.db.execute(select.format("deps d")).fetchall()
+        else:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(id TEXT PRIMARY KEY)")
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM wanted")
+            self.db.executemany("INSERT INTO wanted VALUES (?)", [(pid,) for pid in wanted])
+            self.db.execute("COMMIT")
+            rows = self.db.execute(select.format("wanted w JOIN deps d ON d.id = w.id")).fetchall()
         found = []
         locate = self._locator()
-        rows = self.db.execute(
-            "SELECT d.log, d.id, l.n, l.id, l.time, l.model FROM wanted w JOIN deps d ON d.id = w.id "
-            "JOIN lines l ON l.n = d.n ORDER BY l.n"
-        )
-        for ref_log, ref_id, n, pid, time, model in rows:
+        for ref_log, ref_id, n, pid, when, model in rows:
+            if ref_id not in wanted:
+                continue
             target, _ = split_ref(f"{ref_log}#{ref_id}" if ref_log else f"#{ref_id}", self.log)
             target = Path(os.path.abspath(target))
             if target in wanted[ref_id]:
-                line = IndexedLine(self.log, n, pid, time, _model_dict(models[model]), *locate(n))
+                line = IndexedLine(self.log, n, pid, when, _model_dict(models[model]), *locate(n))
                 found.append((line, target, ref_id))
         return found
 

@@ -172,7 +172,7 @@ def query_logs(
                         step[key] = Affected(line, [*source.via, source.line.id] if source.via else [source.line.id])
             chosen.update(step)
             frontier = step
-        result.predictions = sorted(chosen.values(), key=lambda a: (a.line.time, str(a.line.log), a.line.n))
+        result.predictions = sorted(chosen.values(), key=lambda a: (a.line.time, a.line.n))
     finally:
         for index in indexes.values():
             index.close()
