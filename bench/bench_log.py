@@ -149,7 +149,11 @@ def main() -> None:
             seconds, node = best(lambda: trace_graph(chains[-1], store=db, log=log))
             report("trace of a 3-level chain at the end (API)", seconds, 0.5)
             assert len(node.upstream) == 1 and len(node.upstream[0].upstream) == 1 and not node.problems
-        report("trace of the last line (`provaudit trace`, new process)", cli("trace", last, "--log", str(log), "--store", store), None)
+        report(
+            "trace of the last line (`provaudit trace`, new process)",
+            cli("trace", last, "--log", str(log), "--store", store),
+            None,
+        )
         report(
             "trace of the 3-level chain (`provaudit trace`, new process)",
             cli("trace", chains[-1], "--log", str(log), "--store", store),
