@@ -154,12 +154,74 @@ def test_unknown_license_string(repo: Path, env: Path) -> None:
 def test_current_environment_by_default(repo: Path) -> None:
     from importlib.metadata import version
 
+    # PyYAML is one of provaudit's own requirements: the project's only when the project declares it
+    (repo / "requirements.txt").write_text("# what train.py needs\npyyaml>=6\n")
     records = collect(f"pipeline:{repo}")
     package = records["package:pypi/pyyaml"]
     assert package.version == version("PyYAML")
     code = records["code:acme/trainer"]
     assert ("package:pypi/pyyaml", f"=={version('PyYAML')}") in [(u.target, u.version) for u in code.upstream]
-    assert code.fact("python_executable") == sys.executable
+    assert code.fact("python") == sys.version.split()[0]
+    assert not Path(code.fact("python_executable") or "/").is_absolute()
+
+
+def test_provaudits_own_requirements_are_not_the_codes(repo: Path) -> None:
+    """igraph (GPL) is provaudit's requirement; a project that does not declare it has no such obligation."""
+    from importlib.metadata import requires
+
+    own = {
+        r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower() for r in requires("provaudit") or []
+    }
+    assert {"igraph", "pyyaml", "rdflib"} <= own  # the oracle: provaudit's declared requirements
+    records = collect(f"pipeline:{repo}")
+    code = records["code:acme/trainer"]
+    targets = {u.target for u in code.upstream}
+    assert not {"package:pypi/igraph", "package:pypi/pyyaml", "package:pypi/rdflib", "package:pypi/provaudit"} & targets
+    assert "package:pypi/pytest" in targets  # installed beside provaudit, not required by it: the user's
+    assert "igraph" in (code.fact("tooling_distributions") or "")
+    (repo / "pyproject.toml").write_text('[project]\nname = "trainer"\ndependencies = ["igraph>=0.11"]\n')
+    declared = collect(f"pipeline:{repo}")["code:acme/trainer"]
+    assert "package:pypi/igraph" in {u.target for u in declared.upstream}
+
+
+def test_no_absolute_path_of_this_machine_in_package_records(repo: Path) -> None:
+    for record in collect(f"pipeline:{repo}").values():
+        if record.kind is not Kind.PACKAGE:
+            continue
+        assert record.location is None
+        for claim in record.claims:
+            assert claim.source.file and not Path(claim.source.file).is_absolute(), (record.id, claim.source.file)
+            assert claim.source.file.split("/")[0].endswith((".dist-info", ".egg-info")), claim.source.file
+
+
+def test_environment_snapshot_is_cached_until_the_venv_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import provaudit.collectors.pipeline as pipeline
+
+    monkeypatch.setenv("PROVAUDIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(pipeline.NO_ENV_CACHE, raising=False)
+    root = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False).create(root)
+    python = str(root / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
+    started: list[list[str]] = []
+    real_run = pipeline._run
+
+    def counting_run(args: list[str], cwd: Path | None = None) -> tuple[int, str, str]:
+        if args[0] == python:
+            started.append(args)
+        return real_run(args, cwd)
+
+    monkeypatch.setattr(pipeline, "_run", counting_run)
+    first, _ = pipeline.environment_snapshot(python)
+    second, _ = pipeline.environment_snapshot(python)
+    assert first == second and len(started) == 1  # the second read came from the cache
+    site = Path(next(p for p in first["paths"] if p.endswith("site-packages")))  # type: ignore[index]
+    (site / "tiny_trainer_utils-0.3.1.dist-info").mkdir()
+    (site / "tiny_trainer_utils-0.3.1.dist-info" / "METADATA").write_text(METADATA)
+    third, _ = pipeline.environment_snapshot(python)
+    assert len(started) == 2  # installing a distribution changed the venv: read again
+    assert "Tiny_Trainer.Utils" in [d["name"] for d in third["distributions"]]  # type: ignore[index]
+    pipeline.environment_snapshot(python, cache=False)
+    assert len(started) == 3
 
 
 def test_dirty_work_tree(repo: Path, env: Path) -> None:

@@ -88,6 +88,7 @@ def make_pipeline(root: Path, license: str = "cc-by-nc-4.0") -> Path:
         lines.append(f"{income:.1f},{'' if i % 17 == 0 else f'{debt:.1f}'},{int(income > debt)}")
     (repo / "data" / "raw" / "credit.csv").write_text("\n".join(lines) + "\n")
     (repo / "data" / "raw" / "README.md").write_text(RAW_CARD.format(license=license))
+    (repo / "requirements.txt").write_text("numpy\n")  # what the stages import
     for name, text in (("prepare.py", PREPARE), ("features.py", FEATURES), ("train.py", TRAIN)):
         (repo / name).write_text(text)
     (repo / ".gitignore").write_text(".provaudit/\nstore/\nmodel.npz\n/data/prepared\n/data/features\nmlruns/\n")
@@ -311,3 +312,38 @@ def test_a_model_input_marked_with_used_model(tmp_path: Path) -> None:
         ("model:embeddings", "base_model"),
         ("model:acme/base", "base_model"),
     ]
+
+
+def test_the_site_of_a_run_store_publishes_no_path_of_this_machine(tmp_path: Path) -> None:
+    """Data outside the work tree, the venv outside it too: the site names neither by its absolute path."""
+    from provaudit.site.build import build_site_from_store
+
+    repo = make_pipeline(tmp_path)
+    shared = tmp_path / "shared-data" / "credit"
+    shared.mkdir(parents=True)
+    (shared / "rows.csv").write_text("income,debt,approved\n1.0,2.0,0\n")
+    (shared / "README.md").write_text(RAW_CARD.format(license="cc-by-4.0"))
+    store = tmp_path / "store"
+    old = Path.cwd()
+    os.chdir(repo)
+    try:
+        args = ["run", "--store", str(store), "--used", str(shared), "--used", "data/raw", "--generated", "model.npz"]
+        script = "import numpy as np; np.savez('model.npz', w=np.ones(2))"
+        result = CliRunner().invoke(main, [*args, "--name", "acme/m", "--", sys.executable, "-c", script])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    build_site_from_store(store, site, workers=1)
+    machine = {str(tmp_path), str(Path(sys.prefix).resolve()), str(Path(sys.executable).parent)}
+    leaks = []
+    files = [f for f in site.rglob("*") if f.is_file()]
+    for file in files:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        leaks += [(file.relative_to(site).as_posix(), m) for m in machine if m in text]
+    assert files and not leaks, leaks[:10]
+    pages = " ".join(f.read_text(encoding="utf-8", errors="replace") for f in files if f.suffix == ".html")
+    assert "pypi/numpy" in pages and "credit" in pages  # the packages and the outside data are published
+    with open_store(store, read_only=True) as db:
+        packages = [r for r in db.records(light=True) if r.kind is Kind.PACKAGE]
+    assert packages and "package:pypi/igraph" not in {p.id for p in packages}  # provaudit's, not the code's

@@ -10,15 +10,30 @@ Records: one ``code:<name>`` (Kind.CODE; version = the HEAD commit; facts branch
 linked with Relation.USES to one ``package:pypi/<name>`` per installed distribution (Kind.PACKAGE;
 version and declared licenses from its metadata: License-Expression, License, license classifiers).
 With ``model=``, the model record gets only an upstream USES link to the code record.
+
+Only the user's environment counts: provaudit's own distribution and what it requires are provaudit's
+tooling, not the code's obligations, unless the project declares them itself (``[project]``
+dependencies of its pyproject.toml, ``requirements*.txt``); they are left out of the records (and
+kept, marked, in a run's package list). No absolute path of this machine goes into a record: a
+distribution's metadata file is named relative to the work tree when the environment is inside it,
+else by its ``.dist-info`` folder.
+
+Reading the installed distributions means starting the interpreter (1-2 s in a large venv), so the
+listing is cached under the provaudit cache folder, keyed by the interpreter and valid while the
+modification times of its ``sys.path`` folders and of every distribution's metadata folder are
+unchanged (an install, upgrade or removal changes them). ``PROVAUDIT_NO_ENV_CACHE=1`` turns it off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,9 +48,12 @@ from provaudit.records.model import Fact, Finding, Kind, Record, Relation, Sever
 COLLECTOR = "pipeline"
 PREFIX = "pipeline:"
 _TIMEOUT = 60  # seconds for one git or interpreter call
+NO_ENV_CACHE = "PROVAUDIT_NO_ENV_CACHE"
+TOOL = "provaudit"  # the distribution whose own requirements are tooling, not the user's code
+_SNAPSHOT_FORMAT = 2  # bump when _SCRIPT's output changes: older cached snapshots are ignored
 # Run in the environment being read (any Python >= 3.8), so only the standard library is used.
 _SCRIPT = r"""
-import json, sys
+import json, os, re, sys
 import importlib.metadata as m
 rows = []
 for d in m.distributions():
@@ -44,6 +62,12 @@ for d in m.distributions():
     if not name:
         continue
     path = getattr(d, "_path", None)
+    requires = []
+    for req in d.requires or []:
+        if "extra" not in req.partition(";")[2]:  # what an extra pulls in is not installed for sure
+            found = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)
+            if found:
+                requires.append(found.group(0))
     rows.append({
         "name": name,
         "version": md.get("Version"),
@@ -52,8 +76,11 @@ for d in m.distributions():
         "classifiers": [c for c in (md.get_all("Classifier") or []) if c.startswith("License ::")],
         "metadata": str(path / "METADATA") if path is not None and (path / "METADATA").exists() else (
             str(path / "PKG-INFO") if path is not None else None),
+        "requires": requires,
     })
-print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable, "distributions": rows}))
+paths = [p for p in sys.path if p and os.path.isdir(p)]
+print(json.dumps({"python": sys.version.split()[0], "executable": sys.executable, "prefix": sys.prefix,
+                  "paths": paths, "distributions": rows}))
 """
 
 
@@ -141,8 +168,13 @@ def _project_name(top: Path) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
-def collect_pipeline(target: PipelineTarget, options: CollectOptions | None = None) -> list[Record]:
-    """The code record, its package records and (with ``model=``) the model's link. Never raises on content."""
+def collect_pipeline(
+    target: PipelineTarget, options: CollectOptions | None = None, *, snapshot: dict[str, Any] | None = None
+) -> list[Record]:
+    """The code record, its package records and (with ``model=``) the model's link. Never raises on content.
+
+    ``snapshot``: the environment as :func:`environment_snapshot` read it already.
+    """
     options = options or CollectOptions()
     path = target.path.expanduser()
     where = str(path)
@@ -211,7 +243,7 @@ def collect_pipeline(target: PipelineTarget, options: CollectOptions | None = No
                 evidence=dirty[:20],
             )
         )
-    packages = _read_environment(code, target.python, options)
+    packages = _read_environment(code, target.python, options, snapshot)
     records = [code, *packages]
     if target.model:
         model = Record(
@@ -270,15 +302,137 @@ def _no_git(path: Path, problem: str) -> Finding:
     )
 
 
-def _read_environment(code: Record, python: str | None, options: CollectOptions) -> list[Record]:
+# --- the environment: read once per venv state ------------------------------------------------
+
+
+def _cache_dir() -> Path:
+    from provaudit.versions.data import default_cache_path  # one cache folder for all of provaudit
+
+    return default_cache_path().parent / "environments"
+
+
+def _stamp(data: dict[str, Any]) -> list[list[Any]]:
+    """What changes when a distribution is installed, upgraded or removed: folder modification times."""
+    folders = [str(p) for p in data.get("paths") or []]
+    folders += [str(Path(r["metadata"]).parent) for r in data.get("distributions") or [] if r.get("metadata")]
+    stamp: list[list[Any]] = []
+    for folder in sorted(set(folders)):
+        try:
+            stamp.append([folder, os.stat(folder).st_mtime_ns])
+        except OSError:
+            stamp.append([folder, None])
+    return stamp
+
+
+def _cache_file(executable: str) -> Path | None:
+    try:
+        real = os.path.realpath(executable)
+        st = os.stat(real)
+    except OSError:
+        return None
+    key = json.dumps([_SNAPSHOT_FORMAT, os.path.abspath(executable), real, st.st_mtime_ns, st.st_size])
+    return _cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+
+def environment_snapshot(python: str | None = None, *, cache: bool = True) -> tuple[dict[str, Any] | None, str]:
+    """What the interpreter has installed (``_SCRIPT``'s output) and, when it cannot be read, why.
+
+    Cached per interpreter while the venv's folders are unchanged (see the module's docstring).
+    """
     executable = python or sys.executable
+    cache = cache and not os.environ.get(NO_ENV_CACHE)
+    file = _cache_file(executable) if cache else None
+    if file is not None:
+        try:
+            held = json.loads(file.read_text(encoding="utf-8"))
+            if held["stamp"] == _stamp(held["snapshot"]):
+                return held["snapshot"], ""
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no snapshot yet, or an unreadable one: read the environment
     status, out, err = _run([executable, "-c", _SCRIPT])
     try:
         data = json.loads(out) if status == 0 else None
     except json.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
-        problem = (err.strip().splitlines() or [f"exit status {status}"])[-1]
+        return None, (err.strip().splitlines() or [f"exit status {status}"])[-1]
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            # written whole, then renamed: a concurrent run reads the old snapshot or the new one
+            with tempfile.NamedTemporaryFile("w", dir=file.parent, delete=False, encoding="utf-8") as handle:
+                json.dump({"stamp": _stamp(data), "snapshot": data}, handle)
+            os.replace(handle.name, file)
+        except OSError:
+            pass  # a read-only cache folder only costs time
+    return data, ""
+
+
+def _declared(top: Path) -> set[str]:
+    """Distributions the project itself requires: pyproject ``[project]`` dependencies, requirements*.txt."""
+    names: list[str] = []
+    try:
+        with (top / "pyproject.toml").open("rb") as handle:
+            project = tomllib.load(handle).get("project")
+    except (OSError, tomllib.TOMLDecodeError):
+        project = None
+    if isinstance(project, dict):
+        names += [str(d) for d in project.get("dependencies") or []]
+        if isinstance(project.get("name"), str):
+            names.append(project["name"])
+    for file in sorted(top.glob("requirements*.txt")):
+        try:
+            names += [line for line in file.read_text(encoding="utf-8").splitlines() if not line.startswith("-")]
+        except (OSError, UnicodeDecodeError):
+            continue
+    found = (re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", n) for n in names)
+    return {normalize_dist(m.group(1)) for m in found if m}
+
+
+def _closure(start: set[str], requires: dict[str, list[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = [n for n in start if n in requires]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [normalize_dist(r) for r in requires.get(name, []) if normalize_dist(r) in requires]
+    return seen
+
+
+def tooling(data: dict[str, Any], top: Path | None) -> set[str]:
+    """Distributions that are provaudit's own tooling here: provaudit and what it requires, less what the
+    project declares (and what that requires). Nothing when the project is provaudit itself."""
+    requires = {normalize_dist(str(r["name"])): list(r.get("requires") or []) for r in data.get("distributions") or []}
+    if TOOL not in requires:
+        return set()
+    declared = _declared(top) if top is not None and top.is_dir() else set()
+    if TOOL in declared:
+        return set()
+    return _closure({TOOL}, requires) - _closure(declared, requires)
+
+
+def public_path(path: str | None, top: Path | None) -> str | None:
+    """A metadata file's path as a record may name it: relative to the work tree, else from its
+    ``.dist-info`` folder on (never an absolute path of this machine)."""
+    if not path:
+        return None
+    file = Path(path)
+    if top is not None:
+        try:
+            return file.resolve().relative_to(top.resolve()).as_posix()
+        except (ValueError, OSError):
+            pass
+    return f"{file.parent.name}/{file.name}"
+
+
+def _read_environment(
+    code: Record, python: str | None, options: CollectOptions, snapshot: dict[str, Any] | None = None
+) -> list[Record]:
+    executable = python or sys.executable
+    data, problem = (snapshot, "") if snapshot is not None else environment_snapshot(executable)
+    if data is None:
         code.findings.append(
             Finding(
                 rule="PA029",
@@ -289,12 +443,28 @@ def _read_environment(code: Record, python: str | None, options: CollectOptions)
             )
         )
         return []
-    env_source = Source(collector=COLLECTOR, file=str(data.get("executable") or executable), field="python")
+    top = Path(code.location) if code.location else None
+    shown = public_path(str(data.get("executable") or executable), top)
+    env_source = Source(collector=COLLECTOR, file=shown, field="python")
     code.add("facts", Fact(key="python", value=str(data.get("python")), source=env_source))
-    code.add("facts", Fact(key="python_executable", value=str(data.get("executable")), source=env_source))
+    code.add("facts", Fact(key="python_executable", value=shown or "python", source=env_source))
+    skipped = tooling(data, top)
+    if skipped:
+        code.add(
+            "facts",
+            Fact(
+                key="tooling_distributions",
+                value=f"{len(skipped)} distributions are provaudit's own tooling, not this code's: "
+                + ", ".join(sorted(skipped)),
+                source=env_source,
+            ),
+        )
     reader = CardReader(collector=COLLECTOR, max_bytes=options.max_file_bytes)
     records: dict[str, Record] = {}
     for row in sorted(data.get("distributions") or [], key=lambda r: normalize_dist(str(r.get("name")))):
+        if normalize_dist(str(row.get("name"))) in skipped:
+            continue
+        row = {**row, "metadata": public_path(row.get("metadata"), top)}
         record = _package(row, reader)
         if record.id in records:  # the same distribution twice on sys.path: the first one is imported
             continue
@@ -320,7 +490,7 @@ def _package(row: dict[str, Any], reader: CardReader) -> Record:
         id=record_id(Kind.PACKAGE, f"pypi/{name}"),
         kind=Kind.PACKAGE,
         name=f"pypi/{name}",
-        location=str(Path(metadata).parent) if metadata else None,
+        location=None,  # where this machine installed it is no part of the package's record
         version=row.get("version") or None,
         collectors=[COLLECTOR],
     )

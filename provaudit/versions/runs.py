@@ -48,7 +48,13 @@ from pydantic import BaseModel, Field
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from provaudit.collectors.local import collect_folder, is_record_folder
-from provaudit.collectors.pipeline import PipelineTarget, collect_pipeline
+from provaudit.collectors.pipeline import (
+    PipelineTarget,
+    collect_pipeline,
+    environment_snapshot,
+    normalize_dist,
+    tooling,
+)
 from provaudit.errors import InputError, ProvauditError
 from provaudit.records.identity import ID_BASE, clean_name, record_id, record_iri
 from provaudit.records.model import Fact, FileDigest, Kind, Record, Relation, Source, Upstream
@@ -90,6 +96,7 @@ class Package(BaseModel):
     name: str
     version: str | None = None
     license: str | None = None
+    tooling: bool = False  # provaudit's own requirement, not the code's (no package record, no obligation)
 
 
 class DataInput(BaseModel):
@@ -206,7 +213,8 @@ def _param(value: object) -> str:
 
 def read_environment(path: str | Path = ".", python: str | None = None) -> tuple[list[Record], CodeVersion, RunRecord]:
     """The ``pipeline:`` collector's code and package records, and the code version and packages they hold."""
-    records = collect_pipeline(PipelineTarget(path=Path(path), python=python))
+    snapshot, _ = environment_snapshot(python)
+    records = collect_pipeline(PipelineTarget(path=Path(path), python=python), snapshot=snapshot)
     code = next(r for r in records if r.kind is Kind.CODE)
     top = code.location
     version = CodeVersion(
@@ -227,13 +235,26 @@ def read_environment(path: str | Path = ".", python: str | None = None) -> tuple
         )
     env = RunRecord(iri="", name="", started="")
     env.python = code.fact("python")
-    env.python_executable = code.fact("python_executable")
+    env.python_executable = str((snapshot or {}).get("executable") or python or sys.executable)
     for record in records:
         if record.kind is Kind.PACKAGE:
             license_ = " AND ".join(dict.fromkeys(c.expression or c.raw for c in record.claims)) or None
             env.packages.append(
                 Package(name=record.name.removeprefix("pypi/"), version=record.version, license=license_)
             )
+    # provaudit's own requirements ran too: kept for reproducing the run, marked as tooling
+    skipped = tooling(snapshot, Path(top) if top else None) if snapshot else set()
+    for row in (snapshot or {}).get("distributions") or []:
+        if normalize_dist(str(row.get("name"))) in skipped:
+            declared = row.get("license_expression") or next(
+                (c.split("::")[-1].strip() for c in row.get("classifiers") or []), None
+            )
+            env.packages.append(
+                Package(
+                    name=normalize_dist(str(row["name"])), version=row.get("version"), license=declared, tooling=True
+                )
+            )
+    env.packages.sort(key=lambda p: p.name)
     return records, version, env
 
 
@@ -781,9 +802,14 @@ def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunS
     """Write the run's records as one scan, then the run as its own committed graph."""
     with opened(store) as db:
         if records:
-            # the work tree is a scan target too, so what is published names paths relative to it
+            # the work tree is a scan target too, so what is published names paths relative to it; an
+            # input outside it is a target of its own (published by its own name, not this machine's path)
             root = run.code.toplevel or run.cwd
             targets = [f"{COLLECTOR}:{run.iri}", *([root] if root else [])]
+            for used in run.inputs:
+                where = Path(used.location) if used.location else None
+                if where is not None and where.is_absolute() and not (root and where.is_relative_to(root)):
+                    targets.append(str(where if where.is_dir() else where.parent))
             writer = db.begin_scan(targets, {"run": run.iri})
             writer.add(records)
             writer.commit()
