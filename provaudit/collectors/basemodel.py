@@ -39,9 +39,18 @@ NAME_CONFIDENCE = 0.5  # the repo name carries a family name
 # weaker evidence only fills a gap: it is dropped when a declared or a stronger inferred base exists
 WEAK = 0.7
 _CARD_EVIDENCE = frozenset({"text", "repo id"})  # Source.field of links read from the card's words or the name
+# a merge has several parents: its recipe and the words naming what was merged add to a declared base
+_MERGE_RELATIONS = frozenset({Relation.MERGE, Relation.MERGE_BASE})
 
 MODEL_RELATIONS = frozenset(
-    {Relation.FINETUNE, Relation.ADAPTER, Relation.MERGE, Relation.QUANTIZED, Relation.BASE_MODEL}
+    {
+        Relation.FINETUNE,
+        Relation.ADAPTER,
+        Relation.MERGE,
+        Relation.MERGE_BASE,
+        Relation.QUANTIZED,
+        Relation.BASE_MODEL,
+    }
 )
 
 # a Hub repo id: owner/name (owners have no dots, which keeps domains such as github.com out)
@@ -307,7 +316,7 @@ def apply(record: Record, inferred: Inferred) -> None:
     strong = bool(declared) or any(link.confidence >= WEAK for link in best.values())
     owner = record.name.partition("/")[0].casefold() if "/" in record.name else None
     for link in best.values():
-        if declared and link.source.field in _CARD_EVIDENCE:
+        if declared and link.source.field in _CARD_EVIDENCE and link.relation not in _MERGE_RELATIONS:
             continue
         if link.confidence < WEAK and (strong or _owner(link.target) == owner):
             # a family hint in the publisher's own card is about its other models ("Yi-9B ... based on Yi-6B")
@@ -341,9 +350,14 @@ def infer(
         elif name in {"config.json", "model_index.json"}:
             found.extend(from_config(data, text, collector=collector, file=name))
     if body:
+        from provaudit.collectors import lineage_text  # it reads ids and families with this module's helpers
+
+        file = card_file or "README.md"
+        found.extend(from_card_text(body, collector=collector, file=file, first_line=body_first_line, repo=record.name))
+        found.extend(lineage_text.from_recipes(body, collector=collector, file=file, first_line=body_first_line))
         found.extend(
-            from_card_text(
-                body, collector=collector, file=card_file or "README.md", first_line=body_first_line, repo=record.name
+            lineage_text.from_merge_prose(
+                body, collector=collector, file=file, first_line=body_first_line, repo=record.name
             )
         )
     if not record.name.startswith(("gh__", "dpi/", "pipeline:")):
@@ -460,7 +474,9 @@ def _inferred_finding(link: Upstream) -> Finding:
             f"(relation {link.relation.value}, confidence {link.confidence:.2f})"
         ),
         source=link.source,
-        fix=f"declare `base_model: {target}` (and `base_model_relation`) in the card",
+        fix=f"name the parent {target.removeprefix('local:')!r} by its Hub repo id in the card's `base_model`"
+        if target.startswith("local:")
+        else f"declare `base_model: {target}` (and `base_model_relation`) in the card",
         evidence=[link.evidence] if link.evidence else [],
     )
 

@@ -18,6 +18,7 @@ import yaml
 from huggingface_hub import DatasetCardData, ModelCardData
 
 from provaudit.collectors import _bounded
+from provaudit.collectors.lineage_text import PROSE_LICENSE_CONFIDENCE, prose_licenses, tag_parent
 from provaudit.licenses.normalize import normalize
 from provaudit.records.identity import clean_name, record_id
 from provaudit.records.model import (
@@ -32,6 +33,7 @@ from provaudit.records.model import (
     Source,
     Upstream,
 )
+from provaudit.rules.authority import PROSE_FIELD
 
 # huggingface_hub's own pattern for the front matter (repocard.REGEX_YAML_BLOCK)
 _YAML_BLOCK = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$))")
@@ -296,13 +298,30 @@ class CardReader:
             tag = str(tag)
             if tag.startswith("license:"):
                 self.add_claim(record, tag.removeprefix("license:"), rel, "tags")
-            elif tag.startswith("base_model:") and not tag.startswith("base_model:quantized:"):
-                target = record_id(Kind.MODEL, tag.split(":")[-1])
+            elif parent := tag_parent(tag):
+                target = record_id(Kind.MODEL, parent[0])
                 if target != record.id:  # the packager tags the repo with its own parent
-                    _add_upstream(record, target, tag, Relation.BASE_MODEL, self.source(rel, "tags"))
+                    _add_upstream(record, target, tag, parent[1], self.source(rel, "tags"))
         owner = manifest.get("owned_by")
         if isinstance(owner, str) and owner:
             record.add("agents", AgentRef(name=owner, role="publisher", source=self.source(rel, "owned_by")))
+
+    def read_prose(self, record: Record, body: str, rel: str | None) -> None:
+        """Licence sentences of a card's body as claims at card-prose authority (field ``card_prose``, the
+        file line, the sentence quoted): a stricter one counts beside the YAML, one fills a missing YAML."""
+        first = self.body_lines.get(rel or "", 1)
+        for found in prose_licenses(body, first):
+            source = Source(collector=self.collector, file=rel, field=PROSE_FIELD, line=found.line)
+            record.add(
+                "claims",
+                LicenseClaim(
+                    raw=found.sentence,
+                    source=source,
+                    expression=found.expression,
+                    method=f"prose:{found.method}",
+                    confidence=PROSE_LICENSE_CONFIDENCE,
+                ),
+            )
 
     def read_dataset_infos(self, record: Record, path: Path, rel: str) -> None:
         """``dataset_infos.json`` (config → DatasetInfo) or ``dataset_info.json`` (one DatasetInfo)."""
@@ -580,5 +599,14 @@ def card_records_from_metadata(
         record.add(
             "agents", AgentRef(name=owner, role="publisher", source=Source(collector=reader.collector, field="repo id"))
         )
+    for tag in _as_list(meta.get("tags")):
+        tag = str(tag).strip()
+        if tag.startswith("license:"):
+            reader.add_claim(record, tag.removeprefix("license:"), rel, "tags")
+        elif record.kind is Kind.MODEL and (parent := tag_parent(tag)):
+            target = record_id(Kind.MODEL, parent[0])
+            if target != record.id and not parent[0].startswith(("/", "./", "../", "~")):
+                _add_upstream(record, target, tag, parent[1], src(rel, "tags"))
     if body and body.strip():
         _add_fact(record, "card", body, src(rel, "body"))
+        reader.read_prose(record, body, rel)

@@ -71,6 +71,7 @@ FOLLOW = frozenset(
         Relation.FINETUNE,
         Relation.ADAPTER,
         Relation.MERGE,
+        Relation.MERGE_BASE,
         Relation.QUANTIZED,
         Relation.BASE_MODEL,
         Relation.TRAINED_ON,

@@ -30,7 +30,14 @@ from provaudit.rules.report import RecordReview
 from provaudit.site.urls import safe_url
 
 BLOCK = "provaudit"  # the card key for what the Hub has no key for
-_BASE_RELATIONS = {Relation.FINETUNE, Relation.ADAPTER, Relation.MERGE, Relation.QUANTIZED, Relation.BASE_MODEL}
+_BASE_RELATIONS = {
+    Relation.FINETUNE,
+    Relation.ADAPTER,
+    Relation.MERGE,
+    Relation.MERGE_BASE,
+    Relation.QUANTIZED,
+    Relation.BASE_MODEL,
+}
 _DECLARABLE = {"finetune", "adapter", "merge", "quantized"}  # base_model_relation values the Hub defines
 _DATASET_KEYS = (
     ("annotations_creators", "annotations_creators"),

@@ -43,6 +43,7 @@ class Relation(StrEnum):
     FINETUNE = "finetune"
     ADAPTER = "adapter"
     MERGE = "merge"
+    MERGE_BASE = "merge_base"  # a merge recipe's `base_model`: the model the merged deltas are taken against
     QUANTIZED = "quantized"
     BASE_MODEL = "base_model"  # base_model without a declared relation
     USES = "uses"  # UMR relations.upstream, pipeline dependencies

@@ -1,5 +1,5 @@
 """Which declaration decides: an expert audit outranks the LICENSE text, which outranks the card's YAML,
-which outranks what an aggregator recorded.
+which outranks a sentence of the card's body (card prose), which outranks what an aggregator recorded.
 
 This is the declared / detected / concluded idea of license-compliance tools for datasets and models:
 every level is kept and shown, the review says which one decided, and a weaker level never wins
@@ -13,14 +13,17 @@ from enum import IntEnum
 
 from provaudit.records.model import LicenseClaim
 
+PROSE_FIELD = "card_prose"  # Source.field of a license read from a sentence of a card's body
+
 
 class Authority(IntEnum):
     """How much a declaration weighs, lowest first."""
 
     AGGREGATOR = 1  # a platform's copy of someone's declaration: Hub tags, DPI's Hugging Face / PwC / GitHub columns
-    CARD = 2  # the publisher's own metadata: card YAML, dataset_infos.json, Croissant, SPDX, UMR
-    LICENSE_FILE = 3  # the license text shipped with the data or weights
-    EXPERT = 4  # an expert audit: the Data Provenance Initiative's `Licenses` annotation
+    CARD_PROSE = 2  # a sentence of the card's body ("License: X", "for research purposes only"): read, not declared
+    CARD = 3  # the publisher's own metadata: card YAML, dataset_infos.json, Croissant, SPDX, UMR
+    LICENSE_FILE = 4  # the license text shipped with the data or weights
+    EXPERT = 5  # an expert audit: the Data Provenance Initiative's `Licenses` annotation
 
     @property
     def label(self) -> str:
@@ -29,6 +32,7 @@ class Authority(IntEnum):
 
 _LABELS = {
     Authority.AGGREGATOR: "aggregator metadata",
+    Authority.CARD_PROSE: "card prose",
     Authority.CARD: "card metadata",
     Authority.LICENSE_FILE: "license text",
     Authority.EXPERT: "expert audit",
@@ -47,6 +51,8 @@ def authority(claim: LicenseClaim) -> Authority:
         return Authority.EXPERT
     if field == "text":
         return Authority.LICENSE_FILE
+    if field == PROSE_FIELD:
+        return Authority.CARD_PROSE
     if claim.source.collector == "dpi" or claim.source.file == "hub_manifest.yaml" or field == "tags":
         return Authority.AGGREGATOR
     return Authority.CARD

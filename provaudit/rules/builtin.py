@@ -12,7 +12,7 @@ from provaudit.licenses.compat import compatible
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.licenses.normalize import aliases, license_symbols
 from provaudit.records.model import Finding, Kind, LicenseClaim, Relation, Severity
-from provaudit.rules.authority import authority
+from provaudit.rules.authority import PROSE_FIELD, authority
 from provaudit.rules.engine import RuleContext, rule
 from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, OTHER, claim_terms
 
@@ -22,6 +22,7 @@ _MODIFYING = {
     Relation.FINETUNE,
     Relation.ADAPTER,
     Relation.MERGE,
+    Relation.MERGE_BASE,
     Relation.QUANTIZED,
     Relation.BASE_MODEL,
 }
@@ -30,6 +31,7 @@ _TRAINING = {
     Relation.FINETUNE,
     Relation.ADAPTER,
     Relation.MERGE,
+    Relation.MERGE_BASE,
     Relation.BASE_MODEL,
     Relation.QUANTIZED,
 }
@@ -150,9 +152,12 @@ def declared_more_permissive(ctx: RuleContext) -> Iterator[Finding]:
         return  # unknown because an upstream is not audited (PA112), not because a declaration is wrong
     # one declaration = every license one publisher tagged in one place (a card, a Hub field, a DPI column)
     groups: dict[tuple[str, str | None, str | None], list[LicenseClaim]] = {}
+    metadata_files = {(c.source.collector, c.source.file) for c in ctx.record.claims if c.source.field != PROSE_FIELD}
     for claim in ctx.record.claims:
         if not is_declaration(claim) or any(f.matches(claim) for f in ctx.policy.ignore_claims):
             continue
+        if claim.source.field == PROSE_FIELD and (claim.source.collector, claim.source.file) in metadata_files:
+            continue  # the card's YAML speaks for the card (a stricter sentence is PA119)
         field = claim.source.field if claim.source.collector == "dpi" else None
         groups.setdefault((claim.source.collector, claim.source.file, field), []).append(claim)
     for claims in groups.values():
@@ -203,6 +208,36 @@ def _pa103_fix(
         )
     )
     return ask + f"; until they answer, treat it as {names} ({stricter.value}), then correct the card or the file"
+
+
+@rule("PA119", Severity.WARNING, "the card's prose states stricter terms than its YAML metadata")
+def prose_stricter_than_yaml(ctx: RuleContext) -> Iterator[Finding]:
+    """A sentence of the card ("for non-commercial research only") outranked by the YAML still counts when
+    stricter; this names both so the publisher can make them agree."""
+    yaml_claims = [c for c in _card_claims(ctx) if c.source.field != PROSE_FIELD]
+    uses = [u for c in yaml_claims if (u := _use_of(ctx, c)) is not None]
+    if not uses:
+        return
+    declared = max(uses, key=lambda u: u.restrictiveness)
+    for claim in ctx.record.claims:
+        if claim.source.field != PROSE_FIELD:
+            continue
+        use = _use_of(ctx, claim)
+        if use is None or use.restrictiveness <= declared.restrictiveness:
+            continue
+        yaml_text = ", ".join(f"{c.source.describe()} {c.raw!r}" for c in yaml_claims)
+        yield Finding(
+            rule="PA119",
+            severity=Severity.WARNING,
+            message=f"{claim.source.describe()} says {claim.raw!r} ({use.value}), stricter than the YAML metadata "
+            f"({yaml_text}: {declared.value}); the stricter counts",
+            source=claim.source,
+            evidence=[
+                f"{claim.source.describe()}: {claim.raw}",
+                *(f"{c.source.describe()}: {c.raw}" for c in yaml_claims),
+            ],
+            fix="make the card's `license:` state the terms its text states (or correct the sentence)",
+        )
 
 
 @rule("PA103", Severity.WARNING, "declared license tag disagrees with the LICENSE file")
@@ -573,6 +608,7 @@ def unknown_terms(ctx: RuleContext) -> Iterator[Finding]:
 RULES = [
     license_missing,
     declared_more_permissive,
+    prose_stricter_than_yaml,
     tag_vs_license_file,
     card_vs_dataset_infos,
     upstream_unspecified,

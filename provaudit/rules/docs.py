@@ -512,13 +512,26 @@ _DOCS: dict[str, tuple[str, str, str, str, str, str, str]] = {
     "PA118": (
         "info",
         "base model inferred, not declared",
-        "A model's base model the card does not declare, inferred from `adapter_config.json`, `config.json`, the "
-        "card's prose or the repo name.",
+        "A model's base model (or a merge's parent) the card does not declare, inferred from `adapter_config.json`, "
+        "`config.json`, a merge recipe in the card, the card's prose or the repo name.",
         "An inferred link is evidence, not a declaration; the lawyer should know the verdict rests on it.",
         "Declare `base_model:` (and `base_model_relation:`) in the card, then scan it again.",
         "base model model:mistralai/Mistral-7B-v0.1 inferred from adapter_config.json [base_model_name_or_path] "
         "(mistralai/Mistral-7B-v0.1), not declared in the card (relation adapter, confidence 0.95)",
         "base-model inference",
+    ),
+    "PA119": (
+        "warning",
+        "the card's prose states stricter terms than its YAML metadata",
+        'A sentence of the card\'s body ("for non-commercial research purposes only", "License: CC BY-NC 4.0") '
+        "reads as stricter terms than the card's YAML `license:`. Prose is read at card-prose authority, below the "
+        "YAML, but a stricter statement is never ignored: it counts in the verdict.",
+        'Users read the card\'s words; a publisher who writes "non-commercial" beside `cc-by-4.0` has not granted '
+        "commercial use clearly, and the careful reading is the stricter one.",
+        "Make the card's `license:` state the terms its text states, or correct the sentence; then scan again.",
+        "README.md:14 [card_prose] says 'The dataset may only be used for non-commercial research.' (non-commercial), "
+        "stricter than the YAML metadata (README.md:3 [license] 'cc-by-4.0': commercial); the stricter counts",
+        "rule engine",
     ),
 }
 

@@ -39,7 +39,14 @@ _PLACEHOLDERS = frozenset(
 )
 # links from a model to the model it was made from: the base's terms bind the derivative
 BASE_RELATIONS = frozenset(
-    {Relation.FINETUNE, Relation.ADAPTER, Relation.MERGE, Relation.QUANTIZED, Relation.BASE_MODEL}
+    {
+        Relation.FINETUNE,
+        Relation.ADAPTER,
+        Relation.MERGE,
+        Relation.MERGE_BASE,
+        Relation.QUANTIZED,
+        Relation.BASE_MODEL,
+    }
 )
 
 
