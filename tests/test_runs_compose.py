@@ -347,3 +347,30 @@ def test_the_site_of_a_run_store_publishes_no_path_of_this_machine(tmp_path: Pat
     with open_store(store, read_only=True) as db:
         packages = [r for r in db.records(light=True) if r.kind is Kind.PACKAGE]
     assert packages and "package:pypi/igraph" not in {p.id for p in packages}  # provaudit's, not the code's
+
+
+def test_dvc_import_reads_what_the_lock_recorded_not_todays_tree(tmp_path: Path) -> None:
+    """After `dvc repro` the intermediate folder is deleted and the model file overwritten: the import still
+    links the stages by md5 and names the model by the digest of the file the lock recorded (DVC's cache)."""
+    pytest.importorskip("dvc")
+    import shutil
+
+    repo = make_pipeline(tmp_path)
+    dvc_repro(repo, env_with(repo))
+    recorded = sha256(repo / "model.npz")
+    shutil.rmtree(repo / "data" / "prepared")
+    (repo / "model.npz").write_bytes(b"a different model, written after the lock")
+    store = tmp_path / "store"
+    runs = import_runs([str(repo / "dvc.lock")], store=store)
+    assert [r.name for r in runs] == ["prepare", "features", "train"]
+    features_input = next(i for i in runs[1].inputs if i.path == "data/prepared")
+    assert (features_input.record, features_input.relation) == ("dataset:prepared", "trained_on")
+    (model_out,) = runs[2].outputs
+    assert model_out.sha256 == recorded and model_out.record is not None
+    assert [link[0] for link in lineage_chain(store, model_out.record)] == [
+        "dataset:features",
+        "dataset:prepared",
+        "dataset:raw",
+    ]
+    _, review = model_review(store, model_out.record)
+    assert review.effective_license == "CC-BY-NC-4.0"  # type: ignore[attr-defined]

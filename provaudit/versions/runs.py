@@ -758,8 +758,11 @@ def link_lineage(store: RunStore, run: RunRecord, inputs: list[Record], earlier:
         data.record = rid
         if record is None:
             continue
+        # an earlier output is data or a model, whatever the path looked like (a DVC dep gone from the tree)
         if record.kind is Kind.MODEL:
             data.relation, data.version = Relation.BASE_MODEL.value, version or data.version
+        else:
+            data.relation = Relation.TRAINED_ON.value
         if fresh is not None:
             result[result.index(fresh)] = record
         else:
