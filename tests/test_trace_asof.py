@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -271,3 +273,36 @@ def test_as_of_that_names_nothing_is_a_clear_error(scenario: Scenario) -> None:
     assert before.exit_code == 2 and "no scan was committed at or before 2001-01-01" in before.output
     whole = scenario.cli("export", "--as-of", scenario.first_scan)
     assert whole.exit_code == 2 and "give RECORD" in whole.output
+
+
+def test_a_two_stage_model_lists_the_data_behind_its_data_with_the_path(tmp_path: Path) -> None:
+    repo = make_project(tmp_path)  # data/credit under CC BY-NC 4.0 (its card)
+    store = tmp_path / "store"
+    prepare = "import shutil; shutil.copytree('data/credit', 'data/prepared')"
+    fit = "import numpy as np; rows = np.loadtxt('data/prepared/train.csv', delimiter=',', skiprows=1)\n"
+    fit += "np.savez('model.npz', w=rows.mean(axis=0))"
+    train = ["--used", "data/prepared", "--generated", "model.npz", "--name", "acme/two-stage"]
+    old = Path.cwd()
+    os.chdir(repo)
+    try:
+        for args in (
+            ["--used", "data/credit", "--generated-data", "data/prepared", "--", sys.executable, "-c", prepare],
+            [*train, "--", sys.executable, "-c", fit],
+        ):
+            done = CliRunner().invoke(main, ["run", "--store", str(store), *args])
+            assert done.exit_code == 0, done.output
+    finally:
+        os.chdir(old)
+    log = tmp_path / "p.jsonl"
+    pid = log_prediction(model=str(repo / "model.npz"), inputs=[1.0, 0.2], output=1, log=log)
+    result = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by_id = {d["id"]: d for d in data["datasets"]}
+    assert "path" not in by_id["dataset:prepared"]  # the run's own input
+    credit = by_id["dataset:credit"]
+    assert credit["path"] == ["model:acme/two-stage", "dataset:prepared", "dataset:credit"]
+    assert credit["effective_license"] == "CC-BY-NC-4.0" and credit["data_version"].endswith(".dir")
+    assert data["review"]["use"] == "non-commercial"
+    text = CliRunner().invoke(main, ["trace", pid, "--log", str(log), "--store", str(store)]).output
+    assert "data from dataset:credit (via dataset:prepared): non-commercial, license CC-BY-NC-4.0" in text

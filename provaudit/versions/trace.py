@@ -123,6 +123,7 @@ class Trace:
     as_of: ScanInfo | None = None
     revisions: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)  # record id → the data version the run used
+    paths: dict[str, list[str]] = field(default_factory=dict)  # a dataset further up → record ids to it
     since: dict[str, list[Change]] = field(default_factory=dict)
 
     @property
@@ -140,6 +141,8 @@ class Trace:
         data["revision"] = self.revisions.get(review.id)
         if review.id in self.versions:
             data["data_version"] = self.versions[review.id]
+        if review.id in self.paths:  # not a direct input: reached through these records
+            data["path"] = self.paths[review.id]
         data["since"] = [c.to_json() for c in self.since.get(review.id, [])]
         return data
 
@@ -347,6 +350,16 @@ def trace_prediction(
     by_id = {r.id: r for r in review_records(lineage.values(), policy).records}
     found.review = by_id.get(rid)
     found.datasets = [by_id[d] for d in used if d in by_id]
+    if found.review is not None:
+        # the data behind the data: every record further up the lineage (a multi-stage pipeline), at its
+        # revision then, with the path it is reached by
+        for step in found.review.evidence:
+            if step.record != rid and step.record not in used and step.record in by_id:
+                used.append(step.record)
+                found.datasets.append(by_id[step.record])
+                found.paths[step.record] = step.path
+                if lineage[step.record].version:
+                    found.versions.setdefault(step.record, str(lineage[step.record].version))
     found.since = _since(store, found, lineage, policy)
     # slugs as the site makes them: unique over every record of the store
     ids = {i for iri in store.current_revisions() if (i := id_from_iri(iri))}
@@ -478,7 +491,9 @@ def render_text(found: Trace, site: str | None = None) -> str:
         lines.append(f"as of training: scan {scan_id(found.as_of.iri)} ({found.as_of.ended or found.as_of.started})")
     for used in found.datasets:
         version = f" @ {found.versions[used.id]}" if used.id in found.versions else ""
-        lines.append(f"trained on {used.id}: {verdict_text(used)} (as of training{version})")
+        via = found.paths.get(used.id)
+        head = f"data from {used.id} (via {' → '.join(via[1:-1])})" if via and len(via) > 2 else f"trained on {used.id}"
+        lines.append(f"{head}: {verdict_text(used)} (as of training{version})")
         for declared in used.declared:
             lines.append(f"  declared {declared.raw!r} → {declared.expression or '?'} ({declared.source})")
         for upstream in used.upstream:
