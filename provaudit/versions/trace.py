@@ -401,10 +401,13 @@ def _code(value: Any) -> str:
 
 
 def _packages(run: RunRecord) -> str:
+    """The key ML distributions with their versions; the others counted (provaudit's own apart)."""
     versions = {p.name.lower(): p.version for p in run.packages}
-    key = [f"{name} {versions[name] or '?'}" for name in KEY_PACKAGES if name in versions]
-    rest = len(run.packages) - len(key)
-    return ", ".join(key) + (f" (+{rest} more)" if key else f"{rest} distributions")
+    key = [name for name in KEY_PACKAGES if name in versions]
+    rest = [p for p in run.packages if p.name.lower() not in key]
+    tooling = sum(1 for p in rest if p.tooling)
+    counted = f"{len(rest) - tooling} more" + (f", {tooling} of provaudit's own tooling" if tooling else "")
+    return ", ".join(f"{name} {versions[name] or '?'}" for name in key) + (f" (+{counted})" if key else counted)
 
 
 def _obligations(review: RecordReview) -> list[str]:
