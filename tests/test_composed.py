@@ -216,3 +216,40 @@ def test_a_tampered_upstream_line_fails_the_trace_naming_it(project: dict[str, A
     finally:
         emb_log.write_bytes(original)
     assert trace(project, aid).exit_code == 0
+
+
+def test_site_model_pages_show_the_models_using_their_predictions(project: dict[str, Any], tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    class UsedBy(HTMLParser):
+        """The links and text of the "Used by" list of a page."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.links, self.text = False, [], ""
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "ul" and ("class", "used-by") in attrs:
+                self.inside = True
+            elif tag == "a" and self.inside:
+                self.links.append(dict(attrs)["href"])
+
+        def handle_endtag(self, tag: str) -> None:
+            self.inside = self.inside and tag != "ul"
+
+        def handle_data(self, data: str) -> None:
+            self.text += data if self.inside else ""
+
+    out = tmp_path / "site"
+    logs = ["--log", str(project["emb_log"]), "--log", str(project["answers"])]
+    result = CliRunner().invoke(main, ["site", "--out", str(out), "--store", project["store"], *logs])
+    assert result.exit_code == 0, result.output
+    pages = {}
+    for name in ("embedder", "scorer", "combiner"):
+        parser = UsedBy()
+        parser.feed((out / "records" / f"model-acme--{name}.html").read_text())
+        pages[name] = parser
+    assert pages["embedder"].links == ["model-acme--combiner.html"] and "(1 prediction)" in pages["embedder"].text
+    assert pages["scorer"].links == ["model-acme--combiner.html"]
+    combiner_page = (out / "records" / "model-acme--combiner.html").read_text()
+    assert pages["combiner"].links == [] and "Used by" not in combiner_page

@@ -355,6 +355,8 @@ class _Job:
     to_umr_yaml: Callable[..., str] | None
     markdown: _MarkdownCache
     runs: dict[str, list[RunView]] = field(default_factory=dict)  # record id → the runs that generated it
+    # model record id → (consuming model id, its page, links): models fed this model's predictions
+    used_by: dict[str, list[tuple[str, str | None, int]]] = field(default_factory=dict)
     parent: int = field(default_factory=os.getpid)
 
 
@@ -431,6 +433,7 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
             "downloads": downloads,
             "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
             "runs": job.runs.get(record.id, []),
+            "used_by": job.used_by.get(record.id, []),
         }
         writer.page(template, f"records/{slug}.html", context)
     return stats, job.markdown.new, job.markdown.used
@@ -492,6 +495,7 @@ def build_site(
     title: str = "provaudit",
     workers: int | None = None,
     runs: Iterable[RunRecord] = (),
+    used_by: Mapping[str, Mapping[str, int]] | None = None,
 ) -> SiteStats:
     """Write the whole site into ``out``: every record and collection, the catalog and the audit page.
 
@@ -499,7 +503,9 @@ def build_site(
     ``history``); ``scan_targets`` are the scanned folders, used to group records that the review
     puts in no collection; ``workers`` is the number of processes for record pages (default: one
     per core when the platform can fork and the site is large); ``runs`` are the training runs
-    (model pages list the runs that generated them; graphs draw them between data and model).
+    (model pages list the runs that generated them; graphs draw them between data and model);
+    ``used_by``: model record id → the models that consumed its predictions, with the number of
+    ``depends_on`` links (:func:`provaudit.versions.composed.used_by`), listed on its page.
 
     The site is built in a folder beside ``out`` and swapped in when complete: a build that fails
     or is killed leaves the previous site as it was (see :func:`_swap`).
@@ -521,6 +527,7 @@ def build_site(
             title=title,
             workers=workers,
             runs=runs,
+            used_by=used_by,
         )
         _carry_over(out, work)
         _swap(work, out)
@@ -542,6 +549,7 @@ def _build(
     workers: int | None = None,
     previous: Path | None = None,
     runs: Iterable[RunRecord] = (),
+    used_by: Mapping[str, Mapping[str, int]] | None = None,
 ) -> SiteStats:
     """Write every page into ``out``, a new folder; ``previous`` is the earlier site (for its cache)."""
     global _JOB
@@ -602,6 +610,10 @@ def _build(
         to_umr_yaml=to_umr_yaml,
         markdown=_MarkdownCache((previous or out) / CACHE_FILE, out / CACHE_FILE),
         runs=runs_by_record(runs, record_hrefs),
+        used_by={
+            up: [(down, record_hrefs.get(down), count) for down, count in sorted(consumers.items())]
+            for up, consumers in (used_by or {}).items()
+        },
     )
 
     # --- record pages: in worker processes while this one writes the overview pages -------------
@@ -956,8 +968,12 @@ def build_site_from_store(
     title: str = "provaudit",
     workers: int | None = None,
     base_url: str | None = None,
+    logs: Sequence[str | Path] = (),
 ) -> SiteStats:
     """Read the current records of a store (an open one, or its folder), review them under ``policy``, build.
+
+    ``logs``: prediction logs whose ``depends_on`` links show, on each model's page, the models that
+    consumed its predictions ("used by").
 
     Local absolute paths are published relative to the scanned roots, each root named by its folder
     name or under ``base_url`` (see provaudit.export.public_paths).
@@ -978,6 +994,12 @@ def build_site_from_store(
     else:
         with api.open_store(store, read_only=True) as db:
             records, targets, history, runs = read(db)
+    consumers: dict[str, dict[str, int]] = {}
+    problems: list[str] = []
+    if logs:
+        from provaudit.versions.composed import used_by
+
+        consumers, problems = used_by(logs, runs)
     # reviewed as stored (collections come from folder names), published without local paths
     report = run_review(records, policy)
     paths = PublicPaths.for_targets(targets, base_url)
@@ -985,7 +1007,7 @@ def build_site_from_store(
     history = {
         rid: [replace(rev, record=paths.record(rev.record)) for rev in revisions] for rid, revisions in history.items()
     }
-    return build_site(
+    stats = build_site(
         [paths.record(r) for r in records],
         report,
         out,
@@ -995,4 +1017,7 @@ def build_site_from_store(
         title=title,
         workers=workers,
         runs=runs,
+        used_by=consumers,
     )
+    stats.warnings += problems
+    return stats

@@ -34,8 +34,22 @@ from provaudit.cli_options import store_option
     help="Where the scanned folders are published (e.g. a repository URL): pages name a record's folder "
     "BASE-URL/<scanned folder>/... instead of <scanned folder>/... (never a local absolute path).",
 )
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Prediction log (repeatable): model pages list the models that consume the model's predictions "
+    '(their depends_on links), as "used by".',
+)
 def site(
-    out: Path, store: Path | None, policy: str, template_dirs: tuple[Path, ...], title: str, base_url: str | None
+    out: Path,
+    store: Path | None,
+    policy: str,
+    template_dirs: tuple[Path, ...],
+    title: str,
+    base_url: str | None,
+    logs: tuple[Path, ...],
 ) -> None:
     """Build a static site of the store: catalog, record pages, collection cards and the audit page.
 
@@ -44,7 +58,7 @@ def site(
     from provaudit.site.build import build_site_from_store
 
     stats = build_site_from_store(
-        store, out, policy=policy, template_dirs=template_dirs, title=title, base_url=base_url
+        store, out, policy=policy, template_dirs=template_dirs, title=title, base_url=base_url, logs=logs
     )
     if not stats.records:
         click.echo(

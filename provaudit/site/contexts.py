@@ -51,6 +51,8 @@ PAGES: dict[str, dict[str, str]] = {
         "runs": "the training runs that generated the record, newest first: provaudit.site.runs.RunView (anchor, "
         "iri, name, status, started, ended, command, params, metrics, code version, dirty files, inputs with "
         "their data versions and record links, outputs with digests, packages); empty for other records",
+        "used_by": "models that consumed this model's predictions (depends_on links in the logs given to "
+        "`provaudit site --log`): (record id, page href or None, number of links); empty without logs",
     },
     "collection.html": {
         "name": "the collection's name",
@@ -78,6 +80,7 @@ PARTIALS: dict[str, tuple[str, ...]] = {
     "_lineage.html": ("record.html",),
     "_provenance.html": ("record.html",),
     "_runs.html": ("record.html",),
+    "_used_by.html": ("record.html",),
     "_audit.html": ("record.html",),
     "_audit_table.html": ("audit.html", "collection.html"),
 }

@@ -15,7 +15,7 @@ problem of the prediction that names it: the graph is never silently shortened.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
 from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
 from provaudit.versions.predictions import ChainBroken, LoggedPrediction, log_path, read_prediction, split_ref
-from provaudit.versions.runs import load_runs
+from provaudit.versions.runs import RunRecord, load_runs
 from provaudit.versions.trace import Trace, TraceStore, trace_prediction
 
 MAX_DEPTH = 64
@@ -276,3 +276,43 @@ def render_tree(node: Node) -> str:
     for current in walk(node):
         lines += [f"problem  {problem}" for problem in current.problems]
     return "\n".join(lines) + "\n"
+
+
+def used_by(
+    logs: Iterable[str | os.PathLike[str]], runs: Sequence[RunRecord]
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Which models consume each model's predictions, from the ``depends_on`` links of ``logs``.
+
+    Returns (upstream model record id → {consuming model record id: number of links}, problems). A
+    logged model is its record by digest (the run that made it), else by its id.
+    """
+    from provaudit.versions.logindex import LogIndex
+    from provaudit.versions.logquery import model_record
+
+    by_digest = {o.sha256: o.record for r in runs for o in r.outputs if o.sha256 and o.record}
+    links: list[tuple[Path, str, dict[str, str]]] = []
+    problems: list[str] = []
+    for log in logs:
+        with LogIndex(log) as index:
+            problem = index.verify_all()
+            if problem is not None:
+                problems.append(f"{log}: chain broken at {problem}; links after it are not shown")
+            links += index.links()
+    wanted: dict[Path, set[str]] = {}
+    for target, pid, _ in links:
+        wanted.setdefault(target, set()).add(pid)
+    upstream: dict[tuple[Path, str], dict[str, str]] = {}
+    for target, ids in wanted.items():
+        try:
+            with LogIndex(target) as index:
+                upstream.update({(target, pid): m for pid, m in index.models_of(ids).items()})
+        except InputError as exc:
+            problems.append(f"depends_on names {len(ids)} prediction(s) of {exc}")
+    found: dict[str, dict[str, int]] = {}
+    for target, pid, model in links:
+        source = upstream.get((target, pid))
+        up, down = model_record(source, by_digest) if source else None, model_record(model, by_digest)
+        if up and down and up != down:
+            found.setdefault(up, {}).setdefault(down, 0)
+            found[up][down] += 1
+    return found, problems

@@ -526,6 +526,31 @@ class LogIndex:
                 found.append((line, target, ref_id))
         return found
 
+    def links(self) -> list[tuple[Path, str, dict[str, str]]]:
+        """Every ``depends_on`` link: (the log it points to, the id there, the consuming prediction's model)."""
+        self.update()
+        models = {n: (i, d, v) for n, i, d, v in self.db.execute("SELECT n, id, digest, version FROM models")}
+        found = []
+        for ref_log, ref_id, model in self.db.execute(
+            "SELECT d.log, d.id, l.model FROM deps d JOIN lines l ON l.n = d.n"
+        ):
+            target, _ = split_ref(f"{ref_log}#{ref_id}" if ref_log else f"#{ref_id}", self.log)
+            found.append((Path(os.path.abspath(target)), ref_id, _model_dict(models[model])))
+        return found
+
+    def models_of(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The model of the (latest) prediction of each id this log holds."""
+        self.update()
+        models = {n: (i, d, v) for n, i, d, v in self.db.execute("SELECT n, id, digest, version FROM models")}
+        wanted = sorted(set(ids))
+        found: dict[str, dict[str, str]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            sql = "SELECT id, model FROM lines WHERE id IN ({}) ORDER BY n".format(",".join("?" * len(chunk)))
+            for pid, model in self.db.execute(sql, chunk):
+                found[pid] = _model_dict(models[model])
+        return found
+
 
 def _model_dict(key: Sequence[str]) -> dict[str, str]:
     return {k: v for k, v in zip(("id", "digest", "version"), key, strict=True) if v}

@@ -70,6 +70,14 @@ def _as_record(ref: str) -> str | None:
     return record_id(Kind.MODEL, clean_name(ref))
 
 
+def model_record(model: dict[str, str], by_digest: dict[str, str]) -> str | None:
+    """The record id of a logged model: the record a run made with its digest (or version), else its id's."""
+    for value in (model.get("digest"), model.get("version")):
+        if value and value in by_digest:
+            return by_digest[value]
+    return _as_record(model.get("id", ""))
+
+
 def _affected_runs(runs: Sequence[RunRecord], data: str) -> list[RunRecord]:
     """Runs that used ``data`` (a data version or dataset record id), or an output of such a run, transitively."""
     versions = {data}
