@@ -46,6 +46,7 @@ def make_project(root: Path) -> Path:
 
 
 def one_run(repo: Path, store: Path, i: int, python: str | None) -> dict[str, float]:
+    cpu0 = time.process_time()  # this process's CPU (the store's threads included): load-independent
     t0 = time.perf_counter()
     current = Run("bench", {"i": i}, store=store, path=repo, python=python, command=["train.py"])
     current.__enter__()
@@ -57,7 +58,7 @@ def one_run(repo: Path, store: Path, i: int, python: str | None) -> dict[str, fl
     current.generated(model, name="bench/model")
     current.__exit__(None, None, None)
     t3 = time.perf_counter()
-    return {"enter": t1 - t0, "used": t2 - t1, "write": t3 - t2, "total": t3 - t0}
+    return {"enter": t1 - t0, "used": t2 - t1, "write": t3 - t2, "total": t3 - t0, "CPU": time.process_time() - cpu0}
 
 
 def series(repo: Path, label: str, runs: int, python: str | None, cache: bool) -> list[dict[str, float]]:
@@ -97,8 +98,10 @@ def main() -> None:
     count = len((snapshot or {}).get("distributions") or [])
     print(f"provaudit.run overhead per run ({args.runs} runs each way, {count} installed distributions, one process)")
     print(f"  reading the distributions: {read:.3f} s from the interpreter, {cached * 1000:.1f} ms from the cache")
+    print("  wall seconds per phase, median (min-max); CPU: this process's CPU seconds per run (the")
+    print("  interpreter started without the cache is another process: its CPU shows only in wall time)")
     print(f"  {'phase':<8} {'before (no cache)':>26} {'after (cached snapshot)':>28}")
-    for phase in ("enter", "used", "write", "total"):
+    for phase in ("enter", "used", "write", "total", "CPU"):
         cells = []
         for rows in (before, after):
             values = sorted(r[phase] for r in rows)

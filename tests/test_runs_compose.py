@@ -374,3 +374,30 @@ def test_dvc_import_reads_what_the_lock_recorded_not_todays_tree(tmp_path: Path)
     ]
     _, review = model_review(store, model_out.record)
     assert review.effective_license == "CC-BY-NC-4.0"  # type: ignore[attr-defined]
+
+
+def test_an_mlflow_run_that_also_ran_provaudit_run_is_one_run_and_one_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    import numpy as np
+
+    import provaudit
+
+    repo = make_pipeline(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = tmp_path / "store"
+    mlflow.set_tracking_uri((repo / "mlruns").as_uri())
+    mlflow.set_experiment("credit")
+    with mlflow.start_run(run_name="fit"), provaudit.run("fit", store=store) as run:
+        run.used("data/raw")
+        np.savez("model.npz", w=np.arange(3.0))
+        run.generated("model.npz", name="acme/credit-scorer")
+        mlflow.log_artifact("model.npz", artifact_path="model")
+    (outcome,) = import_sources([str(repo / "mlruns")], store=store)
+    assert outcome.run.iri == run.iri and outcome.outcome.startswith("same outputs as run")
+    with open_store(store, read_only=True) as db:
+        assert [r.iri for r in load_runs(db)] == [run.iri]
+        models = [(m.id, m.version) for m in db.records(light=True) if m.kind is Kind.MODEL]
+    assert models == [(MODEL, sha256(repo / "model.npz"))]
