@@ -101,8 +101,37 @@ def _plan(targets: Iterable[str]) -> dict[str, tuple[Collector, list[str]]]:
         if not any(c.can_collect(target) for c in collectors) and not Path(target).exists():
             raise InputError(target, "no such file or folder")
         collector = collector_for(target, collectors)
-        groups.setdefault(collector.name, (collector, []))[1].append(target)
+        planned = [(collector, target)]
+        if collector.name == "local":
+            planned += _nested_sources(Path(target), collectors)
+        for chosen, path in planned:
+            group = groups.setdefault(chosen.name, (chosen, []))[1]
+            if path not in group:
+                group.append(path)
     return groups
+
+
+def _nested_sources(root: Path, collectors: list[Collector]) -> list[tuple[Collector, str]]:
+    """Folders under a scanned folder that another collector reads (a ``dpi/`` folder of DPI summaries, a
+    folder of UMR files): ``scan data/demo`` reads them too instead of skipping them silently.
+
+    Record folders are the local collector's and are not looked into; two levels deep, as collections are laid out.
+    """
+    from provaudit.collectors.local import find_folders, is_collection, is_record_folder
+
+    others = [c for c in collectors if c.name != "local"]
+
+    def record(path: Path) -> bool:  # what the local collector reads (a collection's README is no card)
+        return is_record_folder(path) and not is_collection(path)
+
+    def claimed(path: Path) -> Collector | None:
+        return next((c for c in others if c.can_collect(str(path))), None)
+
+    found: list[tuple[Collector, str]] = []
+    for folder in find_folders(root, lambda p: p != root and (record(p) or claimed(p)), depth=2):
+        if folder != root and not record(folder) and (collector := claimed(folder)) is not None:
+            found.append((collector, str(folder)))
+    return found
 
 
 def _collect_planned(groups: dict[str, tuple[Collector, list[str]]], options: CollectOptions) -> Iterator[Record]:

@@ -302,3 +302,14 @@ def test_every_command_that_writes_a_file_says_where(scanned: Path, tmp_path: Pa
         )
         assert result.exit_code == 0, result.output
         assert out.is_file() and str(out) in result.stderr, (args, result.stderr)
+
+
+def test_scanning_the_demo_folder_reads_every_source_in_it(tmp_path: Path) -> None:
+    """data/demo holds record folders and a dpi/ folder of DPI summaries: scanning it reads all 23
+    (the README's three sub-folders give the same records), none silently skipped."""
+    whole = api.scan([str(DEMO)], store=tmp_path / "whole")
+    parts = api.scan([str(DEMO / d) for d in ("datasets", "models", "dpi")], store=tmp_path / "parts")
+    dpi = {r.id for r in api.scan([str(DEMO / "dpi")], store=tmp_path / "dpi").records}
+    assert len(dpi) == 8 and "dataset:tatsu-lab/alpaca" in dpi
+    assert sorted(r.id for r in whole.records) == sorted(r.id for r in parts.records)
+    assert len(whole.records) == 23 and dpi <= {r.id for r in whole.records}

@@ -48,6 +48,7 @@ _TYPES = {
 }
 _KINDS = {"machine-learning-model": Kind.MODEL, "data": Kind.DATASET, "application": Kind.CODE, "library": Kind.PACKAGE}
 _UPSTREAM = "provaudit:upstream"  # value: "<target id> <relation>[ <version constraint>]"
+_RELATIONS = frozenset(r.value for r in Relation)
 _CONCLUDED = "provaudit:concluded-license"
 _SIZE = "provaudit:size"
 _NAMESPACE = uuid.UUID("6f0f2b5e-3a8e-5d7c-9d2b-7061a1d17c01")  # fixed: serial numbers derive from the content
@@ -187,15 +188,20 @@ def read_cyclonedx(doc: Any, file: str | None) -> Record:
             )
     links = _properties(main, _UPSTREAM)
     for i, value in enumerate(links):
-        target, relation, *version = value.split(" ", 2)
+        # a target id may hold spaces ("model:dpi/OpenAI GPT-3"): the relation is the last known relation word
+        words = value.split(" ")
+        at = next((n for n in range(len(words) - 1, 0, -1) if words[n] in _RELATIONS), None)
+        if at is None:
+            raise InputError(file, f"{_UPSTREAM} {value!r} names no relation ({', '.join(sorted(_RELATIONS))})")
+        target, version = " ".join(words[:at]), " ".join(words[at + 1 :]) or None
         record.add(
             "upstream",
             Upstream(
                 target=target,
                 raw=short_name(target),
-                relation=Relation(relation),
+                relation=Relation(words[at]),
                 source=src(f"metadata.component.properties[{_UPSTREAM}][{i}]"),
-                version=version[0] if version else None,
+                version=version,
             ),
         )
     if not links:  # a BOM from another tool: its dependencies, as uses

@@ -2,7 +2,10 @@
 
 The format is detected from the content (``--format`` overrides). PROV JSON-LD and Turtle bring back
 each record exactly as exported; the other formats bring back what the file says, each value sourced
-to the file and field it was read from (collector ``import:<format>``). All files of one import are
+to the file and field it was read from (collector ``import:<format>``). A record the store holds already
+is never replaced by such a view of it: when the file adds no license or upstream link (an export
+imported back) the import observes the current revision (no new one); otherwise what it adds is merged
+beside what the store knew. All files of one import are
 written as one scan, like ``provaudit scan`` (``begin_scan``/``add``/``commit``).
 """
 
@@ -16,9 +19,13 @@ from typing import Any
 import yaml
 
 from provaudit.errors import InputError
+from provaudit.licenses.normalize import license_symbols
+from provaudit.records.identity import record_iri
 from provaudit.records.model import Record
 from provaudit.store.base import ScanInfo, Store
 
+# formats that carry a record's revision exactly (its triples); the others are lossy views of it
+EXACT_FORMATS = frozenset({"prov-jsonld", "turtle"})
 IMPORT_FORMATS = ("umr", "prov-jsonld", "turtle", "spdx3", "croissant", "model-card", "dataset-card", "cyclonedx")
 
 
@@ -141,33 +148,78 @@ def read_bytes(data: bytes, fmt: str, file: str | None = None) -> list[Record]:
     return [read_cyclonedx(doc, file)]
 
 
+def adds_nothing(imported: Record, current: Record) -> bool:
+    """Whether a record read back from a lossy export (UMR, SPDX, Croissant, a card, CycloneDX) says nothing
+    about licensing or lineage that the store's current revision does not: the license ids (as read, else
+    as declared) and the upstream links (target, relation). Such an import is a round-trip and adds no revision.
+
+    Sources differ by design (the imported values cite the file), and descriptions, tags and the like are
+    re-worded by each format: they are not compared.
+    """
+
+    def licenses(record: Record) -> set[str]:
+        # by license id: a concluded expression exported beside the declared ones (CycloneDX, SPDX) combines
+        # licenses the record declares already
+        found: set[str] = set()
+        for claim in record.claims:
+            found |= set(license_symbols(claim.expression)) if claim.expression else {claim.raw}
+        return found
+
+    def links(record: Record) -> set[tuple[str, str]]:
+        return {(u.target, u.relation.value) for u in record.upstream}
+
+    return licenses(imported) <= licenses(current) and links(imported) <= links(current)
+
+
 def import_files(store: Store, paths: list[Path], fmt: str | None = None) -> ImportResult:
-    """Read every file (all of them before writing anything), then write the records as one scan."""
+    """Read every file (all of them before writing anything), then write the records as one scan.
+
+    Records from PROV files are written as they are (an unchanged one is "unchanged"); a record from a
+    lossy format is compared with what the store (or a PROV file of the same import) holds of it first.
+    """
     formats: dict[str, str] = {}
-    merged: dict[str, Record] = {}
+    exact: dict[str, Record] = {}  # id → the record a PROV file brings back
+    lossy: dict[str, Record] = {}  # id → what the other formats say of it
     prov_documents: list[bytes] = []
     for path in paths:
         found, records = read_file(path, fmt)
         formats[str(path)] = found
-        if found in {"prov-jsonld", "turtle"}:
+        if found in EXACT_FORMATS:
             from provaudit.export.prov import graph_of
 
             prov_documents.append(graph_of(path.read_bytes(), found).serialize(format="nt").encode())
+        into = exact if found in EXACT_FORMATS else lossy
         for record in records:
-            if record.id in merged:
-                merged[record.id].merge(record)
+            if record.id in into:
+                into[record.id].merge(record)
             else:
-                merged[record.id] = record
-    records = list(merged.values())
+                into[record.id] = record
     writer = store.begin_scan([str(p.resolve()) for p in paths], {"import": sorted(set(formats.values()))})
     for document in prov_documents:  # PROV keeps its own triples, the generating scan included
         writer.add_prov(document)
-    outcomes = writer.add(records)
+    outcomes: dict[str, str] = {}
+    kept: dict[str, Record] = {}
+    for rid, record in exact.items():
+        (outcomes[rid],) = writer.add([record])
+        kept[rid] = record
+    for rid, record in lossy.items():
+        base, revision = exact.get(rid), None
+        if base is None:
+            iri = record_iri(rid)
+            revision = store.current_revisions(only=iri).get(iri)
+            base = store.record(rid) if revision else None
+        if base is None:
+            (outcomes[rid],) = writer.add([record])
+            kept[rid] = record
+        elif adds_nothing(record, base):  # an export read back: seen again, no revision
+            if revision is not None:
+                outcomes[rid] = writer.observe(rid, revision)
+            kept.setdefault(rid, base)
+        else:  # what the file adds goes beside what the store knew: nothing is lost
+            base = base.model_copy(deep=True)
+            base.merge(record)
+            (outcomes[rid],) = writer.add([base])
+            kept[rid] = base
     info = writer.commit()
     info.targets = [str(p.resolve()) for p in paths]
-    return ImportResult(
-        scan=info,
-        records=records,
-        formats=formats,
-        outcomes={r.id: o for r, o in zip(records, outcomes, strict=True)},
-    )
+    return ImportResult(scan=info, records=list(kept.values()), formats=formats, outcomes=outcomes)
