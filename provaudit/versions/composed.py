@@ -22,6 +22,7 @@ from typing import Any
 
 from provaudit.errors import InputError, ProvauditError
 from provaudit.licenses.kb import Use
+from provaudit.records.identity import record_iri
 from provaudit.records.model import Record
 from provaudit.rules.report import RecordReview
 from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
@@ -50,13 +51,20 @@ class _Snapshot:
         return list(self._once(("scans", None), self._store.scans))
 
     def current_revisions(self, only: str | None = None) -> dict[str, str]:
-        return dict(self._once(("current", only), lambda: self._store.current_revisions(only=only)))
+        # one read of every record's current revision answers the one-record questions too
+        every: dict[str, str] = self._once(("current", None), self._store.current_revisions)
+        if only is None:
+            return dict(every)
+        return {only: every[only]} if only in every else {}
 
     def history(self, record_id: str) -> list[RevisionInfo]:
         return list(self._once(("history", record_id), lambda: self._store.history(record_id)))
 
     def record(self, record_id: str) -> Record | None:
-        found: Record | None = self._once(("record", record_id), lambda: self._store.record(record_id))
+        revision = self.current_revisions().get(record_iri(record_id))
+        found: Record | None = (
+            self._once(("record", revision), lambda: self._store.record_at(revision)) if revision else None
+        )
         return found
 
     def query(self, sparql: str) -> QueryResult:
