@@ -10,7 +10,7 @@ answer rests on (licenses, upstream links, version): the "since then" notes of `
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from itertools import pairwise
@@ -115,36 +115,35 @@ class AsOf:
             self.revisions[record_id] = record_revision_at(self.store, self._upto, self._depth, record_iri(record_id))
         return self.revisions[record_id]
 
+    def record(self, record_id: str) -> Record | None:
+        """The record at its revision as of the scan (light: no card text or file lists)."""
+        revision = self.revision(record_id)
+        return self.store.record_at(revision, light=True) if revision else None
+
     def lineage(self, start: Iterable[str]) -> dict[str, Record]:
         """The records ``start`` names and everything upstream of them, each at its revision as of the
         scan (a record with none is left out: a review then reports it as not audited)."""
-        found: dict[str, Record] = {}
-        todo = list(start)
-        while todo:
-            rid = todo.pop()
-            if rid in found:
-                continue
-            revision = self.revision(rid)
-            record = self.store.record_at(revision, light=True) if revision else None
-            if record is not None:
-                found[rid] = record
-                todo.extend(u.target for u in record.upstream)
-        return found
+        return closure(start, self.record)
 
 
-def current_lineage(store: AsOfStore, start: Iterable[str]) -> dict[str, Record]:
-    """The same closure over the current revision of every record."""
+def closure(start: Iterable[str], read: Callable[[str], Record | None]) -> dict[str, Record]:
+    """The records ``start`` names and everything upstream of them, as ``read`` gives each by id."""
     found: dict[str, Record] = {}
     todo = list(start)
     while todo:
         rid = todo.pop()
         if rid in found:
             continue
-        record = store.record(rid)
+        record = read(rid)
         if record is not None:
             found[rid] = record
             todo.extend(u.target for u in record.upstream)
     return found
+
+
+def current_lineage(store: AsOfStore, start: Iterable[str]) -> dict[str, Record]:
+    """The same closure over the current revision of every record."""
+    return closure(start, store.record)
 
 
 @dataclass

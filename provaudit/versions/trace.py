@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from provaudit.errors import InputError
 from provaudit.records.identity import clean_name, id_from_iri, record_id
 from provaudit.records.model import Kind, Record
+from provaudit.rules.render import obligations
 from provaudit.rules.report import RecordReview
 from provaudit.rules.review import review_records
 from provaudit.site.paths import slugs_for
@@ -89,6 +90,18 @@ class Candidate:
     trained: str | None  # when its run finished (else when the store recorded it)
     chosen: bool = False
     why: str = ""
+    started_ns: int | None = None  # when its run started, in ns (runs record it exactly)
+
+    def after(self, when: datetime) -> bool:
+        """Trained after ``when`` for certain: finished in a later second, or started after it."""
+        t = moment(self.trained)
+        started = self.started_ns is not None and self.started_ns > when.timestamp() * 1e9
+        return started or (t is not None and t > when)
+
+    def unsure(self, when: datetime) -> bool:
+        """Finished in the same second as ``when`` and not known to have started after it."""
+        t = moment(self.trained)
+        return t is not None and same_second(t, when) and not self.after(when)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -209,7 +222,13 @@ def _candidates(history: list[RevisionInfo], runs: dict[str, RunRecord]) -> list
             continue
         run = runs.get(h.record.fact("training_run") or "")
         trained = (run.ended or run.started) if run else h.generated
-        out[version] = Candidate(version=version, revision=h.iri, run=run.iri if run else None, trained=trained)
+        out[version] = Candidate(
+            version=version,
+            revision=h.iri,
+            run=run.iri if run else None,
+            trained=trained,
+            started_ns=run.started_ns if run else None,
+        )
     return list(out.values())
 
 
@@ -218,33 +237,30 @@ def _choose_by_time(candidates: list[Candidate], when: datetime | None, problems
     if not candidates:
         return None
     dated = sorted(candidates, key=lambda c: moment(c.trained) or datetime.min.replace(tzinfo=UTC))
-    before = [c for c in dated if when is not None and (t := moment(c.trained)) is not None and t <= when]
+    before = [c for c in dated if when is not None and moment(c.trained) is not None and not c.after(when)]
     chosen = before[-1] if before else dated[0]
     chosen.chosen = True
     if when is None:
+        chosen.why = "the oldest version (the prediction's time cannot be read)"
         problems.append("the prediction has no readable time: the oldest version is shown")
-    elif not before:
+        return chosen
+    if not before:
         chosen.why = "the oldest version; none was trained before the prediction"
         problems.append(f"every stored version of the model was trained after the prediction ({when.isoformat()})")
     else:
         chosen.why = "in force at the prediction's time: the latest version trained before it"
     for c in dated:
-        if c is chosen:
-            continue
-        t = moment(c.trained)
-        if when is not None and t is not None and t > when:
-            c.why = f"trained after the prediction (finished {c.trained})"
-        else:
-            c.why = f"superseded before the prediction by {chosen.version} (finished {chosen.trained})"
-        if when is not None and t is not None and same_second(t, when):
-            problems.append(
-                f"version {c.version} finished in the same second as the prediction: the choice by time is not certain"
+        if c is not chosen:
+            c.why = (
+                f"trained after the prediction (finished {c.trained})"
+                if c.after(when)
+                else f"superseded before the prediction by {chosen.version} (finished {chosen.trained})"
             )
-    t = moment(chosen.trained)
-    if when is not None and t is not None and same_second(t, when):
-        problems.append(
-            f"version {chosen.version} finished in the same second as the prediction: the choice by time is not certain"
-        )
+    problems += [
+        f"version {c.version} finished in the same second as the prediction: the choice by time is not certain"
+        for c in dated
+        if c.unsure(when)
+    ]
     return chosen
 
 
@@ -410,16 +426,6 @@ def _packages(run: RunRecord) -> str:
     return ", ".join(f"{name} {versions[name] or '?'}" for name in key) + (f" (+{counted})" if key else counted)
 
 
-def _obligations(review: RecordReview) -> list[str]:
-    named = (
-        ("attribution", review.attribution),
-        ("share-alike", review.share_alike),
-        ("no derivatives", review.no_derivatives),
-        ("use restrictions", review.use_restrictions),
-    )
-    return [name for name, on in named if on]
-
-
 def _evidence(review: RecordReview) -> list[str]:
     """One line per path and license, naming every source that declared it (and its note once)."""
     grouped: dict[tuple[str, ...], list[str]] = {}
@@ -504,8 +510,8 @@ def render_text(found: Trace, site: str | None = None) -> str:
     review = found.review
     if review is not None:
         lines.append(f"verdict for {review.id}: {verdict_text(review)} (as of training)")
-        if _obligations(review):
-            lines.append(f"  obligations {', '.join(_obligations(review))}")
+        if obligations(review):
+            lines.append(f"  obligations {', '.join(obligations(review))}")
         lines += _evidence(review)
         if not review.complete:
             lines.append(f"  incomplete: {', '.join(u.target for u in review.unresolved)} not audited")
