@@ -194,6 +194,10 @@ def test_dvc_three_stages_import_once_and_carry_the_nc_license(tmp_path: Path) -
     again = import_sources([str(repo)], store=store)  # the folder holding the same lock
     assert [o.outcome for o in again] == ["already imported"] * 3
     assert [o.run.iri for o in again] == [o.run.iri for o in first]
+    cli = CliRunner().invoke(main, ["runs", "import", str(repo / "dvc.lock"), "--store", str(store)])
+    assert cli.exit_code == 0, cli.output
+    assert cli.stdout.count("import   already imported") == 3
+    assert "0 run(s) imported, 3 already in the store" in cli.stderr
     with open_store(store, read_only=True) as db:
         runs = load_runs(db)
         models = [r for r in db.records(light=True) if r.kind is Kind.MODEL]
