@@ -24,7 +24,7 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +42,7 @@ from provaudit.versions.predictions import (
 )
 
 SUFFIX = ".index"
-SCHEMA = "3"
+SCHEMA = "4"
 BLOCK_BYTES = 1 << 20
 _CHUNK = 8 << 20
 _BATCH = 20_000
@@ -158,7 +158,7 @@ class _Stream:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IndexedLine:
     """One prediction as the index holds it."""
 
@@ -199,10 +199,12 @@ class LogIndex:
             db = sqlite3.connect(":memory:", isolation_level=None)
             db.executescript(_DDL)
         schema = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if schema is None or schema[0] != SCHEMA:
+        if schema is None or schema[0] != SCHEMA:  # new, or written by another version: built again
             db.execute("BEGIN IMMEDIATE")
             for table in ("files", "trusted", "blocks", "models", "lines", "deps", "meta"):
-                db.execute(f"DELETE FROM {table}")
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in filter(str.strip, _DDL.split(";")):
+                db.execute(statement)
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)", [("schema", SCHEMA), ("end", 0), ("lines", 0), ("last", None)]
             )
@@ -486,21 +488,30 @@ class LogIndex:
         if until:
             where.append("time <= ?")
             args.append(until)
-        locate = self._locator()
         shared = {n: _model_dict(key) for n, key in models.items() if n in wanted}  # one dict per model
         rows = self.db.execute(f"SELECT n, id, time, model FROM lines WHERE {' AND '.join(where)} ORDER BY n", args)
-        return [
-            IndexedLine(self.log, n, pid, when, shared[model], *locate(n))
-            for n, pid, when, model in rows
-            if model in shared
-        ]
+        paths = {f.start: f.path for f in self.stream.files}
+        firsts = [(int(first), paths.get(int(start), self.log)) for first, start in self._files()] or [(1, self.log)]
+        found, i, log = [], 0, self.log
+        for n, pid, when, model in rows:  # in line order: the file changes only forwards
+            if model not in shared:
+                continue
+            while i + 1 < len(firsts) and firsts[i + 1][0] <= n:
+                i += 1
+            first, path = firsts[i]
+            found.append(IndexedLine(log, n, pid, when, shared[model], path, n - first + 1))
+        return found
 
-    def dependents(self, targets: Iterable[tuple[Path, str]]) -> list[tuple[IndexedLine, Path, str]]:
-        """Predictions of this log that name one of ``targets`` (log, id) in ``depends_on``, with that target."""
+    def _files(self) -> list[tuple[int, int]]:
+        """(first line number, global start offset) of each file, in order."""
+        return [(int(a), int(b)) for a, b in self.db.execute("SELECT first, start FROM files ORDER BY first")]
+
+    def dependents(self, wanted: Mapping[str, Collection[str]]) -> list[tuple[IndexedLine, str, str]]:
+        """Predictions of this log whose ``depends_on`` names one of ``wanted`` (id → absolute log paths).
+
+        Returns (the consuming prediction, the log path and the id it names).
+        """
         self.update()
-        wanted: dict[str, set[Path]] = {}
-        for log, pid in targets:
-            wanted.setdefault(pid, set()).add(log)
         if not wanted:
             return []
         models = {n: (i, d, v) for n, i, d, v in self.db.execute("SELECT n, id, digest, version FROM models")}
@@ -516,14 +527,19 @@ class LogIndex:
             rows = self.db.execute(select.format("wanted w JOIN deps d ON d.id = w.id")).fetchall()
         found = []
         locate = self._locator()
+        here = str(self.log)
         for ref_log, ref_id, n, pid, when, model in rows:
-            if ref_id not in wanted:
+            logs = wanted.get(ref_id)
+            if logs is None:
                 continue
-            target, _ = split_ref(f"{ref_log}#{ref_id}" if ref_log else f"#{ref_id}", self.log)
-            target = Path(os.path.abspath(target))
-            if target in wanted[ref_id]:
+            if ref_log:
+                target, _ = split_ref(f"{ref_log}#{ref_id}", self.log)
+                target_log = os.path.abspath(target)
+            else:
+                target_log = here
+            if target_log in logs:
                 line = IndexedLine(self.log, n, pid, when, _model_dict(models[model]), *locate(n))
-                found.append((line, target, ref_id))
+                found.append((line, target_log, ref_id))
         return found
 
     def links(self) -> list[tuple[Path, str, dict[str, str]]]:

@@ -13,6 +13,7 @@ answer.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from provaudit.versions.logindex import IndexedLine, LogIndex
 from provaudit.versions.runs import RunRecord
 
 
-@dataclass
+@dataclass(slots=True)
 class Affected:
     """One affected prediction: found directly, or through ``depends_on`` (``via``: the chain of ids)."""
 
@@ -156,32 +157,39 @@ def query_logs(
         keep = keep_data
         if not affected:
             result.problems.append(f"no run in the store used {data}")
-    indexes = {Path(os.path.abspath(log)): LogIndex(log) for log in logs}
+    indexes = {os.path.abspath(log): LogIndex(log) for log in logs}
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of small acyclic objects: the cycle collector only costs time here
     try:
-        chosen: dict[tuple[Path, str], Affected] = {}
+        chosen: dict[tuple[str, str], Affected] = {}
         for path, index in indexes.items():
             problem = index.verify_all()
             if problem is not None:
                 result.problems.append(f"{path}: chain broken at {problem}; lines after it are not evidence")
             for line in index.select(keep, since=since, until=until):
-                id_only = not (line.model.get("digest") or line.model.get("version"))
-                if data is not None and id_only and not _in_force(line, by_time, affected_iris):
+                id_only = data is not None and not (line.model.get("digest") or line.model.get("version"))
+                if id_only and not _in_force(line, by_time, affected_iris):  # the run in force then
                     continue
                 chosen[(path, line.id)] = Affected(line)
         frontier = dict(chosen)
         while frontier:
-            step: dict[tuple[Path, str], Affected] = {}
-            for index in indexes.values():
-                for line, target_log, target_id in index.dependents(frontier):
+            wanted: dict[str, set[str]] = {}
+            for log, pid in frontier:
+                wanted.setdefault(pid, set()).add(log)
+            step: dict[tuple[str, str], Affected] = {}
+            for path, index in indexes.items():
+                for line, target_log, target_id in index.dependents(wanted):
                     source = frontier[(target_log, target_id)]
                     source.final = False
-                    key = (line.log, line.id)
+                    key = (path, line.id)
                     if key not in chosen and key not in step:
-                        step[key] = Affected(line, [*source.via, source.line.id] if source.via else [source.line.id])
+                        step[key] = Affected(line, [*source.via, source.line.id])
             chosen.update(step)
             frontier = step
         result.predictions = sorted(chosen.values(), key=lambda a: (a.line.time, a.line.n))
     finally:
+        if collecting:
+            gc.enable()
         for index in indexes.values():
             index.close()
     return result
