@@ -60,6 +60,7 @@ def fit():
         w -= 0.5 * x.T @ (p - y) / len(y)
         b -= 0.5 * float(np.mean(p - y))
     np.savez("model.npz", w=w, b=b)
+    open("metrics.json", "w").write('{"rows": %d}' % len(y))
 
 if os.environ.get("RECORD_NATIVELY"):  # the stage records itself with provaudit.run (inside `dvc repro`)
     import provaudit
@@ -73,7 +74,12 @@ else:
 STAGES = {
     "prepare": {"cmd": "python prepare.py", "deps": ["data/raw", "prepare.py"], "outs": ["data/prepared"]},
     "features": {"cmd": "python features.py", "deps": ["data/prepared", "features.py"], "outs": ["data/features"]},
-    "train": {"cmd": "python train.py", "deps": ["data/features", "train.py"], "outs": ["model.npz"]},
+    "train": {
+        "cmd": "python train.py",
+        "deps": ["data/features", "train.py"],
+        "outs": ["model.npz"],
+        "metrics": [{"metrics.json": {"cache": False}}],
+    },
 }
 MODEL = "model:acme/credit-scorer"
 
@@ -200,8 +206,18 @@ def test_dvc_three_stages_import_once_and_carry_the_nc_license(tmp_path: Path) -
     assert "0 run(s) imported, 3 already in the store" in cli.stderr
     with open_store(store, read_only=True) as db:
         runs = load_runs(db)
-        models = [r for r in db.records(light=True) if r.kind is Kind.MODEL]
+        records = list(db.records(light=True))
+        models = [r for r in records if r.kind is Kind.MODEL]
     assert len(runs) == 3 and len(models) == 1
+    # the metrics file is an out of the train stage with its digest, but no dataset
+    assert [(o.path, o.kind, o.record) for o in runs[2].outputs if o.path == "metrics.json"] == [
+        ("metrics.json", "file", None)
+    ]
+    assert sorted(r.id for r in records if r.kind is Kind.DATASET) == [
+        "dataset:features",
+        "dataset:prepared",
+        "dataset:raw",
+    ]
 
     (model,) = models
     assert model.version == sha256(repo / "model.npz")
@@ -369,7 +385,7 @@ def test_dvc_import_reads_what_the_lock_recorded_not_todays_tree(tmp_path: Path)
     assert [r.name for r in runs] == ["prepare", "features", "train"]
     features_input = next(i for i in runs[1].inputs if i.path == "data/prepared")
     assert (features_input.record, features_input.relation) == ("dataset:prepared", "trained_on")
-    (model_out,) = runs[2].outputs
+    model_out = next(o for o in runs[2].outputs if o.path == "model.npz")
     assert model_out.sha256 == recorded and model_out.record is not None
     assert [link[0] for link in lineage_chain(store, model_out.record)] == [
         "dataset:features",

@@ -236,6 +236,9 @@ def import_dvc(lock: Path) -> list[Imported]:
             else:
                 made.sha256 = md5
             run.outputs.append(made)
+            if path.suffix.lower() in CODE_SUFFIXES:  # metrics.json, a plot's data: kept with its digest only
+                made.kind = "file"
+                continue
             found.made.append((made, Kind(made.kind), None, path.stem))
         imported.append(found)
     return imported
