@@ -145,6 +145,37 @@ def _collect_planned(groups: dict[str, tuple[Collector, list[str]]], options: Co
                 yield from collector.collect(target, options)
 
 
+def count_records(targets: Iterable[str]) -> int | None:
+    """About how many records a scan of the targets yields, counted before anything is read (for a progress
+    bar's total): record folders, DPI summary entries, named Hub repos, one per other file; None when a
+    target cannot be counted first (a Hub listing). Lineage followed with --depth adds records beyond it."""
+    import json
+
+    from provaudit.collectors.hub import HubRef, parse_target
+    from provaudit.collectors.local import find_record_folders
+
+    total = 0
+    for collector, group in _plan(targets).values():
+        for target in group:
+            if collector.name == "local":
+                total += sum(1 for _ in find_record_folders(Path(target)))
+            elif collector.name == "hub":
+                if not isinstance(parse_target(target), HubRef):
+                    return None
+                total += 1
+            elif collector.name == "dpi":
+                path = Path(target)
+                for file in [path] if path.is_file() else sorted(path.glob("*.json")):
+                    try:
+                        data = json.loads(file.read_bytes()) if file.stat().st_size < 64 << 20 else None
+                    except (OSError, ValueError):
+                        data = None
+                    total += len(data) if isinstance(data, dict) else 1
+            else:
+                total += 1
+    return total
+
+
 def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:
     """Every record the targets hold, as collectors yield them (the same id may come twice)."""
     yield from _collect_planned(_plan(targets), options or CollectOptions())
@@ -227,6 +258,8 @@ def scan(
                 if item.record is None:  # an unchanged folder: seen again, not read again
                     assert item.revision is not None and item.record_id is not None
                     outcomes[item.record_id] = writer.observe(item.record_id, item.revision)
+                    if progress:  # counted like a folder that was read
+                        progress(item.record_id)
                     stored = db.record_at(item.revision, light=True)
                     if stored is None:  # pragma: no cover - the revision was found by its fingerprint
                         continue

@@ -7,9 +7,11 @@ Set PROVAUDIT_DEBUG=1 to see tracebacks.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,28 +215,41 @@ def scan(
     console = _stderr_console()
     show_progress = console.is_terminal and not as_json
     if show_progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+        with console.status("counting what to scan ..."):
+            total = api.count_records(targets)  # before the bar: it starts knowing its total
         with Progress(
             SpinnerColumn(),
             TextColumn("[bold]scanning"),
             BarColumn(),
-            MofNCompleteColumn(),
+            # "12/23" (a total that lineage outgrows follows it); "12 records" when it cannot be counted first
+            TextColumn(
+                "{task.completed:.0f}/{task.total:.0f}" if total is not None else "{task.completed:.0f} records"
+            ),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
             console=console,
             transient=True,
         ) as bar:
-            task = bar.add_task("", total=None)
-            result = api.scan(
-                list(targets),
-                store=store,
-                options=options,
-                progress=lambda rid: bar.update(task, advance=1, description=rid[:60]),
-                jobs=jobs,
-                force=force,
-                wait=wait,
-            )
+            task = bar.add_task("", total=total)
+
+            def advance(rid: str) -> None:
+                done = bar.tasks[0].completed + 1
+                total_now = bar.tasks[0].total
+                bar.update(task, completed=done, description=rid[:60], total=max(total_now or 0, done))
+
+            # Hub retries: one status line (the bar's description), not a line per retry
+            status = _StatusLine(lambda text: bar.update(task, description=text[:100]))
+            hub_log = logging.getLogger("provaudit.hub")
+            hub_log.addHandler(status)
+            hub_log.setLevel(logging.INFO)
+            try:
+                result = api.scan(
+                    list(targets), store=store, options=options, progress=advance, jobs=jobs, force=force, wait=wait
+                )
+            finally:
+                hub_log.removeHandler(status)
     else:
         result = api.scan(list(targets), store=store, options=options, jobs=jobs, force=force, wait=wait)
     resolved = None
@@ -264,6 +279,17 @@ def scan(
             print_resolve(resolved)
     incomplete = resolved is not None and not resolved.complete and fail_on != "never"
     sys.exit(EXIT_FINDINGS if result.count_at_or_above(fail_on) or incomplete else EXIT_OK)
+
+
+class _StatusLine(logging.Handler):
+    """Log records shown on one status line (a progress bar's description) instead of one line each."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self._show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._show(record.getMessage())
 
 
 def _print_scan_summary(result: api.ScanResult, console: Console) -> None:

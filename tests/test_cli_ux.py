@@ -313,3 +313,17 @@ def test_scanning_the_demo_folder_reads_every_source_in_it(tmp_path: Path) -> No
     assert len(dpi) == 8 and "dataset:tatsu-lab/alpaca" in dpi
     assert sorted(r.id for r in whole.records) == sorted(r.id for r in parts.records)
     assert len(whole.records) == 23 and dpi <= {r.id for r in whole.records}
+
+
+def test_the_scan_counts_its_records_before_it_starts(tmp_path: Path) -> None:
+    """The progress bar's total, counted before anything is read: the demo's 15 record folders and the
+    8 entries of its two DPI summaries; a Hub listing cannot be counted first."""
+    assert api.count_records([str(DEMO)]) == 23
+    assert api.count_records([str(DEMO / "dpi" / "Alpaca.json"), str(SNLI)]) == 2
+    assert api.count_records(["hf:datasets/squad", "hf:models/a/b"]) == 2
+    assert api.count_records(["hf:models?author=acme"]) is None
+    seen: list[str] = []
+    api.scan([str(DEMO)], store=tmp_path / "store", progress=seen.append)
+    again: list[str] = []
+    api.scan([str(DEMO)], store=tmp_path / "store", progress=again.append)  # unchanged folders count too
+    assert len(seen) == len(again) == 23

@@ -224,3 +224,62 @@ def test_a_failed_and_a_good_read_in_one_scan_are_one_failed_observation(tmp_pat
         info = writer.commit()
         assert info.counts == {"records": 1, "new": 0, "revised": 0, "unchanged": 0, "failed": 1}
         assert len(db.history("dataset:acme/data")) == 1
+
+
+# --- a Hub that cannot be reached fails fast, and its retries are one status line ---------------------
+
+
+def test_a_refused_hub_fails_at_once_not_after_minutes_of_retries(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connection refused: every retry would get the same answer. The listing is an input error and a named
+    repo a PA012 finding, without one request (huggingface_hub retried each page 5 times, 25 lines, 135 s)."""
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("PROVAUDIT_HUB_RETRIES", "4")
+    result = CliRunner().invoke(main, ["scan", "hf:models?author=mistralai", "--store", "unused"])
+    assert result.exit_code == 2
+    assert "cannot list repos (PA012)" in result.stderr and "Connection refused" in result.stderr
+    assert "Retrying" not in result.output
+    records = api.collect([TARGET])
+    assert [(f.rule, "does not answer" in f.message) for f in records[0].findings] == [("PA012", True)]
+
+
+def test_huggingface_hubs_retry_lines_become_one_status_message(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from provaudit.collectors import _hub_http as http
+
+    http.quiet_retries()
+    http.quiet_retries()  # idempotent
+    raw = logging.getLogger("huggingface_hub.utils._http")
+    with caplog.at_level(logging.INFO):
+        for n in (1, 2):
+            raw.warning("'[Errno 111] Connection refused' thrown while requesting GET http://h/api/models")
+            raw.warning(f"Retrying in {n}s [Retry {n}/5].")
+        raw.warning("something else")
+    shown = [(r.name, r.getMessage()) for r in caplog.records]
+    assert shown == [
+        ("provaudit.hub", "Hub: [Errno 111] Connection refused; retrying in 1s [retry 1/5]"),
+        ("provaudit.hub", "Hub: [Errno 111] Connection refused; retrying in 2s [retry 2/5]"),
+        ("huggingface_hub.utils._http", "something else"),
+    ]
+
+
+def test_the_issues_case_demo_then_offline_hub_scan(
+    hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README command 1 scanned the demo, then `HF_HUB_OFFLINE=1 provaudit scan hf:... --depth 2` with an
+    empty cache: the demo's good record of the model stays current, its licenses are not marked gone."""
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "models"
+    store = tmp_path / "store"
+    assert CliRunner().invoke(main, ["scan", str(demo), "--store", str(store), "--fail-on", "never"]).exit_code == 0
+    claims = _claims(store, MODEL)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    data = _scan(store, "hf:datasets/squad", TARGET, depth=2)
+    assert _outcomes(data)[MODEL] == "failed"
+    assert _claims(store, MODEL) == claims and claims
+    history = CliRunner().invoke(main, ["history", "neural-chat-7b-v3-3", "--store", str(store)])
+    assert history.exit_code == 0 and "1 revision(s)" in history.stdout and "[gone]" not in history.stdout
+    review = _review(store)[MODEL]
+    assert "PA014" not in {f["rule"] for f in review["findings"]}  # type: ignore[union-attr, index]
+    assert review["effective_license"] == "Apache-2.0"

@@ -8,14 +8,17 @@ stable rule id instead of an exception.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import (
@@ -229,6 +232,65 @@ def classify(exc: BaseException) -> Problem:
     return Problem(UNREACHABLE, f"unexpected error reading from the Hub: {type(exc).__name__}: {exc}", "report this")
 
 
+# --- one status line instead of raw retry lines ---------------------------------------------------------
+
+# A scan shows what the Hub is doing on this logger (INFO, one line per wait); `provaudit scan` puts it on
+# its status line. huggingface_hub's own two WARNING lines per retry are turned into the same.
+STATUS = logging.getLogger("provaudit.hub")
+_HF_HTTP_LOGGER = "huggingface_hub.utils._http"
+
+
+class _RetryStatus(logging.Filter):
+    """huggingface_hub logs every retry as "'<error>' thrown while requesting GET <url>" then "Retrying in
+    Ns [Retry k/5]."; this keeps both off the terminal and says it once, on the status logger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._error = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "thrown while requesting" in message:
+            self._error = message.split(" thrown while requesting", 1)[0].strip("'\"")
+            return False
+        if message.startswith("Retrying in"):
+            STATUS.info("Hub: %s; %s", self._error or "request failed", message.rstrip(".").lower())
+            return False
+        return True
+
+
+_FILTER = _RetryStatus()
+
+
+def quiet_retries() -> None:
+    """Route huggingface_hub's retry warnings to the status logger (idempotent)."""
+    logger = logging.getLogger(_HF_HTTP_LOGGER)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+
+
+_PROXIES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def unreachable(settings: HubSettings) -> str | None:
+    """Why the Hub's host cannot be reached at all (connection refused, no such host, no answer), or None.
+
+    One TCP connection before a scan asks anything: a Hub that refuses connections is not retried for
+    minutes, request after request. Not checked behind a proxy (the proxy is what is reached) or offline.
+    """
+    if settings.offline or any(os.environ.get(name) for name in _PROXIES):
+        return None
+    parts = urlsplit(settings.endpoint)
+    if not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=settings.timeout).close()
+    except OSError as exc:
+        return f"{settings.endpoint} does not answer ({exc.strerror or exc or type(exc).__name__})"
+    return None
+
+
 def with_retries(call: Callable[[], T], settings: HubSettings, throttle: Throttle) -> T:
     """Run call; on a retryable failure wait (Retry-After, else exponential backoff) and try again, boundedly."""
     attempt = 0
@@ -247,4 +309,5 @@ def with_retries(call: Callable[[], T], settings: HubSettings, throttle: Throttl
                 # jitter keeps parallel workers that failed together from retrying together
                 wait = min(settings.backoff * 2**attempt, settings.max_wait) * random.uniform(1.0, 1.25)
             attempt += 1
+            STATUS.info("Hub: %s; retrying in %.0fs [retry %d/%d]", problem.message, wait, attempt, settings.retries)
             time.sleep(wait)

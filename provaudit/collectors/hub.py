@@ -35,7 +35,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -193,14 +193,30 @@ class HubCollector:
         """Several ``hf:`` targets in one go: their repos are fetched in parallel, yielded in target order."""
         settings = http.HubSettings.from_options(options)
         throttle = http.Throttle()
+        http.quiet_retries()
+        parsed = [(target, parse_target(target)) for target in targets]  # every target checked before any request
+        down = http.unreachable(settings) if parsed else None
         seeds: list[HubRef] = []
-        for target in targets:
-            parsed = parse_target(target)
-            seeds += [parsed] if isinstance(parsed, HubRef) else _list(target, parsed, settings, throttle)
-        return self._walk(seeds, options, settings, throttle)
+        for target, ref in parsed:
+            if isinstance(ref, HubRef):
+                seeds.append(ref)
+            elif down is not None:
+                raise InputError(
+                    target,
+                    f"cannot list repos ({http.UNREACHABLE}): {down}; check the network, proxy "
+                    "and HF_ENDPOINT (offline, name repos: HF_HUB_OFFLINE=1 reads them from the cache)",
+                )
+            else:
+                seeds += _list(target, ref, settings, throttle)
+        return self._walk(seeds, options, settings, throttle, down)
 
     def _walk(
-        self, seeds: list[HubRef], options: CollectOptions, settings: http.HubSettings, throttle: http.Throttle
+        self,
+        seeds: list[HubRef],
+        options: CollectOptions,
+        settings: http.HubSettings,
+        throttle: http.Throttle,
+        down: str | None = None,
     ) -> Iterator[Record]:
         """Fetch the seeds, then their upstream repos level by level down to ``options.depth``."""
         seen = {ref.record_id for ref in seeds}
@@ -209,7 +225,7 @@ class HubCollector:
             for depth in range(options.depth + 1):
                 todo = [ref for ref in dict.fromkeys(level) if ref not in self._done]
                 for ref, record in zip(
-                    todo, pool.map(lambda r: _fetch(r, options, settings, throttle), todo), strict=True
+                    todo, pool.map(lambda r: _fetch(r, options, settings, throttle, down), todo), strict=True
                 ):
                     self._done[ref] = record
                 next_level: list[HubRef] = []
@@ -240,7 +256,9 @@ def _list(target: str, query: HubQuery, settings: http.HubSettings, throttle: ht
         params["limit"] = int(params["limit"])
     lister: Callable[..., Any] = api.list_models if query.kind is Kind.MODEL else api.list_datasets
     try:
-        items = http.with_retries(lambda: list(lister(**params)), settings, throttle)
+        # huggingface_hub retries each page request itself (with backoff): retried again here, a Hub that is
+        # down took minutes to report
+        items = http.with_retries(lambda: list(lister(**params)), replace(settings, retries=0), throttle)
     except Exception as exc:
         problem = http.classify(exc)
         raise InputError(target, f"cannot list repos ({problem.rule}): {problem.message}; {problem.fix}") from exc
@@ -253,8 +271,17 @@ def _list(target: str, query: HubQuery, settings: http.HubSettings, throttle: ht
 # --- one repo -------------------------------------------------------------------------------------
 
 
-def _fetch(ref: HubRef, options: CollectOptions, settings: http.HubSettings, throttle: http.Throttle) -> Record:
-    """Read one repo into a record; never raises: what goes wrong becomes a finding on the record."""
+def _fetch(
+    ref: HubRef,
+    options: CollectOptions,
+    settings: http.HubSettings,
+    throttle: http.Throttle,
+    down: str | None = None,
+) -> Record:
+    """Read one repo into a record; never raises: what goes wrong becomes a finding on the record.
+
+    ``down``: why the Hub cannot be reached at all (nothing is requested; the cache is read if it has the repo).
+    """
     record = Record(
         id=ref.record_id,
         kind=ref.kind,
@@ -267,7 +294,7 @@ def _fetch(ref: HubRef, options: CollectOptions, settings: http.HubSettings, thr
         if settings.offline:
             _read_cached(record, ref, options, settings, urls, offline=True)
         else:
-            _read_hub(record, ref, options, settings, throttle, urls)
+            _read_hub(record, ref, options, settings, throttle, urls, down)
     except Exception as exc:  # a bug or an error type nobody foresaw must not end the scan of the others
         problem = http.classify(exc)
         record.findings.append(problem.finding(ref.target, Source(collector=COLLECTOR, url=urls[None])))
@@ -281,11 +308,14 @@ def _read_hub(
     settings: http.HubSettings,
     throttle: http.Throttle,
     urls: dict[str | None, str],
+    down: str | None = None,
 ) -> None:
     api = HfApi(endpoint=settings.endpoint, token=settings.token)
     info_of = api.model_info if ref.kind is Kind.MODEL else api.dataset_info
     api_url = ref.api_url(settings.endpoint, ref.revision)
     try:
+        if down is not None:  # refused before: the same answer as every retry would get
+            raise ConnectionRefusedError(down)
         info = http.with_retries(
             lambda: info_of(ref.repo_id, revision=ref.revision, timeout=settings.timeout, files_metadata=True),
             settings,
