@@ -859,7 +859,9 @@ def format_run(run: RunRecord) -> str:
     for out in run.outputs:
         lines.append(f"  made     {out.path} = {out.record or out.kind} @ {out.sha256 or '(missing)'}")
     if run.python:
-        lines.append(f"  python   {run.python}, {len(run.packages)} distributions")
+        tools = sum(p.tooling for p in run.packages)
+        own = f" ({tools} of them provaudit's own tooling)" if tools else ""
+        lines.append(f"  python   {run.python}, {len(run.packages)} distributions{own}")
     return "\n".join(lines)
 
 
