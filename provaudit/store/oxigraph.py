@@ -28,7 +28,6 @@ from pyoxigraph import (
     RdfFormat,
     Store,
     Triple,
-    Variable,
     parse,
     serialize,
 )
@@ -192,15 +191,18 @@ class OxigraphStore:
         if only is None:
             return self._all_current(graphs)
         latest: dict[str, tuple[str, str, str]] = {}
+        # the record's IRI written into the pattern: bound by `substitutions` instead, the query read every
+        # observation of the store first (0.4 s for one record of a 200-record store)
         rows = self._ox.query(
             sparql_prefixes()
-            + "SELECT ?r ?v ?end ?s WHERE { ?s pa:observed ?v ; prov:endedAtTime ?end . ?v prov:specializationOf ?r }",
+            + "SELECT ?v ?end ?s WHERE { ?s pa:observed ?v ; prov:endedAtTime ?end . "
+            + f"?v prov:specializationOf {NamedNode(only)} }}",
             default_graph=_dataset(graphs),
-            substitutions={Variable("r"): NamedNode(only)} if only else None,
         )
         assert isinstance(rows, QuerySolutions)
         for row in rows:
-            r, v, end, s = (_term_text(row[i]) or "" for i in range(4))
+            v, end, s = (_term_text(row[i]) or "" for i in range(3))
+            r = only
             if r not in latest or (end, s) > latest[r][:2]:
                 latest[r] = (end, s, v)
         return {r: value[2] for r, value in latest.items()}

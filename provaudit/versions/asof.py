@@ -98,10 +98,10 @@ class AsOf:
     handful of records, never the whole store). ``pin`` sets the revision an answer rests on for a
     record (a model version, the revision carrying a data version) over the scan's."""
 
-    def __init__(self, store: AsOfStore, scan: ScanInfo | None) -> None:
+    def __init__(self, store: AsOfStore, scan: ScanInfo | None, scans: list[ScanInfo] | None = None) -> None:
         self.store = store
         self.scan = scan
-        scans = store.scans()
+        scans = store.scans() if scans is None else scans  # ``scans``: the store's, when already read
         self._upto = scans[: scans.index(scan) + 1] if scan in scans else []
         self._depth = scan_depths(store) if self._upto else {}
         self.revisions: dict[str, str | None] = {}

@@ -353,7 +353,7 @@ def trace_prediction(
     # the state as of training: right after the scan that recorded this model version
     scans = store.scans()
     found.as_of = next((s for s in scans if s.iri == revision.scan), None)
-    state = AsOf(store, found.as_of)
+    state = AsOf(store, found.as_of, scans)
     state.pin(rid, revision.iri)
     if run is not None:
         _data_revisions(store, run, state, end_of(found.as_of) if found.as_of else None, found)
