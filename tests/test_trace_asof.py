@@ -249,6 +249,9 @@ def test_review_and_export_as_of_the_first_scan_show_the_old_licence(scenario: S
     # a time: the last scan committed by then (the first scan's end comes a second or more before the rescan)
     by_time = scenario.cli("review", "--format", "json", "--fail-on", "never", "--as-of", str(scans[0].ended))
     assert licence(by_time) == "CC-BY-4.0"
+    # a day: everything committed by its end (UTC), so the day of the last scan is the store as it is now
+    by_day = scenario.cli("review", "--format", "json", "--fail-on", "never", "--as-of", str(scans[-1].ended)[:10])
+    assert licence(by_day) == "CC-BY-NC-4.0"
     text = scenario.cli("review", "--fail-on", "never", "--as-of", scenario.first_scan).output
     assert f"as of: scan {scenario.first_scan}" in text and f"provaudit diff {scenario.first_scan}" in text
 
