@@ -35,7 +35,7 @@ from provaudit.versions.predictions import (
     ChainBroken,
     ChainProblem,
     LoggedPrediction,
-    classify_break,
+    check_link,
     log_files,
     parse_line,
     split_ref,
@@ -312,12 +312,9 @@ class LogIndex:
             if not raw.endswith(b"\n"):
                 problem = ChainProblem(f.path, line_no, "torn", "incomplete line at the end of a rotated file")
                 break
-            kind, message, digest, record = parse_line(raw)
-            if kind is None and record is not None and digest is not None and record["prev"] != expected:
-                prev = record["prev"] if isinstance(record["prev"], str) else None
-                kind, message = classify_break(names, n, expected, digest, prev)
+            kind, message, digest, record = check_link(names, n, raw, expected)
             if kind is not None or record is None or digest is None:
-                problem = ChainProblem(f.path, line_no, kind or "malformed", message or "")
+                problem = ChainProblem(f.path, line_no, kind or "malformed", message)
                 break
             key = _model_key(record)
             model = models.get(key)
@@ -419,12 +416,9 @@ class LogIndex:
                 )
             f, _, raw = got
             file, line = self._where(n, offset)
-            kind, message, digest, record = parse_line(raw)
-            if kind is None and record is not None and digest is not None and record["prev"] != expected:
-                prev_ = record["prev"] if isinstance(record["prev"], str) else None
-                kind, message = classify_break(names, n, expected, digest, prev_)
+            kind, message, digest, _ = check_link(names, n, raw, expected)
             if kind is not None or digest is None:
-                return ChainProblem(f.path, line, kind or "malformed", message or "")
+                return ChainProblem(f.path, line, kind or "malformed", message)
             if bytes.fromhex(digest)[:_HASH_BYTES] != stored:
                 return ChainProblem(
                     f.path,

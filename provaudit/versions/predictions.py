@@ -451,16 +451,6 @@ class ChainBroken(ProvauditError):
         super().__init__(f"chain broken at {problem}{note}")
 
 
-def _check_line(raw: bytes) -> tuple[str | None, str | None, str | None, str | None]:
-    """(kind, message, hash, prev) of one line; kind None when the line is intact in itself."""
-    kind, message, digest, record = parse_line(raw)
-    if kind is not None:
-        return kind, message, digest, None
-    assert record is not None
-    prev = record["prev"]
-    return None, None, digest, prev if isinstance(prev, str) else None
-
-
 def parse_line(raw: bytes) -> tuple[str | None, str | None, str | None, dict[str, Any] | None]:
     """(kind, message, hash, record) of one line; kind None when the line is intact in itself."""
     line = raw[:-1] if raw.endswith(b"\n") else raw
@@ -522,13 +512,21 @@ def _line_problem(
     """(kind, message, hash) of one line in its place; kind None when it links to ``expected``."""
     if not raw.endswith(b"\n"):
         return "torn", "incomplete last line (a write was interrupted, or is still going on)", None
-    kind, message, digest, prev = _check_line(raw)
-    if kind is not None:
-        return kind, message or "", digest
-    assert digest is not None
+    kind, message, digest, _ = check_link(files, ordinal, raw, expected)
+    return kind, message, digest
+
+
+def check_link(
+    files: list[Path], ordinal: int, raw: bytes, expected: str | None
+) -> tuple[str | None, str, str | None, dict[str, Any] | None]:
+    """(kind, message, hash, record) of a complete line in its place; kind None when it links to ``expected``."""
+    kind, message, digest, record = parse_line(raw)
+    if kind is not None or record is None or digest is None:
+        return kind or "malformed", message or "", digest, None
+    prev = record["prev"] if isinstance(record["prev"], str) else None
     if prev != expected:
-        return (*classify_break(files, ordinal, expected, digest, prev), digest)
-    return None, "", digest
+        return (*classify_break(files, ordinal, expected, digest, prev), digest, record)
+    return None, "", digest, record
 
 
 def classify_break(
