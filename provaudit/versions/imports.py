@@ -57,6 +57,7 @@ from provaudit.versions.runs import (
     load_runs,
     measure_input,
     opened,
+    relative_path,
     sha256_file,
 )
 
@@ -98,16 +99,6 @@ def _flat(data: object, prefix: str = "") -> Iterator[tuple[str, str]]:
 def _git(root: Path, *args: str) -> str | None:
     done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
     return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def _shown(path: Path, top: str | None) -> str:
-    """A path for the record: relative to the work tree when inside it."""
-    if top:
-        try:
-            return path.resolve().relative_to(Path(top).resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path.resolve())
 
 
 def _input(path: Path, shown: str, version: str, files: int = 1, size: int = 0) -> tuple[DataInput, Record | None]:
@@ -190,7 +181,7 @@ def import_dvc(lock: Path) -> list[Imported]:
         branch=_git(root, "rev-parse", "--abbrev-ref", "HEAD"),
         remote=_git(root, "config", "--get", "remote.origin.url"),
     )
-    shown_lock = _shown(lock, toplevel)
+    shown_lock = relative_path(lock, toplevel)
     when = lock.stat().st_mtime_ns
     imported: list[Imported] = []
     for name in _stage_order(stages):
@@ -289,7 +280,7 @@ def _at_commit(path: Path, commit: str) -> tuple[DataInput, Record] | None:
     top = _git(path.parent if path.is_file() else path, "rev-parse", "--show-toplevel")
     if top is None:
         return None
-    rel = _shown(path, top)
+    rel = relative_path(path, top)
     listed = _git(Path(top), "ls-tree", "-r", "--name-only", commit, "--", rel)
     if not listed:
         return None

@@ -195,7 +195,8 @@ def sha256_file(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def _relative(path: Path, top: str | None) -> str:
+def relative_path(path: Path, top: str | None) -> str:
+    """A path as a run names it: relative to the work tree when inside it, else absolute."""
     if top:
         try:
             return path.resolve().relative_to(Path(top).resolve()).as_posix()
@@ -269,7 +270,7 @@ def measure_input(path: str | Path, top: str | None, *, cache: bool = True) -> D
             else None
         )
         return DataInput(
-            path=_relative(target, top),
+            path=relative_path(target, top),
             location=str(target.resolve()),
             version=version.dir_hash,
             files=version.files,
@@ -278,7 +279,7 @@ def measure_input(path: str | Path, top: str | None, *, cache: bool = True) -> D
         )
     if target.is_file():
         md5, st, _ = file_md5(target)
-        return DataInput(path=_relative(target, top), location=str(target.resolve()), version=md5, size=st.st_size)
+        return DataInput(path=relative_path(target, top), location=str(target.resolve()), version=md5, size=st.st_size)
     raise InputError(str(path), "no such file or folder (a run can only use data that exists)")
 
 
@@ -320,7 +321,7 @@ def _digests(path: Path) -> tuple[str, str, int]:
 
 def measure_output(path: Path, top: str | None, kind: str) -> Output:
     """An output's digest and data version as it is now; no digest when it does not exist."""
-    out = Output(path=_relative(path, top), location=str(path.resolve()), kind=kind)
+    out = Output(path=relative_path(path, top), location=str(path.resolve()), kind=kind)
     if path.is_file():
         out.sha256, out.data_version, out.size = _digests(path)
     elif path.is_dir():
@@ -736,13 +737,15 @@ def _inherit(fresh: Record | None, earlier: Record | None, rid: str, version: st
     return merged
 
 
-def link_lineage(store: RunStore, run: RunRecord, inputs: list[Record], earlier: list[RunRecord]) -> list[Record]:
+def link_lineage(
+    store: RunStore, run: RunRecord, inputs: list[Record], made: dict[str, tuple[str, str | None]]
+) -> list[Record]:
     """Inputs that an earlier run generated become that output's record, with its upstream links.
 
     This is what makes stages compose: ``features`` used by ``train`` is the record ``prepare``
-    wrote (derived from the raw data), not a fresh record of the folder without lineage.
+    wrote (derived from the raw data), not a fresh record of the folder without lineage. ``made``:
+    :func:`_made_by_earlier_runs`.
     """
-    made = _made_by_earlier_runs(earlier, run.iri)
     result = list(inputs)
     for data in run.inputs:
         if not data.version and data.record:  # a model given by id: the version its record has now
@@ -786,8 +789,8 @@ def commit_run(
     with opened(store) as db:
         earlier = load_runs(db)
         run.seq = max((r.seq or 0 for r in earlier), default=0) + 1
-        records = link_lineage(db, run, inputs, earlier)
         known = _made_by_earlier_runs(earlier, run.iri)
+        records = link_lineage(db, run, inputs, known)
         outputs: list[Record] = []
         for out, kind, name, default in made:
             if run.status != "succeeded" or not out.sha256:
