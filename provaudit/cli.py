@@ -412,6 +412,8 @@ def history(record_id: str, store: Path | None, as_json: bool) -> None:
         for sign, key in (("+", "added"), ("-", "removed")):
             for u in (row["upstream"] or {}).get(key, []):
                 click.echo(f"   upstream {sign} {u['target']} ({u['relation']}) from {u['source']}")
+        for f in row.get("failed_reads", []):
+            click.echo(f"   read by scan {f['scan_id']} ({f['at']}) failed, this revision stayed current: {f['why']}")
 
 
 @main.command()

@@ -280,6 +280,8 @@ def test_the_issues_case_demo_then_offline_hub_scan(
     assert _claims(store, MODEL) == claims and claims
     history = CliRunner().invoke(main, ["history", "neural-chat-7b-v3-3", "--store", str(store)])
     assert history.exit_code == 0 and "1 revision(s)" in history.stdout and "[gone]" not in history.stdout
+    assert f"read by scan {str(data['scan']).rsplit('/', 1)[-1]} ({data['started']}) failed" in history.stdout
+    assert "offline and not in the local Hugging Face cache" in history.stdout
     review = _review(store)[MODEL]
     assert "PA014" not in {f["rule"] for f in review["findings"]}  # type: ignore[union-attr, index]
     assert review["effective_license"] == "Apache-2.0"

@@ -330,7 +330,8 @@ def _changes(old: Record, new: Record) -> list[str]:
 
 def history_rows(store: HistoryStore, record_id: str) -> list[dict[str, Any]]:
     """Every revision of a record, oldest first: the scan that made it and the scans that saw it, its
-    license claims with their sources, and what changed from the revision before."""
+    license claims with their sources, what changed from the revision before, and the reads that failed
+    while it was current (``failed_reads``)."""
     revisions = store.history(record_id)
     seen: dict[str, list[str]] = defaultdict(list)
     rows = store.query(
@@ -340,9 +341,21 @@ def history_rows(store: HistoryStore, record_id: str) -> list[dict[str, Any]]:
     ).rows
     for s, v in rows:
         seen[v or ""].append(scan_id(s or ""))
+    # reads that failed: no revision of their own, listed under the revision that stayed current
+    failed = store.query(
+        "SELECT ?s ?at ?rule ?why WHERE { ?s pa:failedObservation ?f . ?f pa:ofRecord <"
+        + record_iri(record_id)
+        + "> ; prov:startedAtTime ?at ; pa:failureRule ?rule ; pa:failureMessage ?why } ORDER BY ?s"
+    ).rows
     out: list[dict[str, Any]] = []
     before: Record | None = None
-    for r in revisions:
+    for i, r in enumerate(revisions):
+        until = revisions[i + 1].scan if i + 1 < len(revisions) else None
+        failed_reads = [
+            {"scan_id": scan_id(s or ""), "at": at, "rule": rule, "why": why}
+            for s, at, rule, why in failed
+            if (s or "") > r.scan and (until is None or (s or "") < until)  # scan IRIs sort by their start
+        ]
         keys = {_claim_key(c) for c in before.claims} if before else set()
         now = {_claim_key(c) for c in r.record.claims}
         up_old = {(u.target, u.relation.value): u for u in before.upstream} if before else {}
@@ -368,6 +381,7 @@ def history_rows(store: HistoryStore, record_id: str) -> list[dict[str, Any]]:
                     "removed": [_link(up_old[k]) for k in sorted(up_old.keys() - up_new.keys())],
                 },
                 "changed": _changes(before, r.record) if before else [],
+                "failed_reads": failed_reads,
             }
         )
         before = r.record
