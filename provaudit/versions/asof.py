@@ -112,7 +112,12 @@ class AsOf:
     def revision(self, record_id: str) -> str | None:
         """The revision IRI of ``record_id`` as of the scan (None: the record was not in the store)."""
         if record_id not in self.revisions:
-            self.revisions[record_id] = record_revision_at(self.store, self._upto, self._depth, record_iri(record_id))
+            try:
+                iri = record_iri(record_id)
+            except ValueError:  # not a record id (an upstream named by something else): no record
+                self.revisions[record_id] = None
+            else:
+                self.revisions[record_id] = record_revision_at(self.store, self._upto, self._depth, iri)
         return self.revisions[record_id]
 
     def record(self, record_id: str) -> Record | None:

@@ -144,11 +144,6 @@ class Trace:
         """A complete answer: model version and run found, by digest or unambiguously by time."""
         return self.model is not None and self.run is not None and self.chosen_by is not None and not self.problems
 
-    def changes(self) -> list[Change]:
-        """Every later change of the traced lineage, oldest first (license, upstream, version, verdict)."""
-        found = [c for items in self.since.values() for c in items]
-        return sorted(found, key=lambda c: (c.date or "", c.record, c.what))
-
     def _review_json(self, review: RecordReview) -> dict[str, Any]:
         data = review.model_dump(mode="json")
         data["revision"] = self.revisions.get(review.id)
