@@ -160,7 +160,7 @@ def main() -> None:
         print(f"  index brought up to date (all of it when new): {built:.1f} s ({cpu:.1f} s CPU), {index_mb:.0f} MB")
         time.sleep(2.1)  # rotated files settle: verified whole once, then trusted while unchanged
         seconds, _ = best(lambda: read_prediction(log, last), repeat=1)
-        report("first read after indexing (re-hashes every file once)", seconds, None)
+        report("first read after that (hashes the files not yet trusted)", seconds, None)
 
         seconds, found = best(lambda: read_prediction(log, last))
         report("read_prediction of the last line (chain verified to it)", seconds, None, CPU[0])
