@@ -338,3 +338,17 @@ def test_log_query_by_model_and_through_depends_on_across_logs(tmp_path: Path) -
     emb_log.write_bytes(text[0].replace(b"0.1", b"0.9") + text[1])
     broken = runner.invoke(log_group, ["query", str(emb_log), str(ans_log), "--model", old["digest"]])
     assert broken.exit_code == 1 and f"chain broken at {emb_log}:1: edited" in broken.output
+
+
+def test_a_reader_whose_files_another_reader_indexed_further_sees_no_truncation(tmp_path: Path) -> None:
+    from provaudit.versions.logindex import LogIndex
+
+    log = tmp_path / "p.jsonl"
+    ids = write(log, 5)
+    with LogIndex(log) as early:
+        assert early.stream.end == log.stat().st_size  # its view of the files, taken now
+        later_ids = write(log, 3, start=5)
+        with LogIndex(log) as other:
+            assert other.update() is None  # indexes all 8 lines
+        assert early.update() is None
+        assert early.prediction(ids[2]).line == 3 and early.prediction(later_ids[-1]).line == 8

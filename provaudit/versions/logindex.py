@@ -266,10 +266,13 @@ class LogIndex:
         if self._updated:
             return self._problem
         self._updated = True
-        stream = self.stream
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self._problem = self._index_new(stream)
+            if self.stream.end < self._meta()[0]:
+                # another reader indexed lines written after this one opened the files: look again
+                self.stream.close()
+                self._stream = None
+            self._problem = self._index_new(self.stream)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
