@@ -75,7 +75,9 @@ def test_trace_refuses_a_line_the_chain_reports_as_edited(tmp_path: Path) -> Non
         assert f"refused: chain broken at {log}:2: edited: its content does not match its hash" in result.output
         assert "approve" not in result.output and "verdict" not in result.output
     as_json = CliRunner().invoke(main, ["trace", ids[3], "--log", str(log), "--store", store, "--json"])
-    assert as_json.exit_code == 1 and f"{log}:2: edited" in json.loads(as_json.output)["problems"][0]
+    refused = json.loads(as_json.output)
+    assert as_json.exit_code == 1 and f"{log}:2: edited" in refused["problems"][0]
+    assert refused["prediction"] is None and refused["review"] is None and refused["datasets"] == []
     assert CliRunner().invoke(main, ["trace", ids[0], "--log", str(log), "--store", store]).exit_code == 0
     (tmp_path / "p.jsonl.index").unlink()  # never indexed: the first read verifies while indexing
     result = CliRunner().invoke(main, ["trace", ids[3], "--log", str(log), "--store", store])

@@ -455,7 +455,9 @@ def trace_command(
             found = trace_graph(prediction_id, store=db, log=log, policy=policy)
     except ChainBroken as exc:
         if as_json:
-            click.echo(json.dumps({"prediction": None, "problems": [str(exc)]}, indent=2))
+            empty = dict.fromkeys(("prediction", "model", "run", "review", "page", "answer"))
+            refused = {**empty, "datasets": [], "upstream_predictions": [], "problems": [str(exc)]}
+            click.echo(json.dumps(refused, indent=2))
         else:
             click.echo(f"refused: {exc}", err=True)
         click.get_current_context().exit(EXIT_FAILED)
