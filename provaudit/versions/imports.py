@@ -54,7 +54,8 @@ from provaudit.versions.runs import (
     commit_run,
     dataset_record,
     iso,
-    load_runs,
+    load_run,
+    made_outputs,
     measure_input,
     opened,
     relative_path,
@@ -379,29 +380,29 @@ def import_mlflow(source: str) -> list[Imported]:
 
 def _aliases(store: RunStore) -> dict[str, str]:
     """Import IRI → the native run it was found to be."""
-    result = store.query("SELECT ?run ?key WHERE { ?run pa:importedAs ?key }")
+    result = store.query("SELECT ?run ?key WHERE { GRAPH ?g { ?run pa:importedAs ?key } }")
     return {row[1]: row[0] for row in result.rows if row[0] and row[1]}
 
 
-def _same_native_run(runs: list[RunRecord], run: RunRecord) -> RunRecord | None:
+def _same_native_run(store: RunStore, run: RunRecord) -> RunRecord | None:
     """The newest run provaudit recorded itself that made an output with one of this run's digests."""
     digests = {d for out in run.outputs for d in (out.sha256, out.data_version) if d}
-    for native in reversed(runs):
-        made = {d for out in native.outputs for d in (out.sha256, out.data_version) if d}
-        if native.source == "provaudit" and native.status == "succeeded" and digests & made:
-            return native
+    for out in reversed(made_outputs(store)):
+        if out.source == "provaudit" and digests & {out.digest, out.data_version}:
+            return load_run(store, out.run)
     return None
 
 
 def write_imported(found: Imported, store: RunStore) -> Outcome:
     """Write one imported run, unless it is already stored (idempotent) or is a native run's twin."""
-    runs = {r.iri: r for r in load_runs(store)}
-    if found.run.iri in runs:
-        return Outcome(runs[found.run.iri], "already imported")
+    stored = load_run(store, found.run.iri)
+    if stored is not None:
+        return Outcome(stored, "already imported")
     native_iri = _aliases(store).get(found.run.iri)
-    if native_iri in runs:
-        return Outcome(runs[native_iri], f"already imported as {native_iri}")
-    native = _same_native_run(list(runs.values()), found.run)
+    native = load_run(store, native_iri) if native_iri else None
+    if native is not None:
+        return Outcome(native, f"already imported as {native.iri}")
+    native = _same_native_run(store, found.run)
     if native is not None:
         node = NamedNode(native.iri)
         quads = [Quad(node, PA.importedAs, Literal(found.run.iri))]

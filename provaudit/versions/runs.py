@@ -39,6 +39,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -56,7 +57,7 @@ from provaudit.collectors.pipeline import (
     tooling,
 )
 from provaudit.errors import InputError, ProvauditError
-from provaudit.records.identity import ID_BASE, clean_name, record_id, record_iri
+from provaudit.records.identity import ID_BASE, clean_name, id_from_iri, record_id, record_iri
 from provaudit.records.model import Fact, FileDigest, Kind, Record, Relation, Source, Upstream
 from provaudit.store.base import QueryResult, RevisionInfo
 from provaudit.store.vocab import DCT, PA, PROV, RDF, RDFS, XSD
@@ -636,6 +637,8 @@ def run_triples(run: RunRecord) -> list[Triple]:
     ]
     if run.ended:
         t.append((r, PROV.endedAtTime, Literal(run.ended, datatype=XSD.dateTime)))
+    if run.seq is not None:
+        t.append((r, PA.sequence, Literal(str(run.seq), datatype=XSD.integer)))
     if run.command:
         t.append((r, PA.command, _lit(shlex.join(run.command))))
     if run.external_id:
@@ -681,6 +684,8 @@ def run_triples(run: RunRecord) -> list[Triple]:
         t += [(r, PA.generatedOutput, g), (g, PA.path, _lit(out.path)), (g, PA.outputKind, _lit(out.kind))]
         if out.sha256:
             t.append((g, PA.outputDigest, _lit(out.sha256)))
+        if out.data_version:
+            t.append((g, PA.outputDataVersion, _lit(out.data_version)))
         if out.record:
             entity = NamedNode(record_iri(out.record))
             t += [(g, PROV.entity, entity), (entity, PROV.wasGeneratedBy, r)]
@@ -696,19 +701,64 @@ def opened(store: str | os.PathLike[str] | RunStore | None) -> AbstractContextMa
     return open_store(Path(store) if store is not None else None)
 
 
-def _made_by_earlier_runs(runs: list[RunRecord], exclude: str) -> dict[str, tuple[str, str | None]]:
+@dataclass(frozen=True)
+class MadeOutput:
+    """One output of a succeeded run, as the run's triples state it (no run JSON is parsed)."""
+
+    run: str
+    source: str
+    kind: str
+    digest: str | None
+    data_version: str | None
+    record: str | None
+
+
+# Each pattern inside GRAPH: over the union of every committed graph, `?r a pa:TrainingRun` alone
+# takes seconds once a store holds a few hundred runs; per graph it takes milliseconds.
+_OUTPUTS = """SELECT ?r ?source ?started ?seq ?kind ?digest ?version ?entity WHERE { GRAPH ?g {
+  ?r a pa:TrainingRun ; pa:runStatus "succeeded" ; pa:runSource ?source ; prov:startedAtTime ?started ;
+     pa:generatedOutput ?o . ?o pa:outputKind ?kind .
+  OPTIONAL { ?r pa:sequence ?seq } OPTIONAL { ?o pa:outputDigest ?digest }
+  OPTIONAL { ?o pa:outputDataVersion ?version } OPTIONAL { ?o prov:entity ?entity } } }"""
+
+
+def made_outputs(store: RunStore) -> list[MadeOutput]:
+    """Every output of every succeeded run, oldest run first."""
+    rows = store.query(_OUTPUTS).rows
+
+    def when(row: list[str | None]) -> tuple[str, int]:
+        return row[2] or "", int(row[3]) if row[3] else -1
+
+    return [
+        MadeOutput(
+            run=row[0] or "",
+            source=row[1] or "",
+            kind=row[4] or "",
+            digest=row[5],
+            data_version=row[6],
+            record=id_from_iri(row[7]) if row[7] else None,
+        )
+        for row in sorted(rows, key=when)
+    ]
+
+
+def next_seq(store: RunStore) -> int:
+    """The next run's place in the store's write order."""
+    rows = store.query("SELECT (MAX(?seq) AS ?top) WHERE { GRAPH ?g { ?r pa:sequence ?seq } }").rows
+    top = rows[0][0] if rows and rows[0] else None
+    return int(top) + 1 if top else 1
+
+
+def _made_by_earlier_runs(outputs: list[MadeOutput], exclude: str) -> dict[str, tuple[str, str | None]]:
     """Data version or digest of every recorded output → (its record, the version that record carries)."""
     made: dict[str, tuple[str, str | None]] = {}
-    for item in runs:  # oldest first: the newest run that made an artifact names it
-        if item.iri == exclude or item.status != "succeeded":
+    for out in outputs:  # oldest first: the newest run that made an artifact names it
+        if out.run == exclude or not out.record:
             continue
-        for out in item.outputs:
-            if not out.record:
-                continue
-            version = out.sha256 if out.kind == Kind.MODEL.value else out.data_version or out.sha256
-            for key in (out.data_version, out.sha256):
-                if key:
-                    made[key] = (out.record, version)
+        version = out.digest if out.kind == Kind.MODEL.value else out.data_version or out.digest
+        for key in (out.data_version, out.digest):
+            if key:
+                made[key] = (out.record, version)
     return made
 
 
@@ -787,9 +837,8 @@ def commit_run(
     the caller named it; a failed run writes no output record.
     """
     with opened(store) as db:
-        earlier = load_runs(db)
-        run.seq = max((r.seq or 0 for r in earlier), default=0) + 1
-        known = _made_by_earlier_runs(earlier, run.iri)
+        run.seq = next_seq(db)
+        known = _made_by_earlier_runs(made_outputs(db), run.iri)
         records = link_lineage(db, run, inputs, known)
         outputs: list[Record] = []
         for out, kind, name, default in made:
@@ -825,9 +874,16 @@ def write_run(run: RunRecord, records: list[Record], *, store: str | Path | RunS
 
 def load_runs(store: RunStore) -> list[RunRecord]:
     """Every committed run in the store, oldest first (by start time in ns, then write order)."""
-    result = store.query("SELECT ?json WHERE { ?r a pa:TrainingRun ; pa:runJson ?json }")
-    runs = [RunRecord.model_validate_json(row[0]) for row in result.rows if row[0]]
-    return sorted(runs, key=order_key)
+    result = store.query("SELECT ?json WHERE { GRAPH ?g { ?r a pa:TrainingRun ; pa:runJson ?json } }")
+    runs = {run.iri: run for run in (RunRecord.model_validate_json(row[0]) for row in result.rows if row[0])}
+    return sorted(runs.values(), key=order_key)
+
+
+def load_run(store: RunStore, iri: str) -> RunRecord | None:
+    """One committed run by its IRI."""
+    query = f"SELECT ?json WHERE {{ GRAPH ?g {{ <{iri}> a pa:TrainingRun ; pa:runJson ?json }} }}"
+    rows = [row[0] for row in store.query(query).rows if row[0]]
+    return RunRecord.model_validate_json(rows[0]) if rows else None
 
 
 def runs_generating(store: RunStore, *, record: str | None = None, digest: str | None = None) -> list[RunRecord]:
