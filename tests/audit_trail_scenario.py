@@ -11,6 +11,7 @@ file-store run. Every command runs as a user would type it (``provaudit``, ``dvc
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -189,6 +190,11 @@ DVC_YAML = """stages:
         cache: false
 """
 
+LEGACY = (
+    "import provaudit; provaudit.log_prediction(model='model:acme/credit-scorer', inputs=[40.0, 0.55, 30.0], "
+    "output={'decision': 'decline'}, request_id='v1-legacy')"
+)
+
 GITIGNORE = ".provaudit/\n.cache/\nmlruns/\npredictions.jsonl*\nexplore.npz\n"
 
 
@@ -311,6 +317,8 @@ class Scenario:
         self.train("train v1")
         self.sh("python track.py")
         self.sh("python serve.py v1")
+        # an older client logs by model id only, as README's first snippet did
+        self.sh(f"python -c {shlex.quote(LEGACY)}")
 
     def relicense(self) -> None:
         """v2: the owner relicenses the data CC-BY-NC-4.0 and adds applications; C is tuned to 0.5."""
@@ -331,11 +339,10 @@ class Scenario:
         self.sh("provaudit run --used data/features --generated explore.npz --name acme/explorer -- python explore.py")
 
 
-def run_iris(scenario: Scenario, name: str) -> list[str]:
-    """The short ids (IRI ends) of the runs named NAME that provaudit recorded itself, oldest first."""
-    out = scenario.sh("provaudit runs list").output
-    rows = [line.split("\t") for line in out.splitlines()]
-    return [row[0].rsplit("/", 1)[-1] for row in rows if len(row) > 2 and row[1:3] == ["provaudit", name]]
+def run_iris(runs_list: str, name: str) -> list[str]:
+    """The short ids (IRI ends) of the runs named NAME in ``provaudit runs list`` output, oldest first."""
+    rows = [line.split("\t") for line in runs_list.splitlines()]
+    return [row[0].rsplit("/", 1)[-1] for row in rows if len(row) > 2 and row[2] == name]
 
 
 def story(root: Path) -> Scenario:
@@ -353,11 +360,39 @@ def story(root: Path) -> Scenario:
     # the complaint: applicant v1-1 was declined by the v1 model
     s.sh("provaudit log verify predictions.jsonl", ok=False, name="verify")
     s.sh("provaudit trace v1-1", ok=False, name="trace-v1")
-    s.sh("provaudit runs list", name="runs-list")
-    first, second = run_iris(s, "train")[:2]
+    s.sh("provaudit trace v1-1 --json", ok=False, name="trace-v1-json")
+    s.sh("provaudit trace v1-legacy", ok=False, name="trace-id-only")
+    s.sh("provaudit trace v2-1", ok=False, name="trace-v2")
+    first, second = run_iris(s.sh("provaudit runs list", name="runs-list").output, "train")[:2]
     s.sh(f"provaudit runs diff {first} {second}", ok=False, name="runs-diff")
     s.sh(f"provaudit runs diff {first} {second} --json", ok=False, name="runs-diff-json")
+    s.sh(f"provaudit reproduce {first}", ok=False, name="reproduce-v1")
     s.sh("provaudit reproduce model.npz", ok=False, name="reproduce")
     s.explore()
     s.sh("provaudit reproduce explore.npz", ok=False, name="reproduce-explore")
+    # which other answers did the v1 model give?
+    v1_model = json.loads(s.named["trace-v1-json"].output)["model"]["version"]
+    s.sh(f"provaudit log query --model {v1_model}", ok=False, name="log-query")
+    # the team's MLflow and DVC records join the store: imported once, the same runs and models
+    s.sh("provaudit runs import mlruns/", ok=False, name="import-mlflow")
+    s.sh("provaudit runs import dvc.lock", ok=False, name="import-dvc")
+    s.sh("provaudit runs import dvc.lock", ok=False, name="import-dvc-again")
+    s.sh("provaudit runs list", name="runs-after-import")
+    s.sh("provaudit trace v1-1", ok=False, name="trace-v1-after-import")
+    # the log proves itself: sealed from cron or CI; an edited line and a cut tail are caught
+    s.sh(
+        "provaudit keygen --out ../keys/audit && provaudit log seal predictions.jsonl --key ../keys/audit.key",
+        ok=False,
+        name="seal",
+    )
+    s.sh("mkdir -p ../edited && sed '2s/decline/approve/' predictions.jsonl > ../edited/predictions.jsonl")
+    s.sh("provaudit trace v1-1 --log ../edited/predictions.jsonl", ok=False, name="trace-edited")
+    s.sh(
+        "mkdir -p ../cut && head -n -1 predictions.jsonl > ../cut/predictions.jsonl"
+        " && cp predictions.jsonl.seals ../cut/"
+    )
+    s.sh("provaudit log verify ../cut/predictions.jsonl --key ../keys/audit.pub", ok=False, name="verify-cut")
+    # smaller things: a missing output is an error; nothing published names a path of this machine
+    s.sh("provaudit run --generated missing.npz -- python -c pass", ok=False, name="missing-output")
+    s.sh("provaudit site --out ../site", ok=False, name="site")
     return s

@@ -32,7 +32,7 @@ from provaudit.versions.trace import trace_prediction
 FIXTURES = Path(__file__).parent / "fixtures" / "relicensing"
 CARD = """---
 license: {license}
-pretty_name: Credit applications{sources}
+pretty_name: Credit applications
 ---
 # Credit applications
 
@@ -88,7 +88,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     repo = make_project(tmp_path_factory.mktemp("relicensing"))
     data = repo / "data" / "credit"
     store = repo / ".provaudit"
-    (data / "README.md").write_text(CARD.format(license="cc-by-4.0", sources=""))
+    (data / "README.md").write_text(CARD.format(license="cc-by-4.0"))
     (data / "LICENSE").write_bytes((FIXTURES / "CC-BY-4.0.txt").read_bytes())
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "data under CC BY 4.0")
@@ -113,10 +113,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     _next_second(read_prediction(log, by_id).time)
 
     # the owner relicenses the data (and adds rows); it is rescanned, and the model retrained
-    # ... and names the raw data it was derived from: a new upstream
-    (data / "README.md").write_text(
-        CARD.format(license="cc-by-nc-4.0", sources="\nsource_datasets:\n- acme/raw-applications")
-    )
+    (data / "README.md").write_text(CARD.format(license="cc-by-nc-4.0"))
     (data / "LICENSE").write_bytes((FIXTURES / "CC-BY-NC-4.0.txt").read_bytes())
     with (data / "train.csv").open("a") as handle:
         handle.write("1.5000,0.2000,1\n-0.7000,0.4000,0\n")
@@ -191,12 +188,6 @@ def test_a_v1_prediction_reads_the_licence_in_force_at_training(scenario: Scenar
         }
     ]
     assert any(c["what"] == "verdict" and c["to"].startswith("non-commercial") for c in dataset["since"])
-    (linked,) = [c for c in dataset["since"] if c["what"] == "upstream"]
-    assert (linked["from"], linked["to"], linked["scan"]) == (
-        None,
-        "dataset:acme/raw-applications (derived_from)",
-        scenario.rescan,
-    )
     review = data["review"]
     assert review["effective_license"] == "CC-BY-4.0" and review["use"] != "non-commercial"
     assert {"what": "version", "from": scenario.v1, "to": scenario.v2} == {

@@ -219,21 +219,16 @@ def query(
     until = until + "T23:59:59.999999Z" if until and len(until) == 10 else until
     result = query_logs(logs, model=model, data=data, since=since, until=until, runs=runs)
     if as_json:
-        # one prediction per line: json's C encoder only runs without indent, and results run to 100,000s
-        doc = result.to_json()
-        rows = ",\n".join("    " + json.dumps(p, ensure_ascii=False) for p in doc.pop("predictions"))
-        head = json.dumps(doc, indent=2, ensure_ascii=False)
-        click.echo(head[:-2] + ',\n  "predictions": [' + (f"\n{rows}\n  " if rows else "") + "]\n}")
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     else:
-        out = [f"matched  {matched}" for matched in result.models]
+        for matched in result.models:
+            click.echo(f"matched  {matched}")
         for item in result.predictions:
             line = item.line
             how = "direct" if not item.via else "via " + " → ".join(item.via)
             model_ref = line.model.get("id", "?") + (f" @ {line.model['digest']}" if "digest" in line.model else "")
             final = " final" if item.final else ""
-            out.append(f"{line.time}  {line.id}  {model_ref}  ({how}{final}; {line.file.name}:{line.line})")
-        if out:
-            click.echo("\n".join(out))
+            click.echo(f"{line.time}  {line.id}  {model_ref}  ({how}{final}; {line.file.name}:{line.line})")
         direct = sum(not p.via for p in result.predictions)
         finals = sum(p.final for p in result.predictions)
         click.echo(

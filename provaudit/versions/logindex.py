@@ -281,7 +281,6 @@ class LogIndex:
 
     def _index_new(self, stream: _Stream) -> ChainProblem | None:
         end, count, last = self._meta()
-        first_end = end
         if stream.end < end:
             row = self.db.execute("SELECT n, off FROM lines WHERE off + 1 > ? ORDER BY n LIMIT 1", (stream.end,))
             n, offset = row.fetchone() or (count, end)
@@ -344,8 +343,6 @@ class LogIndex:
             self._block(block_start, end, block_first, block_prev, block.digest())
         n_indexed = n - 1 if problem is not None else n
         self._flush(rows, deps, end, n_indexed, expected)
-        # files this pass read whole were verified line by line: no need to hash them again
-        self.db.executemany("INSERT OR REPLACE INTO trusted VALUES (?, ?)", self._settled(first_end, end))
         return problem
 
     def _block(self, start: int, end: int, first: int, prev: str | None, sha: bytes) -> None:
@@ -382,24 +379,19 @@ class LogIndex:
                 digest.update(chunk)
             if digest.digest() != sha:
                 return self._first_bad(start, end, first, prev, last)
-        verified = self._settled(0, blocks[-1][1] if blocks else 0, skip=unchanged)
+        covered = blocks[-1][1] if blocks else 0
+        # a file changed within the last seconds could change again within one timestamp tick unseen
+        settled = self.stream.opened_ns - _SETTLED_NS
+        verified = [
+            (f.start, f.stat)
+            for f in files
+            if f.start + f.size <= covered and f.start not in unchanged and f.ctime_ns < settled
+        ]
         if verified:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO trusted VALUES (?, ?)", verified)
             self.db.execute("COMMIT")
         return None
-
-    def _settled(self, lo: int, hi: int, skip: Collection[int] = ()) -> list[tuple[int, str]]:
-        """(start, stat) of the files wholly inside [lo, hi) that were last changed over 2 s before they were opened.
-
-        A file changed within the last seconds could change again within one timestamp tick unseen.
-        """
-        settled = self.stream.opened_ns - _SETTLED_NS
-        return [
-            (f.start, f.stat)
-            for f in self.stream.files
-            if lo <= f.start and f.start + f.size <= hi and f.start not in skip and f.ctime_ns < settled
-        ]
 
     def verify_all(self) -> ChainProblem | None:
         """The first bad line of the whole log: in the indexed part, else where indexing stopped."""

@@ -4,7 +4,8 @@
    itself is never touched). Files the run had uncommitted are copied in when the current file has
    the bytes the run recorded; otherwise the report says the committed version ran.
 2. Inputs that git does not hold (DVC outs, ignored data) are copied in from the work tree when their
-   data version is the recorded one; a different version is said (and used: nothing else has it).
+   data version is the recorded one, else restored from DVC's cache (``.dvc/cache``) by the recorded
+   hash; when neither has it, the version there is is used and said.
 3. The environment: the recorded interpreter (else this one) when its packages are at the recorded
    versions; otherwise the recorded versions of the packages that differ are installed with pip into
    a folder put first on ``PYTHONPATH`` (a pinned layer over that environment). What does not install
@@ -17,6 +18,7 @@ Exit 0 when every output is identical, 1 when one differs or is missing (each na
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -115,11 +117,15 @@ def _version_of(path: Path) -> str | None:
     return file_md5(path)[0] if path.is_file() else None
 
 
-def _copy(source: Path, target: Path) -> None:
+def _remove(target: Path) -> None:
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
     elif target.exists() or target.is_symlink():
         target.unlink()
+
+
+def _copy(source: Path, target: Path) -> None:
+    _remove(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, target, symlinks=True)
@@ -127,8 +133,45 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _dvc_cached(top: Path, version: str) -> Path | None:
+    """The object DVC's cache keeps for an md5 (``<md5>.dir``: the folder's manifest), DVC 3 or 2 layout."""
+    md5 = version.removesuffix(".dir")
+    if len(md5) != 32 or any(c not in "0123456789abcdef" for c in md5):
+        return None
+    suffix = ".dir" if version.endswith(".dir") else ""
+    for cache in (top / ".dvc" / "cache" / "files" / "md5", top / ".dvc" / "cache"):
+        found = cache / md5[:2] / (md5[2:] + suffix)
+        if found.is_file():
+            return found
+    return None
+
+
+def _restore_from_dvc(top: Path, version: str, target: Path) -> bool:
+    """Write the recorded VERSION of an input at TARGET from DVC's cache; False when the cache lacks it."""
+    found = _dvc_cached(top, version)
+    if found is None:
+        return False
+    if not version.endswith(".dir"):
+        _copy(found, target)
+        return True
+    try:
+        entries = json.loads(found.read_text(encoding="utf-8"))
+        files = {str(e["relpath"]): _dvc_cached(top, str(e["md5"])) for e in entries}
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if any(f is None for f in files.values()) or any(
+        Path(rel).is_absolute() or ".." in Path(rel).parts for rel in files
+    ):
+        return False
+    _remove(target)
+    for rel, cached in files.items():
+        assert cached is not None
+        _copy(cached, target / rel)
+    return True
+
+
 def _prepare_inputs(run: RunRecord, top: Path, tree: Path, notes: list[str]) -> None:
-    """Inputs as recorded: those git does not hold copied from the work tree (their recorded version)."""
+    """Inputs as recorded: those git does not hold copied from the work tree or restored from DVC's cache."""
     for data in run.inputs:
         rel = Path(data.path)
         if rel.is_absolute():
@@ -139,6 +182,9 @@ def _prepare_inputs(run: RunRecord, top: Path, tree: Path, notes: list[str]) -> 
         if _version_of(there) == data.version:
             continue  # the commit holds it as it was
         now = _version_of(here)
+        if now != data.version and _restore_from_dvc(top, data.version, there):
+            notes.append(f"input {data.path} restored from the DVC cache at the recorded version {data.version}")
+            continue
         if now is None:
             notes.append(f"input {data.path} is missing from the work tree: the command ran without it")
             continue
@@ -246,11 +292,7 @@ def reproduce(
             _prepare_code(run, top, tree, notes)
             _prepare_inputs(run, top, tree, notes)
             for out in outputs:  # what the commit holds of an output must not count as reproduced
-                made = tree / out.path
-                if made.is_dir():
-                    shutil.rmtree(made)
-                elif made.exists():
-                    made.unlink()
+                _remove(tree / out.path)
             cwd = tree
             if run.cwd and code.toplevel:
                 with suppress(ValueError):

@@ -435,11 +435,14 @@ def _evidence(review: RecordReview) -> list[str]:
             sources.append(step.source)
         notes.setdefault(key, step.note)
     lines = []
+    noted: set[tuple[str, str]] = set()  # a record with two licenses has one note: print it once
     for (path, license_, use), sources in grouped.items():
         said = f", declared in {'; '.join(sources)}" if sources else ""
         lines.append(f"  evidence {path}: {license_} ({use}){said}")
-        if notes[(path, license_, use)]:
-            lines.append(f"           {notes[(path, license_, use)]}")
+        note = notes[(path, license_, use)]
+        if note and (path, note) not in noted:
+            noted.add((path, note))
+            lines.append(f"           {note}")
     return lines
 
 
