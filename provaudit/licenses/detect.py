@@ -16,31 +16,28 @@ The index is loaded lazily, once per process.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 from provaudit.errors import InputError
-from provaudit.licenses._textindex import (
-    ALIAS_STRONG,
-    ALIAS_WORD,
-    SHINGLE,
-    TextIndex,
-    get_index,
-    shingle_hashes,
-    tokenize_lines,
-)
+from provaudit.licenses._rules import REFERENCE, TAG, TEXT, RuleIndex, RuleMatch, get_rule_index, tokenize_lines
 
 __all__ = ["Detection", "LicenseMatch", "detect_file", "detect_text"]
 
 # Read at most this much of a file: license files are small, and a huge file's head is enough.
 MAX_BYTES = 4 * 1024 * 1024
+# Pages of a PDF read: license documents are short.
+MAX_DOCUMENT_PAGES = 50
 # Characters of matched text kept in a LicenseMatch.
 MAX_MATCHED_CHARS = 600
 
@@ -76,60 +73,49 @@ class Detection:
     expression: str | None  # combined SPDX expression (AND of distinct matches), None when nothing found
     confidence: float
     matches: tuple[LicenseMatch, ...]
+    # why the text gave no expression although it names licenses (a list of license ids, ...)
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"file", "expression", "confidence", "matches": [...]}``."""
+        """``{"file", "expression", "confidence", "matches": [...], "note"}``."""
         return {
             "file": self.file,
             "expression": self.expression,
             "confidence": self.confidence,
             "matches": [m.to_json() for m in self.matches],
+            "note": self.note,
         }
 
 
 # --- public API -----------------------------------------------------------------------------------------
 
 
-def detect_text(text: str, *, file: str | None = None) -> Detection:
-    """Detect the licenses in *text* (only its first MAX_BYTES characters are read)."""
+def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> Detection:
+    """Detect the licenses in *text* (only its first MAX_BYTES characters are read).
+
+    *binary*: the text is the printable strings of a binary file, where a bare word ("GPL") is noise and
+    only license texts and notices count.
+    """
     text = text[:MAX_BYTES].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", " ")
     lines = text.split("\n")
-    idx = get_index()
-    found: list[_Found] = []
-
-    tokens, line_of = tokenize_lines(text)
-    line_arr = np.asarray(line_of, dtype=np.int64)
+    idx = get_rule_index()
+    tokens, line_of = tokenize_lines(text, idx.stopwords)
     ids = idx.ids_of(tokens)
-    alive = np.ones(len(tokens), dtype=bool)
-
-    texts = _match_texts(idx, ids, alive)
-    for t in texts:
-        alive[t.tok_start : t.tok_end + 1] = False
-        found.append(
-            _Found(
-                t.expr,
-                t.confidence,
-                int(line_arr[t.tok_start]),
-                int(line_arr[t.tok_end]),
-                t.rule,
-                t.tok_start,
-            )
-        )
-
-    text_regions = [(f.start, f.end) for f in found if f.rule in ("full-text", "partial-text")]
-    # SPDX-License-Identifier lines inside a matched text are part of it (CAL-1.0 shows examples).
+    line_arr = np.asarray(line_of, dtype=np.int64)
+    found: list[_Found] = []
+    # An SPDX-License-Identifier line says its expression exactly: its words are not matched again.
     for tag in _spdx_identifier_lines(lines):
-        if not any(a <= tag.start <= b for a, b in text_regions):
-            found.append(tag)
-            alive[line_arr == tag.start] = False
-    text_exprs = {_family(f.expr) for f in found if f.rule != "mention"}
-    for men in _match_mentions(idx, tokens, ids, alive, line_arr):
-        if _family(men.expr) in text_exprs and text_regions:
-            continue  # a name or title of a text that was matched in full
-        if any(a - 3 <= men.start <= b + 1 for a, b in text_regions):
-            continue  # heading just above (or trailer of) a matched text
-        found.append(men)
-
+        found.append(tag)
+        ids[line_arr == tag.start] = -1
+    rule_matches = idx.match(ids, tokens)
+    if binary:
+        rule_matches = [m for m in rule_matches if m.end - m.start >= BINARY_MIN_TOKENS]
+    listing = _license_list(idx, rule_matches)
+    if listing:
+        return Detection(file=file, expression=None, confidence=0.0, matches=(), note=listing)
+    for m in rule_matches:
+        found.append(_found(idx, m, line_arr, tokens))
+    found = _choices(found, tokens, line_arr)
     found.sort(key=lambda f: (f.start, f.pos))
     matches = tuple(
         LicenseMatch(
@@ -142,21 +128,26 @@ def detect_text(text: str, *, file: str | None = None) -> Detection:
         )
         for f in found
     )
+    generic = idx.meta["generic"]
+    granting = [m for m in matches if not _only(m.expression, generic["unstated"])]
+    named = [m for m in granting if not _only(m.expression, [*generic["unstated"], *generic["weak"]])]
+    # a named license wins over a catch-all (proprietary, other-permissive) found beside it
+    granting = named or granting
     # One entry per license family: a text cannot tell GPL-3.0-only from -or-later, so a notice,
     # mention or SPDX line that does (e.g. "or any later version") decides.
     by_family: dict[frozenset[str], str] = {}
-    for m in matches:
-        fam = frozenset(_family(x) for x in re.split(r"\s+(?:AND|OR)\s+|[()]", m.expression) if x)
+    for m in granting:
+        fam = frozenset(_family(x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()]", m.expression) if x)
         if fam not in by_family or m.rule not in ("full-text", "partial-text"):
             by_family[fam] = m.expression
     exprs = list(dict.fromkeys(by_family.values()))
+    confidence = round(min((m.confidence for m in granting), default=0.0), 3)
     if not exprs:
-        return Detection(file=file, expression=None, confidence=0.0, matches=())
+        return Detection(file=file, expression=None, confidence=0.0, matches=matches)
     if len(exprs) == 1:
         expression = exprs[0]
     else:
         expression = " AND ".join(f"({e})" if " OR " in e or " AND " in e else e for e in exprs)
-    confidence = round(min(m.confidence for m in matches), 3)
     return Detection(file=file, expression=expression, confidence=confidence, matches=matches)
 
 
@@ -168,7 +159,18 @@ def detect_file(path: str | os.PathLike[str]) -> Detection:
             data = fh.read(MAX_BYTES)
     except OSError as exc:
         raise InputError(str(p), f"cannot read file for license detection: {exc.strerror or exc}") from exc
-    return detect_text(_decode(data), file=str(p))
+    try:
+        document = _document_text(data)
+    except UnreadableDocument as exc:
+        note = f"a document whose text could not be extracted ({exc}); read it by hand"
+        return Detection(file=str(p), expression=None, confidence=0.0, matches=(), note=note)
+    if document is not None:
+        if not document.strip():
+            note = "a document with no extractable text (scanned images?); read it by hand"
+            return Detection(file=str(p), expression=None, confidence=0.0, matches=(), note=note)
+        return detect_text(document, file=str(p))
+    text, binary = _decode(data)
+    return detect_text(text, file=str(p), binary=binary)
 
 
 # --- internals ------------------------------------------------------------------------------------------
@@ -182,37 +184,134 @@ class _Found:
     end: int
     rule: str
     pos: int = 0  # token position, orders matches within a line
+    tok_end: int = 0  # token position after the match
 
 
-@dataclass
-class _TextHit:
-    expr: str
-    confidence: float
-    tok_start: int
-    tok_end: int  # inclusive
-    rule: str
-    entry: int = -1
-    rows: np.ndarray | None = field(default=None, repr=False)  # hash-table rows of the region hits
+def _found(idx: RuleIndex, m: RuleMatch, line_arr: np.ndarray, tokens: list[str]) -> _Found:
+    """A rule match as evidence: a license text (whole or partial), a notice, or a mention."""
+    flags = int(idx.flags[m.rule])
+    if flags & TEXT:
+        kind = "full-text" if m.coverage >= 0.95 else "partial-text"
+    elif flags & (REFERENCE | TAG):
+        kind = "mention"
+    else:
+        kind = "notice"
+    confidence = m.coverage * int(idx.relevance[m.rule]) / 100
+    expr = idx.exprs[int(idx.expr_of[m.rule])]
+    end = m.end
+    later = _LATER.match(" ".join(tokens[m.end : m.end + 4]))
+    if later and re.fullmatch(r"[A-Za-z0-9.-]+-only", expr):
+        # "GNU Lesser General Public License v2.1 or later": the words right after the name decide
+        expr = expr.removesuffix("-only") + "-or-later"
+        end = m.end + len(later.group(0).split())
+    return _Found(expr, confidence, int(line_arr[m.start]), int(line_arr[end - 1]), kind, m.start, end)
 
 
-def _decode(data: bytes) -> str:
-    """Decode bytes as text without ever failing; binary content becomes harmless."""
+_LATER = re.compile(r"^(?:or later|or any later(?: version)?|or newer)\b")
+# In the strings of a binary file only matches of at least this many words count.
+BINARY_MIN_TOKENS = 12
+# A text naming this many licenses, nearly all by a bare name or id, is a list of licenses.
+LIST_MIN_LICENSES = 12
+LIST_SHORT_SHARE = 0.8
+
+
+def _license_list(idx: RuleIndex, matches: list[RuleMatch]) -> str | None:
+    """A table of license ids or names (an SPDX list dump, a package's license lookup table) names
+    many licenses and grants none: one note, not hundreds of licenses."""
+    ids = {idx.exprs[int(idx.expr_of[m.rule])] for m in matches}
+    if len(ids) < LIST_MIN_LICENSES:
+        return None
+    short = sum(m.end - m.start <= 8 for m in matches)
+    if short < LIST_SHORT_SHARE * len(matches):
+        return None
+    return f"names {len(ids)} licenses, nearly all by a bare name or id: a list of licenses, not a license"
+
+
+def _only(expression: str, keys: list[str]) -> bool:
+    """Whether every id of *expression* is one of *keys*."""
+    ids = {x for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()\s]", expression) if x}
+    return bool(ids) and ids <= set(keys)
+
+
+_OR_GLUE = frozenset({"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"})
+
+
+def _choices(found: list[_Found], tokens: list[str], line_arr: np.ndarray) -> list[_Found]:
+    """Two licenses joined by "or" words ("MIT or the Apache License, at your option") are a choice."""
+    found.sort(key=lambda f: f.pos)
+    out: list[_Found] = []
+    for f in found:
+        prev = out[-1] if out else None
+        if prev is not None and prev.rule != "spdx-identifier" and f.rule != "spdx-identifier" and prev.expr != f.expr:
+            glue = tokens[prev.tok_end : f.pos]
+            if 0 < len(glue) <= 6 and "or" in glue and set(glue) <= _OR_GLUE and " " not in prev.expr + f.expr:
+                out[-1] = _Found(
+                    f"{prev.expr} OR {f.expr}",
+                    min(prev.confidence, f.confidence),
+                    prev.start,
+                    f.end,
+                    "mention",
+                    prev.pos,
+                    f.tok_end,
+                )
+                continue
+        out.append(f)
+    return out
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """Decode bytes as text without ever failing; binary content becomes harmless.
+
+    Returns the text and whether it came from a binary file (only its printable strings).
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
+        return data.decode("utf-16", errors="replace"), False
     head = data[:8192]
     if b"\x00" in head:
         # UTF-16 without BOM has a NUL in every other byte; anything else with NULs is binary.
         even, odd = head[0::2].count(0), head[1::2].count(0)
         if odd > 0.4 * len(head) / 2 and even < 0.05 * len(head) / 2:
-            return data.decode("utf-16-le", errors="replace")
+            return data.decode("utf-16-le", errors="replace"), False
         if even > 0.4 * len(head) / 2 and odd < 0.05 * len(head) / 2:
-            return data.decode("utf-16-be", errors="replace")
+            return data.decode("utf-16-be", errors="replace"), False
+    if b"\x00" in head or data.startswith(b"%PDF-"):
         # Binary: keep only runs of printable ASCII, as `strings` does (licenses embedded in blobs).
-        return "\n".join(m.decode("ascii") for m in re.findall(rb"[\x20-\x7e\t]{8,}", data))
+        return "\n".join(m.decode("ascii") for m in re.findall(rb"[\x20-\x7e\t]{8,}", data)), True
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return data.decode("cp1252", errors="replace"), False
+
+
+class UnreadableDocument(Exception):
+    """A PDF, RTF or DOCX document whose text could not be extracted."""
+
+
+def _document_text(data: bytes) -> str | None:
+    """The text of a PDF (pypdf), RTF (striprtf) or DOCX (its word/document.xml) document; None when
+    *data* is none of these. Raises UnreadableDocument when it is one but its text cannot be read."""
+    try:
+        if data.startswith(b"%PDF-"):
+            from pypdf import PdfReader
+
+            reader = PdfReader(io.BytesIO(data))
+            return "\n".join(page.extract_text() or "" for page in reader.pages[:MAX_DOCUMENT_PAGES])
+        if data.lstrip().startswith(b"{\\rtf"):
+            from striprtf.striprtf import rtf_to_text
+
+            text: str = rtf_to_text(data.decode("latin-1"), errors="ignore")
+            return text
+        if data.startswith(b"PK\x03\x04"):
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                if "word/document.xml" not in z.namelist():
+                    return None
+                xml = z.open("word/document.xml").read(MAX_BYTES)
+            body = ElementTree.fromstring(xml)
+            para = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"
+            return "\n".join("".join(t.text or "" for t in p.iter() if t.tag.endswith("}t")) for p in body.iter(para))
+    except Exception as exc:  # each extractor has its own errors; any of them means unreadable
+        raise UnreadableDocument(f"{type(exc).__name__}: {exc}") from exc
+    return None
 
 
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier\s*:\s*(.+)", re.I)
@@ -251,400 +350,6 @@ def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
 def _family(expr: str) -> str:
     """Treat X, X-only, X-or-later and X+ as one license when deduplicating evidence."""
     return re.sub(r"(-only|-or-later|\+)(?=$|\s|\))", "", expr)
-
-
-# Minimum share of an entry's shingles that must be present, by kind.
-_MIN_COVERAGE = {"text": 0.3, "notice": 0.8}
-# Minimum number of (estimated) matched shingles, by kind.
-_MIN_HITS = {"text": 12, "notice": 6}
-# A whole text of one short sentence (TermReadKey, Kastrup) is accepted with fewer hits.
-_MIN_HITS_WHOLE = 8
-# A gap of this many tokens without hits splits a region (a second license text, prose between).
-_GAP = 48
-_MAX_LICENSES = 64  # bounds the work on third-party NOTICE files listing many licenses
-# Window (tokens) used to trim sparse hits at the edges of a region.
-_EDGE = 24
-
-
-def _match_texts(idx: TextIndex, ids: np.ndarray, alive: np.ndarray) -> list[_TextHit]:
-    """Greedily find the best-explained license texts/notices, each on its own token region."""
-    hs, ok = shingle_hashes(ids)
-    if not len(hs):
-        return []
-    pos = np.nonzero(ok)[0]
-    h = hs[pos]
-    # Sorted queries make the binary searches cache-friendly.
-    order = np.argsort(h)
-    j = np.empty_like(order)
-    j[order] = np.searchsorted(idx.hashes, h[order])
-    j[j >= len(idx.hashes)] = 0
-    hit = idx.hashes[j] == h
-    pos, j = pos[hit], j[hit]
-    out: list[_TextHit] = []
-    while len(out) < _MAX_LICENSES:
-        keep = alive[pos] & alive[np.minimum(pos + SHINGLE - 1, len(alive) - 1)]
-        pos, j = pos[keep], j[keep]
-        if not len(pos):
-            break
-        best = _best_candidate(idx, pos, j)
-        if best is None:
-            break
-        alive[best.tok_start : best.tok_end + 1] = False
-        host = _absorbing_neighbour(idx, best, out)
-        if host is None:
-            out.append(best)
-        else:  # leftover piece of a text already matched (a repeated appendix, an edge cut too early)
-            host.tok_start = min(host.tok_start, best.tok_start)
-            host.tok_end = max(host.tok_end, best.tok_end)
-    return out
-
-
-# Regions closer than this (tokens) are neighbours.
-_ADJACENT = 12
-
-
-def _absorbing_neighbour(idx: TextIndex, hit: _TextHit, done: list[_TextHit]) -> _TextHit | None:
-    """The matched text next to *hit* whose reference already contains most of *hit*'s shingles."""
-    if hit.rows is None or not len(hit.rows):
-        return None
-    rows = np.unique(hit.rows)
-    for prev in done:
-        if prev.rule == "notice":
-            continue
-        if hit.tok_start > prev.tok_end + _ADJACENT or hit.tok_end < prev.tok_start - _ADJACENT:
-            continue
-        row, ent = _expand(idx, rows)
-        share = len(np.unique(row[ent == prev.entry])) * int(idx.entry_rate[prev.entry]) / len(rows)
-        # A complete text of its own (Llama 2 after Llama 3.1) shares much with its neighbour but
-        # is a second license; leftovers and partial echoes of the neighbour are not.
-        if share >= 0.9 or (share >= 0.75 and hit.rule != "full-text"):
-            return prev
-    return None
-
-
-def _expand(idx: TextIndex, uj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Postings of the hash-table rows *uj*: (row number in uj, entry) pairs."""
-    starts = idx.offsets[uj]
-    lens = idx.offsets[uj + 1] - starts
-    total = int(lens.sum())
-    row = np.repeat(np.arange(len(uj)), lens)
-    first = np.cumsum(lens) - lens
-    flat = np.arange(total) - np.repeat(first, lens) + np.repeat(starts, lens)
-    return row, idx.entries[flat].astype(np.int64)
-
-
-@dataclass
-class _Cand:
-    entry: int
-    rate: int
-    hits: int  # estimated matched shingles in the region
-    n4: int  # distinct hits whose hash is 0 mod 4: comparable between exact and sampled entries
-    coverage: float
-    p: np.ndarray  # hit positions in the region
-    pj: np.ndarray  # hash row of each hit
-    hit: _TextHit
-    key: tuple[float, ...]
-
-
-def _best_candidate(idx: TextIndex, pos: np.ndarray, j: np.ndarray) -> _TextHit | None:
-    """Score the entries sharing most shingles with the input and return the best explanation."""
-    is_text = idx.is_text
-    uj, inv = np.unique(j, return_inverse=True)
-    row, ent = _expand(idx, uj)
-    counts = np.bincount(ent, minlength=len(idx.entry_size))
-    cov = counts / np.maximum(idx.entry_size, 1)
-    est = counts * idx.entry_rate
-    min_cov = np.where(is_text, _MIN_COVERAGE["text"], _MIN_COVERAGE["notice"]) * 0.9
-    min_hits = np.where(is_text, _MIN_HITS_WHOLE, _MIN_HITS["notice"])
-    eligible = np.nonzero((cov >= min_cov) & (est >= min_hits))[0]
-    if not len(eligible):
-        return None
-    # Shortlist: most hits overall, most hits among exact (unsampled) entries, best coverage.
-    by_est = eligible[np.argsort(-est[eligible], kind="stable")[:12]]
-    exact = eligible[idx.entry_rate[eligible] == 1]
-    by_exact = exact[np.argsort(-est[exact], kind="stable")[:8]]
-    by_cov = eligible[np.argsort(-cov[eligible], kind="stable")[:6]]
-    top = np.unique(np.concatenate((by_est, by_exact, by_cov)))
-    sub4 = (idx.hashes[uj] & np.uint32(3)) == 0
-    cands: list[_Cand] = []
-    top = top[np.argsort(-est[top], kind="stable")]
-    # Only the postings of shortlisted entries are looked at again.
-    flag = np.zeros(len(idx.entry_size), dtype=bool)
-    flag[top] = True
-    sel = flag[ent]
-    row, ent = row[sel], ent[sel]
-    best_hits = 0
-    for e in top:
-        # Region hits never exceed the entry's total: far weaker entries cannot win any more.
-        if est[e] < 0.5 * best_hits:
-            break
-        in_e = np.zeros(len(uj), dtype=bool)
-        in_e[row[ent == e]] = True
-        p_mask = in_e[inv]
-        rate = int(idx.entry_rate[e])
-        region = _region(pos[p_mask], inv[p_mask], rate, len(uj))
-        if region is None:
-            continue
-        rp, rj = region
-        seen = np.zeros(len(uj), dtype=bool)
-        seen[rj] = True
-        n = int(seen.sum())
-        kind = "text" if is_text[e] else "notice"
-        c = n / max(int(idx.entry_size[e]), 1)
-        hits = n * rate
-        if c < _MIN_COVERAGE[kind] or hits < (_MIN_HITS_WHOLE if c >= 0.9 else _MIN_HITS[kind]):
-            continue
-        p0, p1 = int(rp[0]), int(rp[-1])
-        density = min(1.0, hits / (p1 - p0 + 1))
-        if density < 0.35:
-            continue
-        expr = idx.entry_expr[e]
-        if kind == "text":
-            rule = "full-text" if c >= 0.8 else "partial-text"
-            conf = min(1.0, 0.55 + 0.45 * min(c, 1.0)) * (0.7 + 0.3 * density)
-        else:
-            rule = "notice"
-            conf = min(1.0, c) * (0.7 + 0.3 * density) * 0.95
-        simple = -(expr.count(" AND ") + expr.count(" OR "))
-        n4 = int((seen & sub4).sum())
-        best_hits = max(best_hits, hits)
-        cands.append(
-            _Cand(
-                int(e),
-                rate,
-                hits,
-                n4,
-                c,
-                rp,
-                rj,
-                _TextHit(expr, conf, p0, p1 + SHINGLE - 1, rule, int(e), uj[rj]),
-                # Equal hits: the fuller match, then an SPDX-listed id over a LicenseRef near-copy,
-                # then a license text over a notice rule that happens to quote it.
-                (
-                    float(hits),
-                    round(c, 1),
-                    int(not expr.startswith("LicenseRef-")),
-                    int(is_text[e]),
-                    c,
-                    simple,
-                    -int(e),
-                ),
-            )
-        )
-    if not cands:
-        return None
-    exact = [c for c in cands if c.rate == 1]
-    sampled = [c for c in cands if c.rate > 1]
-    best = max(exact, key=lambda c: c.key) if exact else None
-    if sampled:
-        # A sampled entry must beat the best exact one on the very same hash subset, where both
-        # counts are exact; scaled estimates alone would let sampling noise decide.
-        best_s = max(sampled, key=lambda c: (c.n4, c.key))
-        if best is None or best_s.n4 > best.n4:
-            best = best_s
-    assert best is not None
-    if best.coverage < 0.5:
-        best = _prefer_whole_texts(best, cands)
-    return best.hit
-
-
-def _prefer_whole_texts(best: _Cand, cands: list[_Cand]) -> _Cand:
-    """Split a partial match that is better explained piecewise by complete texts.
-
-    Some LicenseDB entries bundle several licenses (node.js: MIT, Artistic, ...); on a file that
-    holds the separate texts such an entry matches most of the file, but each true text matches
-    whole. Prefer the complete texts when they explain the bundle's hits, or clearly beat it on
-    their own stretch of the input.
-    """
-    whole = sorted(
-        (c for c in cands if c is not best and c.coverage >= 0.8 and c.hit.expr != best.hit.expr),
-        key=lambda c: c.key,
-        reverse=True,
-    )
-    taken: list[_Cand] = []
-    for c in whole:
-        if all(c.hit.tok_end < t.hit.tok_start or c.hit.tok_start > t.hit.tok_end for t in taken):
-            taken.append(c)
-    if taken and sum(c.hits for c in taken) >= 0.85 * best.hits:
-        return taken[0]
-    for c in whole:
-        inside = (best.p >= c.hit.tok_start) & (best.p <= c.hit.tok_end)
-        if c.hits > 1.1 * len(np.unique(best.pj[inside])) * best.rate:
-            return c
-    return best
-
-
-def _region(p: np.ndarray, pj: np.ndarray, rate: int, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Pick the main cluster of one entry's hit positions and trim its loose edges.
-
-    *p* are sorted input positions, *pj* the hash row (< n_rows) of each; returns both, cut to
-    the region.
-    """
-    if not len(p):
-        return None
-    cuts = np.nonzero(np.diff(p) > _GAP * rate)[0]
-    if len(cuts):
-        bounds = np.concatenate(([0], cuts + 1, [len(p)]))
-        k = int(np.argmax(np.diff(bounds)))  # the cluster with most hits
-        a, b = int(bounds[k]), int(bounds[k + 1])
-        cp, cj = p[a:b], pj[a:b]
-    else:
-        cp, cj = p, pj
-    # Hits at the edges whose shingle recurs inside the cluster add nothing: they are usually
-    # boilerplate shared with a neighbouring license text ("in an action of contract ...").
-    # With repeated indices a fancy assignment keeps the last value written.
-    at = np.arange(len(cj))
-    last = np.empty(n_rows, dtype=np.int64)
-    last[cj] = at
-    first = np.empty(n_rows, dtype=np.int64)
-    first[cj[::-1]] = at[::-1]
-    is_last = last[cj] == at
-    is_first = first[cj] == at
-    lo = int(np.argmax(is_last))
-    hi = len(cj) - 1 - int(np.argmax(is_first[::-1]))
-    if lo > hi:
-        lo, hi = 0, len(cj) - 1
-    # Then drop sparse edges: a window of _EDGE tokens must hold a fair share of hits.
-    w = _EDGE
-    need = max(2.0, 0.3 * w / rate)
-    seg = cp[lo : hi + 1]
-    fwd = np.searchsorted(seg, seg + w) - np.arange(len(seg))
-    bwd = np.arange(len(seg)) - np.searchsorted(seg, seg - w) + 1
-    dense_f = np.nonzero(fwd >= need)[0]
-    dense_b = np.nonzero(bwd >= need)[0]
-    if len(dense_f) and len(dense_b) and dense_f[0] <= dense_b[-1]:
-        lo, hi = lo + int(dense_f[0]), lo + int(dense_b[-1])
-    return cp[lo : hi + 1], cj[lo : hi + 1]
-
-
-# Licensing words that make a bare name ("MIT", "Apache 2.0") count as a license mention.
-_CUE_BEFORE = {"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"}
-_CUE_AFTER = {"license", "licensed", "licenses"}
-_LICENSE_WORDS = {"license", "licensed", "licenses", "licensing", "identifier"}
-_OR_GLUE = {"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"}
-
-
-def _match_mentions(
-    idx: TextIndex, tokens: list[str], ids: np.ndarray, alive: np.ndarray, line_arr: np.ndarray
-) -> list[_Found]:
-    """Find license names/references among the tokens that no text match consumed."""
-    aliases = idx.aliases
-    idl = ids.tolist()
-    alive_l = alive.tolist()
-    n = len(idl)
-    found: list[tuple[int, int, str, bool]] = []  # (start, end exclusive, expr, strong)
-    starts = np.flatnonzero(idx.alias_start[ids] & alive).tolist() if n else []
-    empty: list[tuple[tuple[int, ...], int, int]] = []
-    for i in starts:
-        longer = aliases.get((idl[i], idl[i + 1]), empty) if i + 1 < n else empty
-        for seq, expr_no, flags in longer + aliases.get(idl[i], empty):
-            L = len(seq)
-            if i + L <= n and tuple(idl[i : i + L]) == seq and all(alive_l[i : i + L]):
-                if _version_follows(tokens, i + L):
-                    continue  # "Eclipse Public License" + "2.0": the name without its version is wrong
-                strong = bool(flags & ALIAS_STRONG)
-                if flags & ALIAS_WORD and not _LICENSE_WORDS.intersection(tokens[max(0, i - 2) : i + 2]):
-                    continue
-                if strong or _has_cue(tokens, i, i + L):
-                    found.append((i, i + L, idx.alias_exprs[expr_no], strong))
-                    break
-    # Overlapping aliases: the most specific wins ("licensed under CC BY-NC" < "CC BY-NC-ND 4.0",
-    # "distributed under the terms of the BSD" < "BSD Zero Clause License").
-    taken = np.zeros(n, dtype=bool)
-    raw: list[tuple[int, int, str, bool]] = []
-    for f in sorted(found, key=lambda f: (-_weight(tokens[f[0] : f[1]]), f[0] - f[1], f[0])):
-        if not taken[f[0] : f[1]].any():
-            taken[f[0] : f[1]] = True
-            raw.append(f)
-    raw.sort()
-    out: list[_Found] = []
-    k = 0
-    while k < len(raw):
-        s, e, expr, strong = raw[k]
-        # "MIT or Apache-2.0", "either GPL-2.0 or (at your option) MIT": a choice, not a conjunction.
-        if k + 1 < len(raw):
-            s2, e2, expr2, _ = raw[k + 1]
-            glue = tokens[e:s2]
-            if 0 < len(glue) <= 6 and "or" in glue and set(glue) <= _OR_GLUE and expr2 != expr:
-                out.append(_Found(f"{expr} OR {expr2}", 0.8, int(line_arr[s]), int(line_arr[e2 - 1]), "mention", s))
-                k += 2
-                continue
-        conf = 0.85 if strong else 0.7
-        if out and out[-1].expr == expr and out[-1].end >= int(line_arr[s]) - 1:
-            out[-1].end = int(line_arr[e - 1])  # the same license named again on the next line
-        else:
-            out.append(_Found(expr, conf, int(line_arr[s]), int(line_arr[e - 1]), "mention", s))
-        k += 1
-    return out
-
-
-# Words that say nothing about which license an alias names.
-_FILLER_WORDS = frozenset(
-    [
-        "the",
-        "of",
-        "under",
-        "terms",
-        "licensed",
-        "license",
-        "licenses",
-        "licence",
-        "distributed",
-        "released",
-        "and",
-        "or",
-        "a",
-        "an",
-        "this",
-        "is",
-        "by",
-        "in",
-        "to",
-        "as",
-        "with",
-        "published",
-        "available",
-        "made",
-        "see",
-        "file",
-        "software",
-        "program",
-        "code",
-        "project",
-        "you",
-        "can",
-        "redistribute",
-        "it",
-        "modify",
-        "may",
-        "use",
-        "this",
-    ]
-)
-
-
-def _weight(words: list[str]) -> int:
-    """How many words of an alias occurrence actually name a license."""
-    return sum(w not in _FILLER_WORDS for w in words)
-
-
-_VERSION = re.compile(r"v?\d+(?:\.\d+)*")
-
-
-def _version_follows(tokens: list[str], end: int) -> bool:
-    """Whether a version number comes right after position *end* ("2 0", "v3", "version 2")."""
-    if end >= len(tokens):
-        return False
-    t = tokens[end]
-    if _VERSION.fullmatch(t):
-        return True
-    return t in ("version", "ver") and end + 1 < len(tokens) and bool(_VERSION.fullmatch(tokens[end + 1]))
-
-
-def _has_cue(tokens: list[str], start: int, end: int) -> bool:
-    before = tokens[max(0, start - 4) : start]
-    after = tokens[end : end + 2]
-    return bool(_CUE_BEFORE.intersection(before) or _CUE_AFTER.intersection(after))
 
 
 def _excerpt(lines: list[str], start: int, end: int) -> str:

@@ -1,0 +1,421 @@
+"""ScanCode-style license rule matching: the rules of the ScanCode LicenseDB, matched exactly and approximately.
+
+The index (``data/licenses/rule_index.npz`` and ``rule_index_meta.json.gz``, made by
+``bench/build_license_index.py``) holds every active ScanCode rule and license text as a sequence of
+word ids, with its license expression (SPDX ids, else ``LicenseRef-scancode-<key>``), relevance,
+minimum coverage, kind flags and required phrases. Matching follows ScanCode's steps:
+
+1. exact occurrences of whole rules (anchored on their first words, verified token by token);
+2. approximate matches of long rules over what exact matches of long rules left, candidates ranked by
+   how much of each rule's vocabulary the text contains, aligned with :class:`difflib.SequenceMatcher`,
+   kept when they cover enough of the rule, densely, with every required phrase intact;
+3. one winner per stretch of text: larger matches first, a match inside a larger one dropped, false
+   positive rules claiming their text and reporting nothing.
+
+Tokens are ScanCode's: lowercase runs of letters and digits, a trailing ``+`` kept ("gpl2+"), HTML
+character-reference words ignored.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RULE_INDEX_FILE = "rule_index.npz"
+RULE_META_FILE = "rule_index_meta.json.gz"
+RULE_INDEX_FORMAT = 1
+
+# Rule kind flags (bit field in the index).
+FALSE_POSITIVE = 1
+TEXT = 2
+NOTICE = 4
+REFERENCE = 8
+TAG = 16
+CONTINUOUS = 32
+ALIAS = 64  # a license's name, short name or SPDX id, added by provaudit's build (not a ScanCode rule)
+
+_WORD = re.compile(r"[^_\W]+\+?[^_\W]*", re.UNICODE)
+
+# Anchor length: rules of at least this many words are found through their first words.
+ANCHOR = 4
+# Approximate matching: rules shorter than this are only matched exactly.
+APPROX_MIN_TOKENS = 12
+# Candidates aligned per text, and the share of a rule's distinct words the text must contain.
+APPROX_CANDIDATES = 10
+APPROX_MIN_CONTAINMENT = 0.5
+# An approximate match covers at least this much of its rule and of the text span it claims.
+APPROX_MIN_COVERAGE = 0.6
+APPROX_MIN_DENSITY = 0.6
+APPROX_ROUNDS = 3
+# Long license texts are found from this share on (a truncated copy is a partial text).
+PARTIAL_TEXT_COVERAGE = 0.4
+PARTIAL_TEXT_TOKENS = 200
+# Rules of several licenses, and short rules, match approximately only when nearly whole.
+COMPOSITE_MIN_COVERAGE = 0.9
+SHORT_RULE = 50
+SHORT_MIN_COVERAGE = 0.8
+# Approximate alignment chains shared runs of this many words.
+GRAM = 3
+
+
+def tokenize(text: str, stopwords: frozenset[str]) -> list[str]:
+    """ScanCode's index tokens of *text*."""
+    return [w for w in _WORD.findall(text.lower()) if w not in stopwords]
+
+
+def tokenize_lines(text: str, stopwords: frozenset[str]) -> tuple[list[str], list[int]]:
+    """Tokens of *text* and the 0-based line of each."""
+    tokens: list[str] = []
+    lines: list[int] = []
+    for n, line in enumerate(text.split("\n")):
+        for w in _WORD.findall(line.lower()):
+            if w not in stopwords:
+                tokens.append(w)
+                lines.append(n)
+    return tokens, lines
+
+
+def anchor_keys(ids: np.ndarray, length: int) -> np.ndarray:
+    """A 64-bit key of each run of *length* word ids starting at every position (wrapping arithmetic)."""
+    n = len(ids) - length + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    keys = np.full(n, np.uint64(length), dtype=np.uint64)
+    v = ids.astype(np.uint64)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        for j in range(length):
+            keys = keys * mult + v[j : j + n] + np.uint64(1)
+    return keys
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """One rule found in a text: token span [start, end), how much of the rule it covers."""
+
+    rule: int
+    start: int
+    end: int
+    matched: int  # rule tokens matched
+    coverage: float  # matched / rule length
+    exact: bool
+    # text positions the rule's words were aligned to, as [start, end) runs (exact: the whole span)
+    blocks: tuple[tuple[int, int], ...] = ()
+
+    def runs(self) -> tuple[tuple[int, int], ...]:
+        return self.blocks or ((self.start, self.end),)
+
+
+class RuleIndex:
+    """The loaded rule index (read-only; shared by every thread)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.meta = meta
+        self.stopwords = frozenset(meta["stopwords"])
+        self.vocab: dict[str, int] = {w: i for i, w in enumerate(meta["vocab"])}
+        self.exprs: list[str] = meta["exprs"]
+        self.names: list[str] = meta["names"]
+        self.tokens = arrays["tokens"].astype(np.int32)
+        self.offsets = arrays["offsets"].astype(np.int64)
+        self.expr_of = arrays["expr"].astype(np.int32)
+        self.flags = arrays["flags"].astype(np.int32)
+        self.relevance = arrays["relevance"].astype(np.int32)
+        self.min_coverage = arrays["min_coverage"].astype(np.int32)
+        self.lengths = np.diff(self.offsets)
+        self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
+        self.has_digit = np.fromiter((any(c.isdigit() for c in w) for w in meta["vocab"]), dtype=bool)
+        req_rule, req_start, req_end = arrays["req_rule"], arrays["req_start"], arrays["req_end"]
+        self.required: dict[int, list[tuple[int, int]]] = {}
+        for r, s, e in zip(req_rule.tolist(), req_start.tolist(), req_end.tolist(), strict=True):
+            self.required.setdefault(r, []).append((s, e))
+        self._build_lookups()
+
+    def rule_tokens(self, rule: int) -> np.ndarray:
+        return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
+
+    def _build_lookups(self) -> None:
+        n_rules = len(self.lengths)
+        long_rules = np.flatnonzero(self.lengths >= ANCHOR)
+        firsts = np.stack([self.tokens[self.offsets[long_rules] + j] for j in range(ANCHOR)], axis=1)
+        keys = anchor_keys(firsts.reshape(-1), ANCHOR)[::ANCHOR] if len(long_rules) else np.zeros(0, np.uint64)
+        order = np.argsort(keys, kind="stable")
+        self.anchor_keys = keys[order]
+        self.anchor_rules = long_rules[order]
+        self.short: dict[int, dict[int, list[int]]] = {}
+        for length in range(1, ANCHOR):
+            rules = np.flatnonzero(self.lengths == length)
+            table: dict[int, list[int]] = {}
+            for r in rules.tolist():
+                key = int(anchor_keys(self.rule_tokens(r), length)[0])
+                table.setdefault(key, []).append(r)
+            self.short[length] = table
+        # Inverted index of distinct words for approximate candidates.
+        approx = np.flatnonzero((self.lengths >= APPROX_MIN_TOKENS) & ((self.flags & FALSE_POSITIVE) == 0))
+        rows: list[np.ndarray] = []
+        for r in approx.tolist():
+            rows.append(np.unique(self.rule_tokens(r)))
+        self.approx_rules = approx
+        self.approx_sizes = np.array([len(u) for u in rows], dtype=np.int32)
+        words = np.concatenate(rows) if rows else np.zeros(0, np.int32)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int32), self.approx_sizes)
+        order = np.argsort(words, kind="stable")
+        self.post_words = words[order]
+        self.post_owner = owner[order]
+        self.n_rules = n_rules
+
+    def ids_of(self, tokens: list[str]) -> np.ndarray:
+        get = self.vocab.get
+        return np.fromiter((get(t, -1) for t in tokens), dtype=np.int32, count=len(tokens))
+
+    # --- matching ---------------------------------------------------------------------------------------
+
+    def exact_matches(self, ids: np.ndarray) -> list[RuleMatch]:
+        """Every exact occurrence of a whole rule."""
+        out: list[RuleMatch] = []
+        n = len(ids)
+        known = ids >= 0
+        for length, table in self.short.items():
+            if n < length or not table:
+                continue
+            keys = anchor_keys(np.where(known, ids, -1 - np.arange(n, dtype=np.int32)), length)
+            for pos in np.flatnonzero(np.isin(keys, np.fromiter(table, dtype=np.uint64))).tolist():
+                for r in table[int(keys[pos])]:
+                    if np.array_equal(ids[pos : pos + length], self.rule_tokens(r)):
+                        out.append(RuleMatch(r, pos, pos + length, length, 1.0, True))
+        if n >= ANCHOR:
+            keys = anchor_keys(ids, ANCHOR)
+            lo = np.searchsorted(self.anchor_keys, keys, side="left")
+            hi = np.searchsorted(self.anchor_keys, keys, side="right")
+            for pos in np.flatnonzero(hi > lo).tolist():
+                for r in self.anchor_rules[lo[pos] : hi[pos]].tolist():
+                    length = int(self.lengths[r])
+                    if pos + length <= n and np.array_equal(ids[pos : pos + length], self.rule_tokens(r)):
+                        out.append(RuleMatch(r, pos, pos + length, length, 1.0, True))
+        return out
+
+    def approx_matches(self, ids: np.ndarray, open_: np.ndarray) -> list[RuleMatch]:
+        """Approximate matches of long rules over the positions still *open_*."""
+        words = np.unique(ids[open_ & (ids >= 0)])
+        if not len(words) or not len(self.post_words):
+            return []
+        lo = np.searchsorted(self.post_words, words, side="left")
+        hi = np.searchsorted(self.post_words, words, side="right")
+        owners = np.concatenate([self.post_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        if not len(owners):
+            return []
+        shared = np.bincount(owners, minlength=len(self.approx_sizes))
+        containment = shared / np.maximum(self.approx_sizes, 1)
+        # Large rules the text contains well first: shared words weighted by containment.
+        score = np.where(containment >= APPROX_MIN_CONTAINMENT, shared * containment, 0.0)
+        ranked = np.argsort(-score, kind="stable")[:APPROX_CANDIDATES]
+        query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
+        out: list[RuleMatch] = []
+        for j in ranked.tolist():
+            if containment[j] < APPROX_MIN_CONTAINMENT:
+                break
+            rule = int(self.approx_rules[j])
+            match = self._align(query, rule)
+            if match is not None:
+                out.append(match)
+        return out
+
+    def _align(self, query: np.ndarray, rule: int) -> RuleMatch | None:
+        """Align *rule* with the text: the longest chain of shared word triples in the same order in both
+        (a longest increasing subsequence), grouped into diagonal blocks; the densest run of blocks that
+        covers enough of the rule wins, and every required phrase must lie inside one block."""
+        tokens = self.rule_tokens(rule)
+        length = len(tokens)
+        if self.composite[rule]:
+            floor = COMPOSITE_MIN_COVERAGE  # "MIT OR Unlicense" only where the whole rule is there
+        elif length < SHORT_RULE:
+            floor = SHORT_MIN_COVERAGE
+        elif self.flags[rule] & TEXT and length >= PARTIAL_TEXT_TOKENS:
+            floor = PARTIAL_TEXT_COVERAGE
+        else:
+            floor = APPROX_MIN_COVERAGE
+        need = max(floor, self.min_coverage[rule] / 100) * length
+        rkeys = anchor_keys(tokens, GRAM)
+        qkeys = anchor_keys(query, GRAM)
+        if not len(rkeys) or not len(qkeys):
+            return None
+        order = np.argsort(rkeys, kind="stable")
+        sorted_keys = rkeys[order]
+        lo = np.searchsorted(sorted_keys, qkeys, side="left")
+        hi = np.searchsorted(sorted_keys, qkeys, side="right")
+        counts = hi - lo
+        hit = np.flatnonzero(counts)
+        if len(hit) * GRAM < need:
+            return None
+        q_pos = np.repeat(hit, counts[hit])
+        r_pos = order[
+            np.concatenate([np.arange(a, b) for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True)])
+        ]
+        chain = _increasing_chain(q_pos.tolist(), r_pos.tolist())
+        # Blocks: runs of pairs on one diagonal, each pair covering GRAM words.
+        blocks: list[tuple[int, int, int]] = []  # (query start, rule start, size)
+        for q, r in chain:
+            if blocks:
+                bq, br, size = blocks[-1]
+                if q - bq == r - br and q <= bq + size:
+                    blocks[-1] = (bq, br, q + GRAM - bq)
+                    continue
+                if q < bq + size or r < br + size:  # overlaps the previous block: keep the new words only
+                    cut = max(bq + size - q, br + size - r)
+                    if cut >= GRAM:
+                        continue
+                    q, r = q + cut, r + cut
+                    blocks.append((q, r, GRAM - cut))
+                    continue
+            blocks.append((q, r, GRAM))
+        best: tuple[int, int, int] | None = None  # matched, first block, last block
+        for a in range(len(blocks)):
+            got = 0
+            for b in range(a, len(blocks)):
+                got += blocks[b][2]
+                span = blocks[b][0] + blocks[b][2] - blocks[a][0]
+                if got >= need and got >= APPROX_MIN_DENSITY * span and (best is None or got > best[0]):
+                    best = (got, a, b)
+        if best is None:
+            return None
+        got, a, b = best
+        run = blocks[a : b + 1]
+        for s, e in self.required.get(rule, ()):
+            if not any(br <= s and e <= br + size for _, br, size in run):
+                return None
+        spans = tuple((q, q + size) for q, _, size in run)
+        return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans)
+
+    def match(self, ids: np.ndarray, tokens: list[str]) -> list[RuleMatch]:
+        """The winning rule matches of a text's word ids (and its *tokens*), in text order."""
+        exact = [
+            m for m in self.exact_matches(ids) if not self._version_differs(ids, m) and not self._without_cue(tokens, m)
+        ]
+        whole = [m for m in exact if m.start == 0 and m.end == len(ids)]
+        if whole:
+            return [max(whole, key=lambda m: (self.lengths[m.rule], -m.rule))]
+        # Approximate matching, round by round, each round on what earlier rounds' matches left, so
+        # several texts in one file are all found; exact matches compete with them at the end.
+        open_ = np.ones(len(ids), dtype=bool)
+        found = list(exact)
+        for _ in range(APPROX_ROUNDS):
+            if open_.sum() < APPROX_MIN_TOKENS:
+                break
+            approx = self.approx_matches(ids, open_)
+            if not approx:
+                break
+            best = self._select(ids, approx, keep_false_positives=True)
+            found.extend(best)
+            for m in best:
+                for a, b in m.runs():
+                    open_[a:b] = False
+        return self._select(ids, found)
+
+    def _without_cue(self, tokens: list[str], m: RuleMatch) -> bool:
+        """A short name or id of provaudit's aliases ("X11", "MIT") counts only next to a licensing word."""
+        if not self.flags[m.rule] & ALIAS or m.end - m.start > 3:
+            return False
+        return not (
+            _CUE_BEFORE.intersection(tokens[max(0, m.start - 4) : m.start])
+            or _CUE_AFTER.intersection(tokens[m.end : m.end + 2])
+        )
+
+    def _version_differs(self, ids: np.ndarray, m: RuleMatch) -> bool:
+        """A short name match right before a version it does not include ("Eclipse Public License" + "2.0")."""
+        if self.lengths[m.rule] > 8 or m.end >= len(ids) or self.flags[m.rule] & TEXT:
+            return False
+        nxt = int(ids[m.end])
+        return nxt >= 0 and bool(self.has_digit[nxt]) and not self.has_digit[self.rule_tokens(m.rule)].any()
+
+    def _weight(self, ids: np.ndarray, m: RuleMatch) -> float:
+        # Version words say which license: between equal matches the one that reads them wins
+        # ("under GPL-2.0+" is GPL-2.0-or-later, not "licensed under GPL").
+        digits = sum(int(self.has_digit[ids[a:b][ids[a:b] >= 0]].sum()) for a, b in m.runs())
+        return m.matched + 0.5 * digits
+
+    def _select(self, ids: np.ndarray, matches: list[RuleMatch], keep_false_positives: bool = False) -> list[RuleMatch]:
+        # Larger evidence first; among equals the exact, then the better-covered, then the earlier.
+        matches.sort(key=lambda m: (-self._weight(ids, m), not m.exact, -m.coverage, m.start, m.rule))
+        taken = np.zeros(max((m.end for m in matches), default=0), dtype=bool)
+        kept: list[RuleMatch] = []
+        for m in matches:
+            if any(taken[a:b].any() for a, b in m.runs()):
+                continue
+            for a, b in m.runs():
+                taken[a:b] = True
+            kept.append(m)
+        kept.sort(key=lambda m: m.start)
+        return kept if keep_false_positives else [m for m in kept if not self.flags[m.rule] & FALSE_POSITIVE]
+
+
+_CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"})
+_CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
+
+
+def _increasing_chain(q_pos: list[int], r_pos: list[int]) -> list[tuple[int, int]]:
+    """The longest chain of (query, rule) pairs increasing in both (pairs come sorted by query position)."""
+    pairs = sorted(zip(q_pos, r_pos, strict=True), key=lambda p: (p[0], -p[1]))
+    tails: list[int] = []  # smallest rule position ending a chain of each length
+    tail_at: list[int] = []  # index of that pair
+    back = [-1] * len(pairs)
+    for i, (_, r) in enumerate(pairs):
+        k = bisect.bisect_left(tails, r)
+        back[i] = tail_at[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(r)
+            tail_at.append(i)
+        else:
+            tails[k] = r
+            tail_at[k] = i
+    out: list[tuple[int, int]] = []
+    i = tail_at[-1] if tail_at else -1
+    while i >= 0:
+        out.append(pairs[i])
+        i = back[i]
+    return out[::-1]
+
+
+def _data_dirs() -> list[Path]:
+    from provaudit.licenses._textindex import _data_dir_candidates
+
+    return _data_dir_candidates()
+
+
+def find_rule_index_dir() -> Path:
+    """The folder holding the rule index (the checkout's data/licenses or the wheel's resources)."""
+    for d in _data_dirs():
+        if (d / RULE_INDEX_FILE).is_file() and (d / RULE_META_FILE).is_file():
+            return d
+    raise FileNotFoundError(f"{RULE_INDEX_FILE} not found; run bench/build_license_index.py")
+
+
+def load_rule_index(folder: Path) -> RuleIndex:
+    with gzip.open(folder / RULE_META_FILE, "rb") as fh:
+        meta = json.loads(fh.read())
+    if meta.get("format") != RULE_INDEX_FORMAT:
+        raise ValueError(f"{folder / RULE_META_FILE}: format {meta.get('format')}, expected {RULE_INDEX_FORMAT}")
+    with np.load(folder / RULE_INDEX_FILE) as z:
+        arrays = {k: z[k] for k in z.files}
+    return RuleIndex(arrays, meta)
+
+
+_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _cached() -> RuleIndex:
+    return load_rule_index(find_rule_index_dir())
+
+
+def get_rule_index() -> RuleIndex:
+    """The rule index, loaded once per process."""
+    with _LOCK:
+        return _cached()
