@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ ANCHOR = 4
 APPROX_MIN_TOKENS = 12
 # Candidates aligned per text, and the share of a rule's distinct words the text must contain.
 APPROX_CANDIDATES = 10
+APPROX_PER_LICENSE = 2
 APPROX_MIN_CONTAINMENT = 0.5
 # An approximate match covers at least this much of its rule and of the text span it claims.
 APPROX_MIN_COVERAGE = 0.6
@@ -63,6 +65,9 @@ PARTIAL_TEXT_TOKENS = 200
 COMPOSITE_MIN_COVERAGE = 0.9
 SHORT_RULE = 50
 SHORT_MIN_COVERAGE = 0.8
+# A text that is a license's first part up to its own end (a truncated copy) needs half of the rule.
+TRUNCATED_MIN_COVERAGE = 0.5
+TRUNCATED_HEAD = 0.05
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
 
@@ -132,6 +137,7 @@ class RuleIndex:
         self.min_coverage = arrays["min_coverage"].astype(np.int32)
         self.lengths = np.diff(self.offsets)
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
+        self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
         self.has_digit = np.fromiter((any(c.isdigit() for c in w) for w in meta["vocab"]), dtype=bool)
         req_rule, req_start, req_end = arrays["req_rule"], arrays["req_start"], arrays["req_end"]
         self.required: dict[int, list[tuple[int, int]]] = {}
@@ -216,10 +222,20 @@ class RuleIndex:
         containment = shared / np.maximum(self.approx_sizes, 1)
         # Large rules the text contains well first: shared words weighted by containment.
         score = np.where(containment >= APPROX_MIN_CONTAINMENT, shared * containment, 0.0)
-        ranked = np.argsort(-score, kind="stable")[:APPROX_CANDIDATES]
+        # A few per license: ScanCode keeps dozens of near-copies of the GPL, which would crowd out the
+        # one text that really matches (the LGPL-3.0 text with the GPL-3.0 after it).
+        ranked: list[int] = []
+        per_expr: dict[int, int] = {}
+        for j in np.argsort(-score, kind="stable")[: APPROX_CANDIDATES * 20].tolist():
+            e = int(self.expr_of[self.approx_rules[j]])
+            if per_expr.get(e, 0) < APPROX_PER_LICENSE:
+                per_expr[e] = per_expr.get(e, 0) + 1
+                ranked.append(j)
+                if len(ranked) == APPROX_CANDIDATES:
+                    break
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
         out: list[RuleMatch] = []
-        for j in ranked.tolist():
+        for j in ranked:
             if containment[j] < APPROX_MIN_CONTAINMENT:
                 break
             rule = int(self.approx_rules[j])
@@ -238,7 +254,7 @@ class RuleIndex:
             floor = COMPOSITE_MIN_COVERAGE  # "MIT OR Unlicense" only where the whole rule is there
         elif length < SHORT_RULE:
             floor = SHORT_MIN_COVERAGE
-        elif self.flags[rule] & TEXT and length >= PARTIAL_TEXT_TOKENS:
+        elif length >= PARTIAL_TEXT_TOKENS:
             floor = PARTIAL_TEXT_COVERAGE
         else:
             floor = APPROX_MIN_COVERAGE
@@ -276,20 +292,29 @@ class RuleIndex:
                     blocks.append((q, r, GRAM - cut))
                     continue
             blocks.append((q, r, GRAM))
-        best: tuple[int, int, int] | None = None  # matched, first block, last block
+        # fragments left by overlaps are noise (a word of another license's text between two runs)
+        blocks = [blk for blk in blocks if blk[2] >= GRAM]
+        # The run of blocks with the most matched words less the text words left unmatched inside it.
+        best: tuple[int, int, int, int] | None = None  # score, matched, first block, last block
         for a in range(len(blocks)):
             got = 0
             for b in range(a, len(blocks)):
                 got += blocks[b][2]
                 span = blocks[b][0] + blocks[b][2] - blocks[a][0]
-                if got >= need and got >= APPROX_MIN_DENSITY * span and (best is None or got > best[0]):
-                    best = (got, a, b)
+                score = 2 * got - span
+                # a copy cut short: the rule from its start to where the text ends
+                cut = blocks[a][1] <= TRUNCATED_HEAD * length and blocks[b][0] + blocks[b][2] >= len(query) - 2
+                enough = got >= need or (cut and got >= max(TRUNCATED_MIN_COVERAGE * length, APPROX_MIN_TOKENS))
+                if enough and got >= APPROX_MIN_DENSITY * span and (best is None or score > best[0]):
+                    best = (score, got, a, b)
         if best is None:
             return None
-        got, a, b = best
+        _, got, a, b = best
         run = blocks[a : b + 1]
+        first, last = min(br for _, br, _ in run), max(br + size for _, br, size in run)
         for s, e in self.required.get(rule, ()):
-            if not any(br <= s and e <= br + size for _, br, size in run):
+            # only phrases of the part of the rule that matched: a truncated copy lacks the rest
+            if first <= s and e <= last and not any(br <= s and e <= br + size for _, br, size in run):
                 return None
         spans = tuple((q, q + size) for q, _, size in run)
         return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans)
@@ -299,9 +324,6 @@ class RuleIndex:
         exact = [
             m for m in self.exact_matches(ids) if not self._version_differs(ids, m) and not self._without_cue(tokens, m)
         ]
-        whole = [m for m in exact if m.start == 0 and m.end == len(ids)]
-        if whole:
-            return [max(whole, key=lambda m: (self.lengths[m.rule], -m.rule))]
         # Approximate matching, round by round, each round on what earlier rounds' matches left, so
         # several texts in one file are all found; exact matches compete with them at the end.
         open_ = np.ones(len(ids), dtype=bool)
@@ -342,8 +364,14 @@ class RuleIndex:
         return m.matched + 0.5 * digits
 
     def _select(self, ids: np.ndarray, matches: list[RuleMatch], keep_false_positives: bool = False) -> list[RuleMatch]:
-        # Larger evidence first; among equals the exact, then the better-covered, then the earlier.
-        matches.sort(key=lambda m: (-self._weight(ids, m), not m.exact, -m.coverage, m.start, m.rule))
+        # Larger evidence first; weights within 1% are equal, and then the better covered rule wins (the
+        # GPL-3.0 text over a GPL-3.0 with an exception whose text is not there), then a license's own text
+        # over a rule that copies it (ScanCode's PPL rule is the ODC-By text), the exact, the earlier.
+        def key(m: RuleMatch) -> tuple[float, ...]:
+            level = math.floor(math.log(max(self._weight(ids, m), 1.0)) / math.log(1.01))
+            return (-level, -round(m.coverage, 2), not self.is_license[m.rule], not m.exact, m.start, m.rule)
+
+        matches.sort(key=key)
         taken = np.zeros(max((m.end for m in matches), default=0), dtype=bool)
         kept: list[RuleMatch] = []
         for m in matches:

@@ -115,7 +115,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
         return Detection(file=file, expression=None, confidence=0.0, matches=(), note=listing)
     for m in rule_matches:
         found.append(_found(idx, m, line_arr, tokens))
-    found = _choices(found, tokens, line_arr)
+    found = _lgpl3_with_gpl3(_choices(found, tokens, line_arr))
     found.sort(key=lambda f: (f.start, f.pos))
     matches = tuple(
         LicenseMatch(
@@ -231,6 +231,26 @@ def _only(expression: str, keys: list[str]) -> bool:
     """Whether every id of *expression* is one of *keys*."""
     ids = {x for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()\s]", expression) if x}
     return bool(ids) and ids <= set(keys)
+
+
+def _lgpl3_with_gpl3(found: list[_Found]) -> list[_Found]:
+    """The LGPL-3.0 is a set of permissions added to the GPL-3.0 and is published followed by the GPL-3.0's
+    text (the SPDX text, most LICENSE files): a GPL-3.0 text right after an LGPL-3.0 text is part of it."""
+    out: list[_Found] = []
+    for f in found:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.rule in ("full-text", "partial-text")
+            and f.rule in ("full-text", "partial-text")
+            and _family(prev.expr) == "LGPL-3.0"
+            and _family(f.expr) == "GPL-3.0"
+            and f.start <= prev.end + 3 < f.end + 3
+        ):
+            prev.end = max(prev.end, f.end)
+            continue
+        out.append(f)
+    return out
 
 
 _OR_GLUE = frozenset({"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"})
