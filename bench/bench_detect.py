@@ -46,9 +46,9 @@ import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
 files = json.load(sys.stdin)
 t = time.perf_counter()
-from provaudit.licenses._textindex import get_index
+from provaudit.licenses._rules import get_rule_index
 from provaudit.licenses.detect import detect_file
-get_index()
+get_rule_index()
 load = time.perf_counter() - t
 out = []
 for f in files:
@@ -67,7 +67,7 @@ files = json.load(sys.stdin)
 t = time.perf_counter()
 from licensedcode.cache import get_index
 from scancode.api import get_licenses
-get_index()
+get_rule_index()
 load = time.perf_counter() - t
 out = []
 for f in files:

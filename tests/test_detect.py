@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from provaudit.errors import InputError, ProvauditError
-from provaudit.licenses._textindex import get_index
+from provaudit.licenses._rules import get_rule_index
 from provaudit.licenses.detect import Detection, LicenseMatch, detect_file, detect_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "licenses"
@@ -209,4 +209,4 @@ def test_unreadable_paths_raise_a_provaudit_error(tmp_path: Path) -> None:
 
 
 def test_index_is_loaded_once() -> None:
-    assert get_index() is get_index()
+    assert get_rule_index() is get_rule_index()

@@ -19,13 +19,16 @@ character-reference words ignored.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import gzip
 import json
 import math
+import os
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ import numpy as np
 
 RULE_INDEX_FILE = "rule_index.npz"
 RULE_META_FILE = "rule_index_meta.json.gz"
-RULE_INDEX_FORMAT = 1
+RULE_INDEX_FORMAT = 2
 
 # Rule kind flags (bit field in the index).
 FALSE_POSITIVE = 1
@@ -143,40 +146,21 @@ class RuleIndex:
         self.required: dict[int, list[tuple[int, int]]] = {}
         for r, s, e in zip(req_rule.tolist(), req_start.tolist(), req_end.tolist(), strict=True):
             self.required.setdefault(r, []).append((s, e))
-        self._build_lookups()
+        self._build_lookups(arrays)
 
     def rule_tokens(self, rule: int) -> np.ndarray:
         return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
 
-    def _build_lookups(self) -> None:
-        n_rules = len(self.lengths)
-        long_rules = np.flatnonzero(self.lengths >= ANCHOR)
-        firsts = np.stack([self.tokens[self.offsets[long_rules] + j] for j in range(ANCHOR)], axis=1)
-        keys = anchor_keys(firsts.reshape(-1), ANCHOR)[::ANCHOR] if len(long_rules) else np.zeros(0, np.uint64)
-        order = np.argsort(keys, kind="stable")
-        self.anchor_keys = keys[order]
-        self.anchor_rules = long_rules[order]
-        self.short: dict[int, dict[int, list[int]]] = {}
-        for length in range(1, ANCHOR):
-            rules = np.flatnonzero(self.lengths == length)
-            table: dict[int, list[int]] = {}
-            for r in rules.tolist():
-                key = int(anchor_keys(self.rule_tokens(r), length)[0])
-                table.setdefault(key, []).append(r)
-            self.short[length] = table
-        # Inverted index of distinct words for approximate candidates.
-        approx = np.flatnonzero((self.lengths >= APPROX_MIN_TOKENS) & ((self.flags & FALSE_POSITIVE) == 0))
-        rows: list[np.ndarray] = []
-        for r in approx.tolist():
-            rows.append(np.unique(self.rule_tokens(r)))
-        self.approx_rules = approx
-        self.approx_sizes = np.array([len(u) for u in rows], dtype=np.int32)
-        words = np.concatenate(rows) if rows else np.zeros(0, np.int32)
-        owner = np.repeat(np.arange(len(rows), dtype=np.int32), self.approx_sizes)
-        order = np.argsort(words, kind="stable")
-        self.post_words = words[order]
-        self.post_owner = owner[order]
-        self.n_rules = n_rules
+    def _build_lookups(self, arrays: dict[str, np.ndarray]) -> None:
+        self.anchor_keys = arrays["anchor_keys"]
+        self.anchor_rules = arrays["anchor_rules"].astype(np.int64)
+        self.short: dict[int, dict[int, list[int]]] = {length: {} for length in range(1, ANCHOR)}
+        for key, rule in zip(arrays["short_keys"].tolist(), arrays["short_rules"].tolist(), strict=True):
+            self.short[int(self.lengths[rule])].setdefault(key, []).append(rule)
+        self.approx_rules = arrays["approx_rules"].astype(np.int64)
+        self.approx_sizes = arrays["approx_sizes"].astype(np.int32)
+        self.post_words = arrays["post_words"].astype(np.int32)
+        self.post_owner = arrays["post_owner"].astype(np.int32)
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
         get = self.vocab.get
@@ -388,6 +372,38 @@ _CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under"
 _CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
 
 
+def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
+    """The look-up tables the matcher needs, computed once when the index is built: first-word anchors
+    of long rules, keys of short rules, and the inverted index of the distinct words of long rules."""
+    tokens = tokens.astype(np.int64)
+    lengths = np.diff(offsets)
+    long_rules = np.flatnonzero(lengths >= ANCHOR)
+    firsts = np.stack([tokens[offsets[long_rules] + j] for j in range(ANCHOR)], axis=1)
+    keys = anchor_keys(firsts.reshape(-1), ANCHOR)[::ANCHOR] if len(long_rules) else np.zeros(0, np.uint64)
+    order = np.argsort(keys, kind="stable")
+    short = np.flatnonzero(lengths < ANCHOR)
+    short_keys = np.array(
+        [int(anchor_keys(tokens[offsets[r] : offsets[r + 1]], int(lengths[r]))[0]) for r in short.tolist()],
+        dtype=np.uint64,
+    )
+    approx = np.flatnonzero((lengths >= APPROX_MIN_TOKENS) & ((flags & FALSE_POSITIVE) == 0))
+    rows = [np.unique(tokens[offsets[r] : offsets[r + 1]]) for r in approx.tolist()]
+    sizes = np.array([len(u) for u in rows], dtype=np.int32)
+    words = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
+    by_word = np.argsort(words, kind="stable")
+    return {
+        "anchor_keys": keys[order],
+        "anchor_rules": long_rules[order].astype(np.int32),
+        "short_keys": short_keys,
+        "short_rules": short.astype(np.int32),
+        "approx_rules": approx.astype(np.int32),
+        "approx_sizes": sizes,
+        "post_words": words[by_word].astype(np.int32),
+        "post_owner": owner[by_word],
+    }
+
+
 def _increasing_chain(q_pos: list[int], r_pos: list[int]) -> list[tuple[int, int]]:
     """The longest chain of (query, rule) pairs increasing in both (pairs come sorted by query position)."""
     pairs = sorted(zip(q_pos, r_pos, strict=True), key=lambda p: (p[0], -p[1]))
@@ -412,9 +428,15 @@ def _increasing_chain(q_pos: list[int], r_pos: list[int]) -> list[tuple[int, int
 
 
 def _data_dirs() -> list[Path]:
-    from provaudit.licenses._textindex import _data_dir_candidates
-
-    return _data_dir_candidates()
+    """Where the index may be: $PROVAUDIT_LICENSE_INDEX_DIR, the wheel's resources, the checkout's data/."""
+    out: list[Path] = []
+    env = os.environ.get("PROVAUDIT_LICENSE_INDEX_DIR")
+    if env:
+        out.append(Path(env))
+    with contextlib.suppress(ModuleNotFoundError, TypeError):  # namespace oddities
+        out.append(Path(str(resources.files("provaudit") / "_resources" / "data" / "licenses")))
+    out.append(Path(__file__).resolve().parents[2] / "data" / "licenses")
+    return out
 
 
 def find_rule_index_dir() -> Path:
@@ -422,7 +444,10 @@ def find_rule_index_dir() -> Path:
     for d in _data_dirs():
         if (d / RULE_INDEX_FILE).is_file() and (d / RULE_META_FILE).is_file():
             return d
-    raise FileNotFoundError(f"{RULE_INDEX_FILE} not found; run bench/build_license_index.py")
+    raise FileNotFoundError(
+        f"license rule index ({RULE_INDEX_FILE}) not found in {', '.join(map(str, _data_dirs()))}; "
+        "regenerate it with `python bench/build_license_index.py`"
+    )
 
 
 def load_rule_index(folder: Path) -> RuleIndex:

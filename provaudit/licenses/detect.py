@@ -1,15 +1,15 @@
-"""Identify licenses in LICENSE/COPYING/NOTICE files and README license sections.
+"""Identify licenses in LICENSE/COPYING/NOTICE files, README license sections and source headers.
 
-Three kinds of evidence, strongest first:
+What ScanCode toolkit finds, in SPDX terms and at a fraction of its cost:
 
 1. ``SPDX-License-Identifier:`` lines, parsed with ``license_expression``.
-2. Whole or partial license texts and standard notices, found by 5-token shingle overlap with a
-   generated index of the SPDX License List and ScanCode LicenseDB texts and notice rules
-   (``data/licenses/text_index.*``, built by ``bench/build_license_index.py``). Matching works on
-   word tokens, so reflowed, re-indented, markdown-formatted or truncated texts still match, and
-   several texts in one file are found one after the other.
-3. Short mentions ("released under the MIT License", "CC BY-NC 4.0") outside matched texts, from
-   license names, ids, URLs and ScanCode reference rules.
+2. ScanCode LicenseDB rules and license texts (``data/licenses/rule_index.*``, built by
+   ``bench/build_license_index.py``), matched exactly and approximately by :mod:`provaudit.licenses._rules`:
+   every license and exception, ``-only``/``-or-later`` as the text states it, one expression per match
+   with its line span; ScanCode's generic findings (``LicenseRef-scancode-unknown-license-reference``,
+   ``...-warranty-disclaimer``) kept as matches but left out of the expression.
+3. A text that names many licenses by bare name or id (an SPDX list dump) is one note, not a license;
+   PDF, RTF and DOCX documents are read as text (pypdf, striprtf) or given a note saying they could not be.
 
 The index is loaded lazily, once per process.
 """
@@ -136,10 +136,10 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
     # One entry per license family: a text cannot tell GPL-3.0-only from -or-later, so a notice,
     # mention or SPDX line that does (e.g. "or any later version") decides.
     by_family: dict[frozenset[str], str] = {}
-    for m in granting:
-        fam = frozenset(_family(x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()]", m.expression) if x)
-        if fam not in by_family or m.rule not in ("full-text", "partial-text"):
-            by_family[fam] = m.expression
+    for g in granting:
+        fam = frozenset(_family(x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()]", g.expression) if x)
+        if fam not in by_family or g.rule not in ("full-text", "partial-text"):
+            by_family[fam] = g.expression
     exprs = list(dict.fromkeys(by_family.values()))
     confidence = round(min((m.confidence for m in granting), default=0.0), 3)
     if not exprs:
@@ -319,7 +319,7 @@ def _document_text(data: bytes) -> str | None:
         if data.lstrip().startswith(b"{\\rtf"):
             from striprtf.striprtf import rtf_to_text
 
-            text: str = rtf_to_text(data.decode("latin-1"), errors="ignore")
+            text: str = rtf_to_text(data.decode("latin-1"), errors="ignore")  # type: ignore[no-untyped-call]
             return text
         if data.startswith(b"PK\x03\x04"):
             with zipfile.ZipFile(io.BytesIO(data)) as z:
