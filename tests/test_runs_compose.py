@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from time import time_ns
 
 import pytest
 import yaml
@@ -421,3 +422,33 @@ def test_an_mlflow_run_that_also_ran_provaudit_run_is_one_run_and_one_model(
         assert [r.iri for r in load_runs(db)] == [run.iri]
         models = [(m.id, m.version) for m in db.records(light=True) if m.kind is Kind.MODEL]
     assert models == [(MODEL, sha256(repo / "model.npz"))]
+
+
+def test_mlflow_import_of_untracked_data_changed_since_keeps_mlflows_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data outside git that changed after the run: neither the commit nor today's folder is the logged
+    data, so the input keeps MLflow's own digest and no record is read from today's folder."""
+    mlflow = pytest.importorskip("mlflow")
+    pd = pytest.importorskip("pandas")
+    repo = make_pipeline(tmp_path)
+    (repo / ".gitignore").write_text((repo / ".gitignore").read_text() + "/scratch\n")
+    scratch = repo / "scratch"
+    scratch.mkdir()
+    (scratch / "rows.csv").write_text("income,debt,approved\n1.0,2.0,0\n")
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    mlflow.set_tracking_uri((repo / "mlruns").as_uri())
+    mlflow.set_experiment("credit")
+    with mlflow.start_run(run_name="fit"):
+        mlflow.set_tag("mlflow.source.git.commit", git(repo, "rev-parse", "HEAD").strip())
+        dataset = mlflow.data.from_pandas(pd.read_csv(scratch / "rows.csv"), source="scratch", name="scratch")
+        mlflow.log_input(dataset, context="training")
+    (scratch / "rows.csv").write_text("income,debt,approved\n1.0,2.0,0\n3.0,1.0,1\n")
+    os.utime(scratch / "rows.csv", ns=(time_ns() + 10**9, time_ns() + 10**9))  # surely after the run
+    (run,) = import_runs([str(repo / "mlruns")], store=tmp_path / "store")
+    (data,) = run.inputs
+    assert data.version == f"mlflow:{dataset.digest}" and data.record == "dataset:scratch"
+    assert "changed since" in run.tags["provaudit.input.scratch"]
+    with open_store(tmp_path / "store", read_only=True) as db:
+        assert db.record("dataset:scratch") is None
