@@ -12,8 +12,8 @@ One entry point, ``provaudit runs import SOURCE``:
   file store otherwise) or a tracking URI (``sqlite:///mlflow.db``, ``http://...``) through
   ``mlflow-skinny``'s client (``pip install 'provaudit[mlflow]'``): params, metrics, tags,
   ``mlflow.source.git.commit``, logged dataset inputs and artifacts. A logged dataset keeps what was
-  logged: its files as of the logged git commit when git holds them, today's folder only when nothing
-  in it changed since the run started, else MLflow's own digest -- never today's changed folder.
+  logged: today's folder only when nothing in it changed since the run started, else its files as of
+  the logged git commit when git holds them, else MLflow's own digest -- never today's changed folder.
 
 Imports are idempotent: a stage (the lock's entry for it) or an MLflow run id always gives the same
 run IRI, and importing it again returns the run already stored. A run whose outputs have the digest of
@@ -308,20 +308,21 @@ def _logged_input(ds: Any, base: Path, commit: str | None, started_ns: int) -> t
     except (ValueError, AttributeError):
         uri = ""
     path = _local(uri, base) if uri else None
+    why = "a remote or in-memory dataset"
     if path is not None and path.exists():
-        if commit:
-            found = _at_commit(path, commit)
-            if found is not None:
-                return found[0], found[1], f"files at git commit {commit[:12]}"
-        if _newest_mtime_ns(path) <= started_ns:  # nothing in it changed since the run started
+        if _newest_mtime_ns(path) <= started_ns:  # nothing in it changed since the run started: it is the data
             item = measure_input(path, str(base))
             record = dataset_record(path, item.version)
             item.record = record.id
-            return item, record, "unchanged since the run"
-    # remote, in memory, or changed since: MLflow's digest as logged, a record to resolve by name
+            return item, record, "the folder, unchanged since the run"
+        found = _at_commit(path, commit) if commit else None
+        if found is not None:
+            return found[0], found[1], f"its files at the logged git commit {commit[:12] if commit else ''}"
+        why = "the folder changed since the run and git does not hold it at the logged commit"
+    # MLflow's digest as logged, and a record to resolve by name
     item = DataInput(path=uri or ds.name, location=uri, version=f"mlflow:{ds.digest}")
     item.record = record_id(Kind.DATASET, ds.name)
-    return item, None, "MLflow's digest (the folder changed since the run)"
+    return item, None, f"MLflow's digest ({why})"
 
 
 def import_mlflow(source: str) -> list[Imported]:
