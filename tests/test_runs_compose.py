@@ -452,3 +452,48 @@ def test_mlflow_import_of_untracked_data_changed_since_keeps_mlflows_digest(
     assert "changed since" in run.tags["provaudit.input.scratch"]
     with open_store(tmp_path / "store", read_only=True) as db:
         assert db.record("dataset:scratch") is None
+
+
+def test_an_mlflow_training_run_on_natively_prepared_features_inherits_their_lineage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prepare and features recorded by provaudit.run, train logged to MLflow only: the imported model
+    reaches the raw data's CC BY-NC terms through the features' record."""
+    mlflow = pytest.importorskip("mlflow")
+    pd = pytest.importorskip("pandas")
+    import provaudit
+
+    repo = make_pipeline(tmp_path)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = tmp_path / "store"
+    for script, used, made in (
+        ("prepare.py", "data/raw", "data/prepared"),
+        ("features.py", "data/prepared", "data/features"),
+    ):
+        with provaudit.run(script, store=store) as run:
+            run.used(used)
+            subprocess.run([sys.executable, script], check=True)
+            run.generated(made, kind="dataset")
+    mlflow.set_tracking_uri((repo / "mlruns").as_uri())
+    mlflow.set_experiment("credit")
+    with mlflow.start_run(run_name="train"):
+        frame = pd.read_csv("data/features/features.csv")
+        mlflow.log_input(mlflow.data.from_pandas(frame, source="data/features", name="features"), context="training")
+        subprocess.run([sys.executable, "train.py"], check=True)
+        mlflow.log_artifact("model.npz", artifact_path="model")
+    (imported,) = import_runs([str(repo / "mlruns")], store=store)
+    (data,) = imported.inputs
+    assert (data.record, data.version) == (
+        "dataset:features",
+        data_version(repo / "data" / "features", cache=False).dir_hash,
+    )
+    model = next(o.record for o in imported.outputs if o.kind == "model")
+    assert model == "model:credit/model"
+    assert [link[:2] for link in lineage_chain(store, model)] == [
+        ("dataset:features", "trained_on"),
+        ("dataset:prepared", "derived_from"),
+        ("dataset:raw", "derived_from"),
+    ]
+    _, review = model_review(store, model)
+    assert review.effective_license == "CC-BY-NC-4.0"  # type: ignore[attr-defined]
