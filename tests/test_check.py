@@ -1,4 +1,8 @@
-"""check: a changed data file, a changed package version and a new commit, each named."""
+"""check, runs diff and reproduce on the docs' training script in a real git repository.
+
+check: a changed data file, a changed package version and a new commit, each named. The whole
+credit-scoring case (DVC, MLflow, check after dvc repro, reproduce) is tests/test_audit_trail_e2e.py.
+"""
 
 from __future__ import annotations
 
@@ -28,16 +32,24 @@ def install_dist(venv: Path, name: str, version: str) -> None:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nLicense: MIT\n")
 
 
-def test_check_names_each_difference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def trained_in_venv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, str]:
+    """The project trained in a separate environment holding tinydep 2.1: (repo, venv, its python).
+
+    Separate, so a package can really be upgraded in it without touching this one; this
+    environment's packages (numpy, provaudit) reach it through PYTHONPATH.
+    """
     repo = make_project(tmp_path)
-    # a separate environment, so a package can really be upgraded in it without touching this one;
-    # this environment's packages (numpy, provaudit) reach it through PYTHONPATH
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
     python = str(venv / "bin" / "python")
     install_dist(venv, "tinydep", "2.1")
     train(repo, python=python)
+    return repo, venv, python
+
+
+def test_check_names_each_difference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, venv, python = trained_in_venv(tmp_path, monkeypatch)
     store = str(repo / ".provaudit")
     old = Path.cwd()
     os.chdir(repo)
@@ -71,13 +83,7 @@ def test_reproduce_says_when_a_recorded_version_does_not_install(
 ) -> None:
     """The run recorded tinydep 2.1; the environment now has 2.3 and pip can reach no index: the
     command runs with 2.3 and the report says so (the model is deterministic: still identical)."""
-    repo = make_project(tmp_path)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in sys.path if p))
-    python = str(venv / "bin" / "python")
-    install_dist(venv, "tinydep", "2.1")
-    train(repo, python=python)
+    repo, venv, _ = trained_in_venv(tmp_path, monkeypatch)
     install_dist(venv, "tinydep", "2.3")
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # no network in tests: pip finds nothing to install
     store = str(repo / ".provaudit")
@@ -102,3 +108,53 @@ def test_reproduce_and_runs_diff_refuse_an_unknown_run(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, [*args, "--store", store])
         assert result.exit_code == 2, result.output
         assert "no-such-run" in result.output and "no such run" in result.output
+
+
+def test_runs_diff_part_by_part() -> None:
+    """Two runs as a DVC import and provaudit.run record them: parameters compared by name across the
+    DVC ``params.yaml:`` prefix, packages, data files, uncommitted files, metrics and outputs."""
+    from provaudit.versions.runs import CodeVersion, DataInput, Output, Package, RunRecord
+    from provaudit.versions.runs_diff import diff_runs, render_text
+
+    a = RunRecord(
+        iri="run:a",
+        name="train",
+        started="2026-01-01T00:00:00Z",
+        params={"params.yaml:train.C": "1.0", "params.yaml:train.lr": "0.5", "other.yaml:seed": "1"},
+        metrics={"accuracy": 0.9},
+        code=CodeVersion(commit="a" * 40, dirty=[{"status": "M", "path": "train.py", "sha256": "sha256:1"}]),
+        packages=[Package(name="numpy", version="2.3.0"), Package(name="tinydep", version="2.1")],
+        inputs=[DataInput(path="data/x", location="/x", version="1.dir", entries={"a.csv": "m1", "b.csv": "m"})],
+        outputs=[Output(path="model.npz", location="/m", sha256="sha256:aa"), Output(path="dvc.lock", location="/l")],
+    )
+    b = a.model_copy(
+        update={
+            "iri": "run:b",
+            "params": {"train.C": "0.5", "train.lr": "0.5"},
+            "metrics": {"accuracy": 0.95, "auc": 0.97},
+            "code": CodeVersion(commit="a" * 40, dirty=[{"status": "M", "path": "dvc.lock", "sha256": "sha256:2"}]),
+            "packages": [Package(name="numpy", version="2.4.6"), Package(name="tinydep", version="2.1")],
+            "inputs": [DataInput(path="data/x", location="/x", version="2.dir", entries={"a.csv": "m1", "c.csv": "m"})],
+            "outputs": [Output(path="model.npz", location="/m", sha256="sha256:bb")],
+        }
+    )
+    found = diff_runs(a, b).to_json()
+    assert [(c["name"], c["old"], c["new"]) for c in found["params"]] == [
+        ("other.yaml:seed", "1", None),
+        ("train.C", "1.0", "0.5"),
+    ]
+    assert [c["message"] for c in found["packages"]] == ["package numpy 2.3.0 → 2.4.6"]
+    assert [c["message"] for c in found["data"]] == [
+        "data data/x 1.dir → 2.dir",
+        "file data/x/b.csv removed",
+        "file data/x/c.csv added",
+    ]
+    assert [c["message"] for c in found["code"]] == ["file train.py uncommitted in A only"]
+    assert found["not_compared"] == ["dvc.lock"]  # DVC's bookkeeping is not code
+    assert [c["message"] for c in found["metrics"]] == ["metric accuracy 0.9 → 0.95", "metric auc 0.97 added"]
+    assert [c["name"] for c in found["outputs"]] == ["dvc.lock", "model.npz"]
+    assert found["same"] is False and found["command"] == [] and found["python"] == []
+    text = render_text(diff_runs(a, b))
+    assert "  params    param train.C 1.0 → 0.5" in text and "  params    param other.yaml:seed = 1 removed" in text
+    same = diff_runs(a, a)
+    assert same.same and "same: code, parameters" in render_text(same)
