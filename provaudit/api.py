@@ -115,23 +115,24 @@ def _nested_sources(root: Path, collectors: list[Collector]) -> list[tuple[Colle
     """Folders under a scanned folder that another collector reads (a ``dpi/`` folder of DPI summaries, a
     folder of UMR files): ``scan data/demo`` reads them too instead of skipping them silently.
 
-    Record folders are the local collector's and are not looked into; two levels deep, as collections are laid out.
+    The folders right under ``root``, and under those of them that are collections themselves (a README
+    over record folders, like ``data/demo`` in ``scan data``); a folder of record folders is the local
+    collector's and is not walked again, so a large collection costs nothing more here.
     """
     from provaudit.collectors.local import find_folders, is_collection, is_record_folder
 
     others = [c for c in collectors if c.name != "local"]
+    found: dict[Path, Collector | None] = {}
 
-    def record(path: Path) -> bool:  # what the local collector reads (a collection's README is no card)
-        return is_record_folder(path) and not is_collection(path)
+    def stop(path: Path) -> bool:
+        if path == root:
+            return False
+        found[path] = next((c for c in others if c.can_collect(str(path))), None)
+        if found[path] is not None or path.parent != root:
+            return True
+        return not (is_record_folder(path) and is_collection(path))  # only a collection is looked into
 
-    def claimed(path: Path) -> Collector | None:
-        return next((c for c in others if c.can_collect(str(path))), None)
-
-    found: list[tuple[Collector, str]] = []
-    for folder in find_folders(root, lambda p: p != root and (record(p) or claimed(p)), depth=2):
-        if folder != root and not record(folder) and (collector := claimed(folder)) is not None:
-            found.append((collector, str(folder)))
-    return found
+    return [(c, str(p)) for p in find_folders(root, stop, depth=2) if (c := found.get(p)) is not None]
 
 
 def _collect_planned(groups: dict[str, tuple[Collector, list[str]]], options: CollectOptions) -> Iterator[Record]:

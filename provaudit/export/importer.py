@@ -153,22 +153,25 @@ def adds_nothing(imported: Record, current: Record) -> bool:
     about licensing or lineage that the store's current revision does not: the license ids (as read, else
     as declared) and the upstream links (target, relation). Such an import is a round-trip and adds no revision.
 
-    Sources differ by design (the imported values cite the file), and descriptions, tags and the like are
+    Sources differ by design (the imported values cite the file), and descriptions, tags, a card's prose
+    (a generated card states the verdict in words, which read back as a restriction) and the like are
     re-worded by each format: they are not compared.
     """
 
-    def licenses(record: Record) -> set[str]:
+    def licenses(record: Record, prose: bool) -> set[str]:
         # by license id: a concluded expression exported beside the declared ones (CycloneDX, SPDX) combines
         # licenses the record declares already
         found: set[str] = set()
         for claim in record.claims:
-            found |= set(license_symbols(claim.expression)) if claim.expression else {claim.raw}
+            if prose or not claim.method.startswith("prose"):
+                found |= set(license_symbols(claim.expression)) if claim.expression else {claim.raw}
         return found
 
     def links(record: Record) -> set[tuple[str, str]]:
         return {(u.target, u.relation.value) for u in record.upstream}
 
-    return licenses(imported) <= licenses(current) and links(imported) <= links(current)
+    # what the imported file's prose reads as is left out (each export words it anew), the store's is not
+    return licenses(imported, prose=False) <= licenses(current, prose=True) and links(imported) <= links(current)
 
 
 def import_files(store: Store, paths: list[Path], fmt: str | None = None) -> ImportResult:
