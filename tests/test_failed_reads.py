@@ -20,6 +20,7 @@ from provaudit import api
 from provaudit.cli import main
 from provaudit.records.model import Finding, Kind, LicenseClaim, Record, Severity, Source
 from provaudit.store.base import Store
+from provaudit.versions.observations import failed_reads
 
 sys.path.insert(0, str(Path(__file__).parent))  # helper scripts next to this file, not a package
 from hubserver import HubServer
@@ -193,11 +194,15 @@ def _check_store(db: Store) -> None:
     assert _write(db, _record([], [UNREADABLE])) == "failed"
     assert db.record("dataset:acme/data") == good
     assert len(db.history("dataset:acme/data")) == 1
+    (stale,) = failed_reads(db).values()
+    assert stale.record_id == "dataset:acme/data" and stale.rule == "PA003" and stale.last_read
+    assert stale.failed_at >= stale.last_read and "Permission denied" in stale.finding().message
     # a limit is not a failure: the same every time, it is what the record is now
     assert _write(db, _record([], [TOO_LARGE])) == "revised"
     assert len(db.history("dataset:acme/data")) == 2
     assert _write(db, _record([], [TOO_LARGE, UNREADABLE])) == "failed"
     assert _write(db, _record(["Apache-2.0"])) == "revised"
+    assert failed_reads(db) == {}  # read well again: nothing stale
     # never read well: the failed read is the record, and a later one is written as usual
     assert _write(db, _record([], [UNREADABLE], name="acme/other")) == "new"
     assert _write(db, _record([], [UNREADABLE, TOO_LARGE], name="acme/other")) == "revised"
