@@ -333,11 +333,21 @@ def _writer(path: str) -> _Writer:
     return writer
 
 
+_absolute: dict[str, str] = {}  # absolute log paths as given → normalized (no cwd involved, so cacheable)
+
+
 def log_path(log: str | os.PathLike[str] | None) -> str:
+    """The absolute path of ``log`` (``$PROVAUDIT_PREDICTION_LOG`` when None)."""
     value = os.fspath(log) if log is not None else os.environ.get(LOG_ENV)
     if not value:
         raise ProvauditError(f"no prediction log: pass log=PATH or set {LOG_ENV}")
-    return os.path.abspath(value)
+    hit = _absolute.get(value)
+    if hit is not None:
+        return hit
+    path = os.path.abspath(value)
+    if os.path.isabs(value) and len(_absolute) < 4096:
+        _absolute[value] = path
+    return path
 
 
 def _depends_json(depends_on: Sequence[str]) -> str:
