@@ -309,8 +309,10 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     if counts.get("failed"):
         # a read that failed is no new content: the record keeps what an earlier scan read
         table.add_row("failed reads", f"{counts['failed']}: the last good revision of each stays current")
-    licensed = sum(1 for r in result.records if any(c.expression for c in r.claims))
-    table.add_row("with a readable license", f"{licensed} of {len(result.records)}")
+    read = [r for r in result.records if result.outcomes.get(r.id) != "failed"]  # a failed read says nothing
+    licensed = sum(1 for r in read if any(c.expression for c in r.claims))
+    read_note = " read" if len(read) < len(result.records) else ""
+    table.add_row("with a readable license", f"{licensed} of {len(read)}{read_note}")
     ranked = sorted(Severity, key=lambda s: -s.rank)
     found = [plural(severities[s.value], s.value, s.value if s is Severity.INFO else None) for s in ranked]
     # the scan sees only what the files say; lineage and rules add findings that only the review counts
