@@ -22,7 +22,7 @@ import csv
 import io
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from html import escape
@@ -33,11 +33,16 @@ from provaudit.records.model import LicenseClaim, Record, Relation
 from provaudit.resources import resource
 from provaudit.rules.lineage import claim_terms
 from provaudit.rules.policy import Policy, load_policy
+from provaudit.rules.report import RecordReview
 
 CATEGORIES: tuple[str, ...] = tuple(u.value for u in Use)
 OMITTED = "omitted"
 DECLARED: tuple[str, ...] = (*CATEGORIES, OMITTED)
-OUTCOMES = ("omitted", "same", "more_permissive", "less_permissive")
+# a record whose verdict waits for an upstream that is not audited: its actual category is not known yet,
+# so a declaration is neither "same" nor "more permissive" than it; it gets a row and an outcome of its own
+UNAUDITED = "unaudited"
+ACTUALS: tuple[str, ...] = (*CATEGORIES, UNAUDITED)
+OUTCOMES = ("omitted", "same", "more_permissive", "less_permissive", "unaudited")
 BY = ("source", "collection", "creator")
 FORMATS = ("text", "md", "json", "csv", "html")
 
@@ -118,6 +123,8 @@ def outcome(actual: str, declared: str) -> str:
     """omitted, same, more_permissive (declared less restrictive than actual) or less_permissive."""
     if declared == OMITTED:
         return "omitted"
+    if actual == UNAUDITED:
+        return "unaudited"
     diff = CATEGORIES.index(declared) - CATEGORIES.index(actual)
     return "same" if diff == 0 else "more_permissive" if diff < 0 else "less_permissive"
 
@@ -128,7 +135,7 @@ class SourceTable:
 
     source: str
     cells: dict[str, dict[str, list[str]]] = field(
-        default_factory=lambda: {a: {d: [] for d in DECLARED} for a in CATEGORIES}
+        default_factory=lambda: {a: {d: [] for d in DECLARED} for a in ACTUALS}
     )
 
     def add(self, rid: str, actual: str, declared: str) -> None:
@@ -150,7 +157,12 @@ class SourceTable:
             "source": self.source,
             "records": self.records,
             **self.counts(),
-            "matrix": {a: {d: len(ids) for d, ids in row.items()} for a, row in self.cells.items()},
+            # the unaudited row only when some record waits for an upstream (DPI's own table has none)
+            "matrix": {
+                a: {d: len(ids) for d, ids in row.items()}
+                for a, row in self.cells.items()
+                if a != UNAUDITED or any(row.values())
+            },
         }
 
 
@@ -171,10 +183,27 @@ def _order(name: str) -> tuple[int, str]:
     return (known.index(name) if name in known else len(known), name)
 
 
+def unaudited_verdicts(reviews: Iterable[RecordReview]) -> set[str]:
+    """Records whose verdict is unspecified only because an upstream is not audited (incomplete lineage).
+
+    A known restriction (non-commercial from the record's own evidence) stays comparable; an unknown that
+    the missing upstream causes is not "the actual category" a declaration could be more permissive than.
+    """
+    return {r.id for r in reviews if not r.complete and r.use is Use.UNSPECIFIED}
+
+
 def audit_table(
-    name: str, records: Sequence[Record], actual: Mapping[str, str], policy: Policy
+    name: str,
+    records: Sequence[Record],
+    actual: Mapping[str, str],
+    policy: Policy,
+    unaudited: Collection[str] = (),
 ) -> tuple[AuditTable, dict[str, list[str]]]:
-    """The table for these records, and each record's cell keys ``source:declared`` (for catalog filters)."""
+    """The table for these records, and each record's cell keys ``source:declared`` (for catalog filters).
+
+    Records in ``unaudited`` (an upstream of the lineage is not audited) go in the ``unaudited`` row: a
+    declaration is compared only with a verdict the evidence completes.
+    """
     tables: dict[str, SourceTable] = {}
     keys: dict[str, list[str]] = {}
     counted = 0
@@ -191,8 +220,10 @@ def audit_table(
         keys[record.id] = []
         for src in sources:
             declared = declared_use(policy, by_source.get(src, []))
-            tables.setdefault(src, SourceTable(src)).add(record.id, actual[record.id], declared)
-            keys[record.id].append(f"{src}:{declared}")
+            row = UNAUDITED if record.id in unaudited else actual[record.id]
+            tables.setdefault(src, SourceTable(src)).add(record.id, row, declared)
+            # the catalog link of a cell finds exactly its records: the unaudited row's keys are apart
+            keys[record.id].append(f"{UNAUDITED}.{src}:{declared}" if row == UNAUDITED else f"{src}:{declared}")
     ordered = [tables[s] for s in sorted(tables, key=_order)]
     return AuditTable(name=name, records=counted, sources=ordered), keys
 
@@ -292,12 +323,13 @@ def run_audit(
     *,
     by: str = "source",
     collections: Mapping[str, Sequence[str]] | None = None,
+    unaudited: Collection[str] = (),
 ) -> Audit:
     """The audit of records whose actual category is given (record id → use value).
 
     ``collections`` names each record's collections (default: its ``collection`` facts, else its folder).
     """
-    total, keys = audit_table("all", records, actual, policy)
+    total, keys = audit_table("all", records, actual, policy, unaudited)
     audit = Audit(policy=policy.name, by=by, total=total, cell_keys=keys)
     if by == "collection":
         members: dict[str, list[Record]] = defaultdict(list)
@@ -305,7 +337,7 @@ def run_audit(
             names = (collections or {}).get(record.id) or _collection_names(record)
             for name in names:
                 members[name].append(record)
-        audit.groups = [audit_table(name, members[name], actual, policy)[0] for name in sorted(members)]
+        audit.groups = [audit_table(name, members[name], actual, policy, unaudited)[0] for name in sorted(members)]
     if by == "creator":
         audit.observations = observations(records, actual)
     return audit
@@ -320,7 +352,8 @@ def audit_records(records: Iterable[Record], policy: str | Policy = "default", *
     report = review_records(records, chosen)
     actual = {r.id: r.use.value for r in report.records}
     collections = {r.id: list(r.collections) for r in report.records}
-    return run_audit(records, actual, chosen, by=by, collections=collections)
+    unaudited = unaudited_verdicts(report.records)
+    return run_audit(records, actual, chosen, by=by, collections=collections, unaudited=unaudited)
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -343,14 +376,14 @@ def _summary_rows(table: AuditTable) -> list[list[str]]:
 
 def _matrix_rows(s: SourceTable) -> list[list[str]]:
     rows = []
-    for actual in CATEGORIES:
+    for actual in (a for a in ACTUALS if a != UNAUDITED or any(s.cells[a].values())):
         row = s.cells[actual]
         total = sum(len(ids) for ids in row.values())
         rows.append([actual, str(total)] + [f"{len(row[d])} ({_pct(len(row[d]), total)})" for d in DECLARED])
     return rows
 
 
-_SUMMARY_HEAD = ["source", "records", "omitted", "same", "more permissive", "less permissive"]
+_SUMMARY_HEAD = ["source", "records", "omitted", "same", "more permissive", "less permissive", "upstream not audited"]
 _MATRIX_HEAD = ["actual \\ declared", "records", *DECLARED]
 
 
@@ -415,7 +448,7 @@ def _csv(audit: Audit) -> str:
     writer.writerow(["group", "source", "actual", "declared", "records", "outcome"])
     for name, table in [("all", audit.total)] + [(g.name, g) for g in audit.groups]:
         for s in table.sources:
-            for actual in CATEGORIES:
+            for actual in (a for a in ACTUALS if a != UNAUDITED or any(s.cells[a].values())):
                 for declared in DECLARED:
                     n = len(s.cells[actual][declared])
                     writer.writerow([name, s.source, actual, declared, n, outcome(actual, declared)])
@@ -472,11 +505,15 @@ def site_view(table: AuditTable, catalog: str, collection: str | None = None) ->
     for s in table.sources:
         counts = s.counts()
         rows = []
-        for actual in CATEGORIES:
+        for actual in (a for a in ACTUALS if a != UNAUDITED or any(s.cells[a].values())):
             cells = []
             for declared in DECLARED:
                 n = len(s.cells[actual][declared])
-                query = {"use": actual, "audit": f"{s.source}:{declared}"}
+                query = (
+                    {"use": actual, "audit": f"{s.source}:{declared}"}
+                    if actual != UNAUDITED
+                    else {"audit": f"{UNAUDITED}.{s.source}:{declared}"}
+                )
                 if collection:
                     query["collection"] = collection
                 cells.append(
@@ -515,18 +552,24 @@ class SiteAudit:
     members: Mapping[str, Sequence[str]]
     total: AuditTable
     keys: dict[str, list[str]]
+    unaudited: frozenset[str] = frozenset()
 
     @classmethod
     def build(
-        cls, records: Sequence[Record], actual: Mapping[str, str], policy: str, members: Mapping[str, Sequence[str]]
+        cls,
+        records: Sequence[Record],
+        actual: Mapping[str, str],
+        policy: str,
+        members: Mapping[str, Sequence[str]],
+        unaudited: Collection[str] = (),
     ) -> SiteAudit | None:
         """None when the review's policy cannot be loaded by name (a policy file read elsewhere)."""
         try:
             chosen = load_policy(policy)
         except Exception:  # the site still builds, without the table
             return None
-        total, keys = audit_table("all", records, actual, chosen)
-        return cls(chosen, {r.id: r for r in records}, dict(actual), members, total, keys)
+        total, keys = audit_table("all", records, actual, chosen, unaudited)
+        return cls(chosen, {r.id: r for r in records}, dict(actual), members, total, keys, frozenset(unaudited))
 
     def view(self, collection: str | None = None) -> dict[str, Any]:
         """The partial's view of the whole site (audit page) or of one collection (its card)."""
@@ -536,7 +579,7 @@ class SiteAudit:
             table, catalog, chart_id, scope = self.total, "index.html", "audit-all", "all records"
         else:
             chosen = [self.records[i] for i in self.members.get(collection, []) if i in self.records]
-            table = audit_table(collection, chosen, self.actual, self.policy)[0]
+            table = audit_table(collection, chosen, self.actual, self.policy, self.unaudited)[0]
             catalog, chart_id, scope = "../index.html", "audit-card", collection
         view = site_view(table, catalog, collection)
         view["policy"] = self.policy.name

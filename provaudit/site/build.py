@@ -40,7 +40,7 @@ from provaudit.licenses.kb import Use
 from provaudit.records.identity import id_from_iri
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
-from provaudit.rules.audit import SiteAudit
+from provaudit.rules.audit import SiteAudit, unaudited_verdicts
 from provaudit.rules.conditions import KIND_LABELS, KINDS
 from provaudit.rules.lineage import OTHER
 from provaudit.rules.render import evidence_groups, expression_label, expression_names
@@ -683,7 +683,8 @@ def _overview_pages(
     summaries = []
     # declared versus actual (provaudit.rules.audit): the audit page's table, each card's, catalog filters
     actual = {rid: rv.use.value for rid, rv in reviews.items()}
-    audit = SiteAudit.build(records, actual, base["policy"], members)
+    unaudited = unaudited_verdicts(reviews.values())
+    audit = SiteAudit.build(records, actual, base["policy"], members, unaudited)
     for name in sorted(members):
         card = _collection_card(name, [by_id[i] for i in members[name]], reviews, findings)
         card["audit"] = audit.view(name) if audit else None

@@ -59,6 +59,7 @@ OUTCOME_LABELS = {
     "same": "same category",
     "more_permissive": "more permissive than actual",
     "less_permissive": "less permissive than actual",
+    "unaudited": "upstream not audited",
 }
 
 
@@ -72,7 +73,17 @@ def outcome_chart(chart_id: str, title: str, rows: Sequence[tuple[str, Sequence[
     if not rows:
         return Markup(f'<p class="empty">{escape(title)}: no declaring source.</p>')
     bar_area = WIDTH - LABEL_W - 20
-    legend_h = 22
+    # the legend wraps to a new line rather than running past the chart's edge
+    legend: list[tuple[str, float, int]] = []  # (outcome, x, line)
+    x, line = 8.0, 0
+    for outcome in outcomes:
+        words = OUTCOME_LABELS[outcome].split(" than")[0]
+        step = 14 + 6.5 * len(words) + 12
+        if x + step - 12 > WIDTH and x > 8:
+            x, line = 8.0, line + 1
+        legend.append((outcome, x, line))
+        x += step
+    legend_h = 22 + 16 * line
     height = TOP * 2 + len(rows) * (BAR_H + GAP) + legend_h
     desc = "; ".join(
         f"{label}: " + ", ".join(f"{n} {OUTCOME_LABELS[o]}" for o, n in zip(outcomes, counts, strict=True))
@@ -103,14 +114,13 @@ def outcome_chart(chart_id: str, title: str, rows: Sequence[tuple[str, Sequence[
                 f'<rect class="bar outcome-{outcome}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}"/></g>'
             )
             x += w
-    y = TOP + len(rows) * (BAR_H + GAP) + 4
-    x = 8.0
-    for outcome in outcomes:
+    top = TOP + len(rows) * (BAR_H + GAP) + 4
+    for outcome, x, line in legend:
+        y = top + 16 * line
         out.append(
             f'<rect class="bar outcome-{outcome}" x="{x:.0f}" y="{y}" width="10" height="10"/>'
             f'<text class="value" x="{x + 14:.0f}" y="{y + 5}" dominant-baseline="central">'
             f"{escape(OUTCOME_LABELS[outcome].split(' than')[0])}</text>"
         )
-        x += 14 + 6.5 * len(OUTCOME_LABELS[outcome].split(" than")[0]) + 12
     out.append("</svg>")
     return Markup("".join(out))

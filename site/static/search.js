@@ -108,7 +108,11 @@
     var text = matched.length === total ? total + (total === 1 ? " record" : " records")
       : matched.length + " of " + total + (total === 1 ? " record" : " records");
     if (matched.length > limit) text += " (showing the first " + limit + ")";
-    if (auditCell) text += ", declared by " + auditCell.replace(":", " as ") + " (Clear removes this filter)";
+    if (auditCell) {
+      var unaudited = auditCell.indexOf("unaudited.") === 0;
+      text += ", declared by " + auditCell.replace(/^unaudited\./, "").replace(":", " as ") +
+        (unaudited ? ", upstream not audited" : "") + " (Clear removes this filter)";
+    }
     count.textContent = text;
     if (more) more.hidden = matched.length <= limit;
     // no match: say so (and offer to clear) instead of showing an empty table
