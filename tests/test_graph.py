@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from provaudit import api
+from provaudit.records.model import Kind, LicenseClaim, Record, Relation, Source, Upstream
 from provaudit.resources import resource
 from provaudit.site.build import build_site
-from provaudit.site.graph import RELATION_LABELS
+from provaudit.site.graph import MAX_FANOUT, MAX_RANK, RELATION_LABELS, RELATION_STYLE
 from provaudit.site.review import review
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -166,9 +167,9 @@ def test_evaluation_edges_look_unlike_the_base_model(demo_site: Path) -> None:
     assert len(tested) == 7 and len(base) >= 2  # the seven Open LLM benchmarks; v3-1, and Mistral above it
     assert all("rel-tested_on" in (e.get("class") or "").split() and "eval" in (e.get("class") or "") for e in tested)
     assert all("rel-base_model" in (e.get("class") or "").split() for e in base)
-    assert "stroke-dasharray" in _css_rule(".graph .edge.rel-tested_on")
-    assert "stroke-dasharray" not in _css_rule(".graph .edge.rel-base_model")
-    assert tested[0].get("marker-end") != base[0].get("marker-end")  # arrowheads coloured apart too
+    assert {e.get("stroke-dasharray") for e in tested} == {RELATION_STYLE["tested_on"][0]}
+    assert {e.get("stroke-dasharray") for e in base} == {RELATION_STYLE["base_model"][0]}
+    assert tested[0].get("marker-end") != base[0].get("marker-end")  # arrowheads shaped apart too
     # the benchmarks sit in a lane of their own and the page has a toggle for them that needs no script
     benchmarks = {e.get("data-source") for e in tested}
     assert all("eval" in graph.classes[b] for b in benchmarks if b)
@@ -252,3 +253,129 @@ def test_no_edge_crosses_a_node_on_any_corpus_page(shared_corpus: Path, tmp_path
         assert set(LEGEND.findall(graph.html)) == graph.relations(), page.name
     assert not problems, (len(problems), problems[:10])
     assert edges > 5000
+
+
+# --- issue 19 item 5: ranks, bundles, relation styles, licences in nodes ---------------------------
+
+
+def _model(rid: str, license_id: str, base: str | None = None, relation: Relation = Relation.FINETUNE) -> Record:
+    source = Source(collector="test", file="README.md", field="license")
+    return Record(
+        id=rid,
+        kind=Kind.MODEL,
+        name=rid.split(":", 1)[1],
+        claims=[LicenseClaim(raw=license_id, source=source, expression=license_id, method="hub-id")],
+        upstream=[Upstream(target=base, raw=base.split(":", 1)[1], relation=relation, source=source)] if base else [],
+    )
+
+
+LLAMA = "model:meta-llama/Llama-2-7b-hf"
+LLAMA2 = "LicenseRef-scancode-llama-2-license-2023"
+
+
+@pytest.fixture(scope="module")
+def popular_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A popular base as the Hub has them: 20 fine-tunes, adapters and quantizations of Llama 2, one of
+    them fine-tuned again, one merge of two of them."""
+    relations = [Relation.FINETUNE, Relation.ADAPTER, Relation.QUANTIZED, Relation.BASE_MODEL]
+    records = [_model(LLAMA, LLAMA2)]
+    records += [_model(f"model:org{i:02d}/llama-2-7b-tune", LLAMA2, LLAMA, relations[i % 4]) for i in range(20)]
+    records.append(_model("model:acme/tune-of-tune", LLAMA2, "model:org00/llama-2-7b-tune"))
+    merged = _model("model:acme/merged", LLAMA2, "model:org01/llama-2-7b-tune", Relation.MERGE)
+    merged.upstream.append(merged.upstream[0].model_copy(update={"target": "model:org02/llama-2-7b-tune"}))
+    records.append(merged)
+    out = tmp_path_factory.mktemp("popular") / "site"
+    build_site(records, review(records), out, workers=1)
+    return out
+
+
+def _page(site: Path, rid: str) -> Graph:
+    kind, name = rid.split(":", 1)
+    return Graph(site / "records" / f"{kind}-{name.replace('/', '--')}.html")
+
+
+def test_direct_children_share_one_rank_and_fold(popular_site: Path) -> None:
+    graph = _page(popular_site, LLAMA)
+    children = [e.get("data-target") or "" for e in graph.edges if e.get("data-source") == graph.focus]
+    rows = {graph.boxes[c][1] for c in children}
+    assert len(rows) == 1, rows  # one generation, one rank: never wrapped into rows that read as generations
+    assert len(children) == MAX_RANK  # as many as one rank holds, the last place for "+N more"
+    (more,) = [c for c in children if c.startswith("more:")]
+    shown = [c for c in children if not c.startswith("more:")]
+    assert len(shown) == min(MAX_FANOUT, MAX_RANK - 1)
+    label = "".join(graph.root.find(f".//*[@data-id='{more}']").itertext())
+    assert f"+{20 - len(shown)} more downstream" in label
+    assert not list(geometry_problems(graph))
+
+
+def _segments(graph: Graph) -> list[tuple[str, Point, Point]]:
+    return [(e.get("data-source", "") + ">" + e.get("data-target", ""), a, b) for e in graph.edges
+            for a, b in pairwise(graph.points(e))]  # fmt: skip
+
+
+def bundles(graph: Graph, gap: float = 10.0, length: float = 12.0) -> list[str]:
+    """Segments of two different edges running side by side: parallel, closer than ``gap``, overlapping
+    over more than ``length`` (what reads as one thick line, a bundle, not two edges)."""
+    found = []
+    segments = _segments(graph)
+    for i, (e1, a1, b1) in enumerate(segments):
+        for e2, a2, b2 in segments[i + 1 :]:
+            if e1 == e2:
+                continue
+            d1 = (b1[0] - a1[0], b1[1] - a1[1])
+            d2 = (b2[0] - a2[0], b2[1] - a2[1])
+            n1, n2 = (d1[0] ** 2 + d1[1] ** 2) ** 0.5, (d2[0] ** 2 + d2[1] ** 2) ** 0.5
+            if n1 < length or n2 < length or abs(d1[0] * d2[1] - d1[1] * d2[0]) > 0.03 * n1 * n2:
+                continue
+            ux, uy = d1[0] / n1, d1[1] / n1
+            # the farther of the second segment's ends from the first's line: both close = side by side
+            apart = max(abs((p[0] - a1[0]) * uy - (p[1] - a1[1]) * ux) for p in (a2, b2))
+            t = sorted([0.0, n1])
+            s2 = sorted([(a2[0] - a1[0]) * ux + (a2[1] - a1[1]) * uy, (b2[0] - a1[0]) * ux + (b2[1] - a1[1]) * uy])
+            overlap = min(t[1], s2[1]) - max(t[0], s2[0])
+            if apart < gap and overlap > length:
+                found.append(f"{graph.page.name}: {e1} and {e2} run together ({apart:.1f}px apart, {overlap:.0f}px)")
+    return found
+
+
+def test_no_parallel_edge_bundles(demo_site: Path, popular_site: Path) -> None:
+    problems = [b for site in (demo_site, popular_site) for page in record_pages(site) for b in bundles(Graph(page))]
+    assert not problems, problems[:10]
+
+
+def test_relations_differ_in_dash_and_arrowhead(demo_site: Path, popular_site: Path) -> None:
+    styles = list(RELATION_STYLE.items())
+    for i, (r1, (dash1, arrow1, filled1)) in enumerate(styles):
+        for r2, (dash2, arrow2, filled2) in styles[i + 1 :]:
+            assert dash1 != dash2, (r1, r2)
+            assert (arrow1, filled1) != (arrow2, filled2), (r1, r2)
+    # as drawn: every edge carries its relation's dash, and its marker has its relation's arrowhead
+    seen: set[str] = set()
+    for site in (demo_site, popular_site):
+        for page in record_pages(site):
+            graph = Graph(page)
+            markers = {m.get("id"): m for m in graph.root.iter(f"{SVG}marker")}
+            for edge in graph.edges:
+                relation = (edge.get("data-relation") or "").split()[0]
+                relation = next((r for r in (edge.get("data-relation") or "").split() if r != "tested_on"), relation)
+                key = "" if relation == "more" else relation
+                dash, arrow, filled = RELATION_STYLE[key]
+                assert (edge.get("stroke-dasharray") or "") == dash, (page.name, relation)
+                marker = markers[(edge.get("marker-end") or "")[len("url(#") : -1]]
+                assert marker.find(f"{SVG}path").get("d") == arrow
+                assert ("open" in marker.get("class", "").split()) == (not filled)
+                seen.add(relation)
+    assert {"finetune", "base_model", "adapter", "merge", "quantized", "trained_on", "tested_on"} <= seen
+
+
+def test_every_node_names_its_licence(popular_site: Path, demo_site: Path) -> None:
+    graph = _page(popular_site, LLAMA)
+    for node, classes in graph.classes.items():
+        if "missing" in classes or "kind-more" in classes:
+            continue
+        element = graph.root.find(f".//*[@data-id='{node}']")
+        texts = {t.get("class"): t.text for t in element.iter(f"{SVG}text")}
+        assert texts.get("license") == "Llama 2 Community Licen…ement" or "Llama 2" in (texts.get("license") or "")
+    mistral = _page(demo_site, "model:mistralai/Mistral-7B-v0.1")
+    element = mistral.root.find(f".//*[@data-id='{mistral.focus}']")
+    assert [t.text for t in element.iter(f"{SVG}text") if t.get("class") == "license"] == ["Apache License 2.0"]

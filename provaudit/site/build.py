@@ -573,6 +573,8 @@ def _build(
         known,
         lambda rid: f"{slugs[rid]}.html" if rid in slugs else None,
         run_links(runs, record_hrefs),
+        # each node names its effective licence in words (colour alone says only the use category)
+        {rid: node_license(rv.effective_license) for rid, rv in reviews.items()},
     )
 
     # collections: the review's, else the scan target folder or the record's parent folder
@@ -781,6 +783,12 @@ def _overview_pages(
             "audit_table_view": audit.view() if audit else None,
         },
     )
+
+
+def node_license(expression: str | None) -> str:
+    """A lineage node's licence line: the first licence by name, and how many more the expression has."""
+    names = re.split(r"\s+(?:AND|OR|WITH)\s+", expression_names(expression).strip("()"))
+    return names[0].strip("()") + (f" +{len(names) - 1}" if len(names) > 1 else "")
 
 
 def declared_names(record: Record) -> list[tuple[str, str]]:

@@ -28,17 +28,20 @@ from markupsafe import Markup
 from provaudit.records.identity import split_id
 from provaudit.records.model import Kind
 
-NODE_W, NODE_H = 176, 38
+NODE_W, NODE_H = 176, 52  # three lines: owner, name, licence
 H_GAP, V_GAP = 22, 46
+FAN_SLOPE, MAX_V_GAP = 0.3, 180  # a row gap of at least 0.3 × the sideways run of its edges, at most 180
 MARGIN = 12
 LABEL_CHARS = 24
 UP_DEPTH, DOWN_DEPTH = 3, 3
-MAX_FANOUT = 14  # neighbours shown of the focus per direction; the rest are summed up in a "+N more" node
-DEEP_FANOUT = 4  # neighbours shown of each record further away, so three levels stay readable
+MAX_FANOUT = 8  # neighbours shown of the focus per direction; the rest are summed up in a "+N more" node
+DEEP_FANOUT = 3  # neighbours shown of each record further away, so three levels stay readable
 MAX_NODES = 32  # records shown per direction; past that, "+N more" nodes sum up the rest
-MAX_ROW = 5  # nodes side by side; a wider level wraps into more rows so pages stay narrow
+# nodes one level of one direction may hold: the direct children of a node share one rank (a wrapped
+# rank reads as another generation), so a level folds its surplus into "+N more" instead of wrapping
+MAX_RANK = 8
 DUMMY_GAP = 12  # clearance between a bend point and a node box beside it
-LINE_GAP = 8  # between two bend points side by side
+LINE_GAP = 18  # between two bend points side by side: edges through one gap do not bundle
 STUB = 7  # edges enter and leave every row vertically: arrowheads point in, diagonals miss corners
 PORT_INSET = 20  # ports stay off the rounded ends of pills
 EVAL = "tested_on"
@@ -64,7 +67,27 @@ RELATION_LABELS: dict[str, str] = {
     RUN: "training run",  # both edges of a run node: the data it used, the record it generated
     MORE: "more records",
 }
-# arrowhead colour groups (one marker each); the stroke colours in site.css use the same groups
+# Each relation is told apart by its dash pattern AND its arrowhead (colour alone, or width alone, is
+# not enough: "base model" and "fine-tune of" read alike); both are drawn as SVG attributes from here.
+# relation → (stroke-dasharray, "" for solid; arrowhead path in a 10×10 box pointing right; filled)
+RELATION_STYLE: dict[str, tuple[str, str, bool]] = {
+    "finetune": ("", "M0,0 L10,5 L0,10 z", True),  # solid, filled triangle
+    "base_model": ("8 4", "M1,1 L9,5 L1,9 z", False),  # dashed, open triangle
+    "adapter": ("10 3 2 3", "M0,5 L5,0 L10,5 L5,10 z", True),  # dash-dot, diamond
+    "merge": ("14 3 2 3 2 3", "M0,0 L5,5 L0,10 M5,0 L10,5 L5,10", False),  # dash-dot-dot, double chevron
+    "quantized": ("3 3", "M0,0 L0,10 M3,0 L10,5 L3,10 z", True),  # dotted, bar and triangle
+    "merge_base": ("10 2 10 6", "M0,0 L0,10 M3,1 L9,5 L3,9 z", False),  # paired dashes, bar and open triangle
+    "trained_on": ("12 3", "M0,0 L10,5 L0,10 L4,5 z", True),  # long dash, barbed arrow
+    "derived_from": ("5 5", "M0,0 L10,5 L0,10", False),  # even dash, open chevron
+    "text_source": ("2 6", "M0,2 L10,5 L0,8 z", False),  # sparse dots, narrow open triangle
+    "uses": ("1 3", "M0,3 L10,5 L0,7 z", True),  # fine dots, narrow filled triangle
+    "has_part": ("6 2 1 2", "M1,5 A4,4 0 1,1 9,5 A4,4 0 1,1 1,5 z", False),  # dash-dot, open circle
+    "tested_on": ("1.5 3", "M1,5 A4,4 0 1,1 9,5 A4,4 0 1,1 1,5 z", True),  # dots, filled circle
+    "generated_by": ("8 3 1 3 1 3", "M0,0 L10,5 L0,10 M0,5 L10,5", False),  # dash-dot-dot, open arrow with shaft
+    RUN: ("12 3 3 3 3 3", "M1,1 L9,1 L9,9 L1,9 z", True),  # square
+    MORE: ("2 2", "M0,3 L6,5 L0,7 z", True),  # small
+}
+# arrowhead colour groups; the stroke colours in site.css use the same groups
 MARKER_GROUP: dict[str, str] = {
     "base_model": "model",
     "finetune": "model",
@@ -87,6 +110,7 @@ class Node:
     use: str  # a Use value, or "missing" / "more" / a run's status
     href: str | None
     missing: bool = False
+    license: str | None = None  # the effective licence by name (the id where it has none), drawn in the node
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,7 @@ class LineageIndex:
         known: dict[str, str],
         href: Callable[[str], str | None],
         runs: Iterable[RunLink] = (),
+        licenses: Mapping[str, str] | None = None,
     ) -> None:
         """upstream: record id → [(upstream id, relation)]; known: record id → use category; runs:
         training runs, drawn as nodes between the data they used and the records they generated.
@@ -122,6 +147,7 @@ class LineageIndex:
         """
         self.known = known
         self.href = href
+        self.licenses = licenses or {}
         self.up, self.extra = with_runs(upstream, runs)
         self.down = _reverse(upstream)
         self._graph_down = _reverse(self.up)
@@ -139,6 +165,7 @@ class LineageIndex:
             use="missing" if missing else self.known[rid],
             href=None if missing else self.href(rid),
             missing=missing,
+            license=None if missing else self.licenses.get(rid),
         )
 
     def _fan(self, rid: str) -> int:
@@ -159,6 +186,7 @@ class LineageIndex:
             queue: deque[tuple[str, int]] = deque([(rid, 0)])
             seen = {rid}
             budget = MAX_NODES
+            rank: dict[int, int] = {}  # nodes placed per level of this direction
             while queue:
                 current, level = queue.popleft()
                 if level >= depth:
@@ -167,6 +195,10 @@ class LineageIndex:
                 if not upward:
                     neighbours.sort(key=lambda link: -min(self._fan(link[0]), 1))  # stable: ids stay sorted
                 limit = MAX_FANOUT if level == 0 else DEEP_FANOUT
+                new = [o for o, _ in neighbours if o != current and o not in nodes]
+                # what the rank below still holds, keeping one place for this node's "+N more"
+                room = MAX_RANK - rank.get(level + 1, 0)
+                limit = min(limit, room if len(new) <= room else room - 1)
                 shown = hidden = 0
                 for other, relation in neighbours:
                     if other == current:
@@ -177,12 +209,14 @@ class LineageIndex:
                             continue
                         nodes[other] = self.node(other)
                         budget -= 1
+                        rank[level + 1] = rank.get(level + 1, 0) + 1
                     shown += 1
                     edges.add(Edge(other, current, relation) if upward else Edge(current, other, relation))
                     if other not in seen:
                         seen.add(other)
                         queue.append((other, level + 1))
                 if hidden > 0:
+                    rank[level + 1] = rank.get(level + 1, 0) + 1
                     more = f"more:{'up' if upward else 'down'}:{current}"
                     label = f"+{hidden} more {'upstream' if upward else 'downstream'}"
                     href = more_href if current == rid else self.href(current)
@@ -255,7 +289,7 @@ def _unique(links: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def layers_for(count: int, pairs: tuple[tuple[int, int], ...], lane: tuple[bool, ...] = ()) -> tuple[int, ...]:
-    """Row of each node: edges always point down, wide layers wrap into rows of at most MAX_ROW.
+    """Row of each node: edges always point down, one row per level (the neighbourhood keeps levels narrow).
 
     Longest-path layering from the sources (cycles, which real metadata has, are broken by dropping the
     edge that closes them), then every source moves down next to its highest successor so a dataset
@@ -301,12 +335,9 @@ def layers_for(count: int, pairs: tuple[tuple[int, int], ...], lane: tuple[bool,
     for node in range(count):
         by_level.setdefault(level[node], []).append(node)
     rows = [0] * count
-    layer = 0
-    for value in sorted(by_level):
-        members = by_level[value]
-        for k, node in enumerate(members):
-            rows[node] = layer + k // MAX_ROW
-        layer += -(-len(members) // MAX_ROW)
+    for layer, value in enumerate(sorted(by_level)):
+        for node in by_level[value]:
+            rows[node] = layer  # one rank per level, never wrapped: siblings read as one generation
     return tuple(rows)
 
 
@@ -321,6 +352,7 @@ class Geometry:
     routes: tuple[tuple[Point, ...], ...]
     width: float
     height: float
+    row_tops: tuple[float, ...] = ()  # the top of each row (rows are as far apart as their edges need)
 
 
 def _place(rows: list[list[int]], widths: list[float], neighbours: list[list[int]], start: list[float]) -> list[float]:
@@ -395,8 +427,17 @@ def layout(count: int, pairs: tuple[tuple[int, int], ...], rows: tuple[int, ...]
     xs = _place(ordered, widths, neighbours, start)
     left = min(xs[v] - widths[v] / 2 for v in range(total))
     xs = [x - left + MARGIN for x in xs]
-    step = NODE_H + V_GAP
-    top_of = [MARGIN + r * step for r in layer]  # the top of the row each vertex is in
+    # the gap below a row grows with how far its edges travel sideways: a wide fan drawn through a
+    # 46px gap is a sheaf of nearly horizontal lines a few pixels apart, read as one bundle
+    rows_count = max(layer, default=0) + 1
+    spread = [0.0] * rows_count
+    for u, v in ext_edges:
+        r = min(layer[u], layer[v])
+        spread[r] = max(spread[r], abs(xs[u] - xs[v]))
+    tops = [float(MARGIN)]
+    for r in range(rows_count - 1):
+        tops.append(tops[-1] + NODE_H + max(V_GAP, min(MAX_V_GAP, FAN_SLOPE * spread[r])))
+    top_of = [tops[r] for r in layer]  # the top of the row each vertex is in
 
     # ports: the ends on each side of a node, spread along it in the order of where they come from
     sides: dict[tuple[int, str], list[tuple[float, int, int]]] = {}
@@ -426,8 +467,8 @@ def layout(count: int, pairs: tuple[tuple[int, int], ...], rows: tuple[int, ...]
         routes.append(tuple(points) if rows[a] <= rows[b] else tuple(reversed(points)))
     corners = tuple((xs[v] - NODE_W / 2, top_of[v]) for v in range(count))
     width = max((xs[v] + widths[v] / 2 for v in range(total)), default=0) + MARGIN
-    height = MARGIN + (max(layer, default=0) + 1) * step - V_GAP + MARGIN
-    return Geometry(corners, tuple(routes), width, height)
+    height = tops[-1] + NODE_H + MARGIN
+    return Geometry(corners, tuple(routes), width, height, tuple(tops))
 
 
 def _truncate(text: str, limit: int = LABEL_CHARS) -> str:
@@ -439,22 +480,25 @@ def _truncate(text: str, limit: int = LABEL_CHARS) -> str:
 
 
 def _label(node: Node, x: float, y: float) -> str:
-    """One line, or the owner small above the name for ``owner/name`` ids (a run: its name above its start)."""
+    """The owner small above the name for ``owner/name`` ids (a run: its name above its start), and the
+    record's effective licence by name small below it, so a node says its terms in words, not only colour."""
     cx, cy = x + NODE_W / 2, y + NODE_H / 2
     if node.kind == RUN:  # the run's name small above when it started: runs of one name tell apart
         owner, _, name = node.label.partition(RUN_SEP)
     else:
         owner, _, name = node.label.rpartition("/") if node.kind != "more" else ("", "", node.label)
-    if not owner:
-        return (
-            f'<text x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle" dominant-baseline="central">'
-            f"{escape(_truncate(node.label))}</text>"
-        )
-    return (
-        f'<text x="{cx:.0f}" y="{cy - 7:.0f}" text-anchor="middle" dominant-baseline="central" class="owner">'
-        f"{escape(_truncate(owner, LABEL_CHARS + 4))}</text>"
-        f'<text x="{cx:.0f}" y="{cy + 7:.0f}" text-anchor="middle" dominant-baseline="central">'
-        f"{escape(_truncate(name))}</text>"
+    lines: list[tuple[str, str]] = []  # (class, text)
+    if owner:
+        lines.append(("owner", _truncate(owner, LABEL_CHARS + 4)))
+    lines.append(("", _truncate(name if owner else node.label)))
+    if node.license:
+        lines.append(("license", _truncate(node.license, LABEL_CHARS + 4)))
+    top = cy - 7 * (len(lines) - 1)
+    return "".join(
+        f'<text x="{cx:.0f}" y="{top + 14 * i:.0f}" text-anchor="middle" dominant-baseline="central"'
+        + (f' class="{css}"' if css else "")
+        + f">{escape(text)}</text>"
+        for i, (css, text) in enumerate(lines)
     )
 
 
@@ -496,7 +540,9 @@ def _kind_text(node: Node) -> str:
     if node.kind == RUN:
         return f"training run, {node.use}"
     state = "missing (no record) " if node.missing else ""
-    return f"{state}{node.kind}, use: {node.use}" if not node.missing else f"{state}{node.kind}"
+    if node.missing:
+        return f"{state}{node.kind}"
+    return f"{node.kind}, use: {node.use}" + (f", license: {node.license}" if node.license else "")
 
 
 def _evaluation_only(focus: str, nodes: Sequence[Node], edges: Sequence[Edge]) -> set[str]:
@@ -533,6 +579,34 @@ class LineageGraph:
     def legend(self) -> list[tuple[str, str]]:
         return [(r or "more", RELATION_LABELS.get(r, r.replace("_", " "))) for r in self.relations]
 
+    @property
+    def keys(self) -> list[tuple[str, str, str, str, str]]:
+        """(relation, label, dash, arrowhead path, marker classes) per relation present, for the legend."""
+        out = []
+        for rel, label in self.legend:
+            key = "" if rel == "more" else rel
+            dash, path, filled = RELATION_STYLE.get(key, ("", "M0,0 L10,5 L0,10 z", True))
+            classes = f"arrow-{MARKER_GROUP.get(key, 'plain')} {'filled' if filled else 'open'}"
+            out.append((rel, label, dash, path, classes))
+        return out
+
+
+def edge_dash(relation: str) -> str:
+    """The dash pattern of a relation's edges ("" for a solid line)."""
+    return RELATION_STYLE.get(relation, ("4 2", "", True))[0]
+
+
+def arrow_marker(relation: str) -> str:
+    """The ``<marker>`` of a relation: its own arrowhead shape, filled or open, in its colour group."""
+    _, path, filled = RELATION_STYLE.get(relation, ("", "M0,0 L10,5 L0,10 z", True))
+    path = path or "M0,0 L10,5 L0,10 z"
+    group = MARKER_GROUP.get(relation, "plain")
+    return (
+        f'<marker id="arrow-{relation or "more"}" class="arrow-{group} {"filled" if filled else "open"}" '
+        'viewBox="-1 -1 12 12" refX="9.5" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" '
+        f'markerHeight="11" orient="auto-start-reverse"><path class="arrowhead" d="{path}"/></marker>'
+    )
+
 
 def _points(route: Sequence[Point]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in route)
@@ -555,12 +629,8 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
         f'<title id="lineage-title">{escape(title)}</title>',
         "<defs>",
     ]
-    for group in sorted({MARKER_GROUP.get(e.primary, "plain") for e in edges}):  # only the arrowheads used
-        out.append(
-            f'<marker id="arrow-{group}" class="arrow-{group}" viewBox="0 0 10 10" refX="9" refY="5" '
-            'markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse">'
-            '<path class="arrowhead" d="M0,0 L10,5 L0,10 z"/></marker>'
-        )
+    for relation in sorted({e.primary for e in edges}):  # only the arrowheads used
+        out.append(arrow_marker(relation))
     out.append("</defs>")
     # the evaluation lane: runs of rows that hold only evaluation benchmarks, shaded and labelled once
     lane_rows = {rows[i] for i in range(len(order)) if lane[i]} - {rows[i] for i in range(len(order)) if not lane[i]}
@@ -573,8 +643,8 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
     if bands:
         out.append('<g class="lanes eval">')
         for first, last in bands:
-            top = MARGIN + first * (NODE_H + V_GAP) - 10
-            tall = (last - first) * (NODE_H + V_GAP) + NODE_H + 16
+            top = geo.row_tops[first] - 10
+            tall = geo.row_tops[last] - geo.row_tops[first] + NODE_H + 16
             out.append(
                 f'<rect class="lane lane-eval" x="2" y="{top}" width="{width - 4}" height="{tall}" rx="6"/>'
                 f'<text class="lane-label" x="6" y="{top + 9}">evaluation data</text>'
@@ -588,7 +658,7 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
         names = edge.relations
         relations.update(names)
         primary = edge.primary
-        group = MARKER_GROUP.get(primary, "plain")
+        dash = edge_dash(primary)
         hidden = " eval" if primary == EVAL or edge.source in evaluation or edge.target in evaluation else ""
         said = ", ".join(RELATION_LABELS.get(r, r.replace("_", " ")) for r in names)
         source, target = order[index[edge.source]], order[index[edge.target]]
@@ -599,7 +669,9 @@ def render_svg(focus: str, nodes: list[Node], edges: list[Edge], title: str) -> 
         label = f"{source.label} → {target.label}: {said}"
         out.append(
             f'<polyline class="edge rel-{primary or "more"}{hidden}" points="{_points(route)}" '
-            f'marker-end="url(#arrow-{group})" data-relation="{escape(" ".join(n or "more" for n in names))}" '
+            + (f'stroke-dasharray="{dash}" ' if dash else "")
+            + f'marker-end="url(#arrow-{primary or "more"})" '
+            f'data-relation="{escape(" ".join(n or "more" for n in names))}" '
             f'data-source="{escape(edge.source)}" data-target="{escape(edge.target)}">'
             f"<title>{escape(label)}</title></polyline>"
         )
