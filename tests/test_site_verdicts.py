@@ -97,6 +97,10 @@ def test_audit_page_findings_open_the_license_audit_tab(site: Path) -> None:
     doc = _parse(site / "audit.html")
     links = [a.get("href") for a in doc.findall(".//table[@id='audit-table']/tbody/tr/td[3]/a")]
     assert links and all(h.startswith("records/") and h.endswith(".html#audit") for h in links)
+    # licences in messages by name, the id beside (the message itself holds only the id)
+    rows = [_text(tr) for tr in doc.findall(".//table[@id='audit-table']/tbody/tr")]
+    pa117 = next(r for r in rows if "PA117" in r and "clibrain" in r)
+    assert "Llama 2 Community License Agreement (LicenseRef-scancode-llama-2-license-2023)" in pa117
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from provaudit.resources import resource
 from provaudit.rules.audit import SiteAudit, unaudited_verdicts
 from provaudit.rules.conditions import KIND_LABELS, KINDS
 from provaudit.rules.lineage import OTHER
-from provaudit.rules.render import evidence_groups, expression_label, expression_names
+from provaudit.rules.render import evidence_groups, expression_label, expression_names, humanize
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.rules.review import agent_key, merge_agents
 from provaudit.site import views
@@ -124,6 +124,7 @@ def environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
     # the review's own readings, so the site and `provaudit review` name licenses and group evidence alike
     env.filters["license_label"] = expression_label
     env.filters["license_names"] = expression_names
+    env.filters["humanize"] = humanize  # licence ids in messages and fixes named, the id beside
     env.globals["evidence_groups"] = evidence_groups
     # every href/src a template builds from record data goes through this allow-list of schemes
     env.filters["safe_url"] = safe_url
@@ -852,9 +853,9 @@ def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
                 row["record"].name,
                 row["record"].kind.value,
                 row["href"],
-                row["finding"].message,
+                humanize(row["finding"].message),
                 _location(row["finding"]),
-                row["finding"].fix or "",
+                humanize(row["finding"].fix),
                 row["collections"],
             ]
             for row in rows
