@@ -294,7 +294,7 @@ def test_cards_table_matches_the_files(tmp_path: Path) -> None:
     keys = audit_records(records, "default").cell_keys  # per record, to compare with the files
 
     sources = {s["source"]: s for s in got["sources"]}
-    assert set(sources) == {"card", "license_file", "dataset_infos", "hub_tags"}
+    assert set(sources) == {"card", "card_prose", "license_file", "dataset_infos", "hub_tags"}
     assert got["records"] == len(records) == len(actual)
     # the JSON table is the per-record cells counted by the review's verdicts
     for name, table in sources.items():

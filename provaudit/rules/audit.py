@@ -31,6 +31,7 @@ from typing import Any
 from provaudit.licenses.kb import Use
 from provaudit.records.model import LicenseClaim, Record, Relation
 from provaudit.resources import resource
+from provaudit.rules.authority import PROSE_FIELD
 from provaudit.rules.lineage import claim_terms
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import RecordReview
@@ -54,12 +55,13 @@ DPI_FIELDS = {
     "PwC License Name": "paperswithcode",
 }
 DPI_SOURCES = ("huggingface", "github", "paperswithcode")
-CARD_SOURCES = ("card", "license_file", "dataset_infos", "hub_tags")
+CARD_SOURCES = ("card", "card_prose", "license_file", "dataset_infos", "hub_tags")
 SOURCE_LABELS = {
     "huggingface": "Hugging Face",
     "github": "GitHub",
     "paperswithcode": "Papers with Code",
     "card": "Card YAML",
+    "card_prose": "Card text",
     "license_file": "LICENSE file",
     "dataset_infos": "dataset_infos.json",
     "hub_tags": "Hub tags",
@@ -80,6 +82,8 @@ def claim_source(claim: LicenseClaim) -> str | None:
         return None
     if fld == "text":
         return "license_file"
+    if fld == PROSE_FIELD:  # a sentence of the card's body, not its YAML: a source of its own
+        return "card_prose"
     if src.file in _INFO_FILES or src.collector == "datasets":
         return "dataset_infos"
     if src.file == "hub_manifest.yaml" or (src.collector == "hub" and fld == "tags"):
@@ -102,7 +106,7 @@ def record_sources(record: Record) -> list[str]:
     if "dpi" in seen:
         out += DPI_SOURCES
     if seen & _CARD_COLLECTORS:
-        out += ["card", "license_file", "hub_tags"]
+        out += ["card", "card_prose", "license_file", "hub_tags"]
         if record.kind.value == "dataset":
             out.append("dataset_infos")
     if "datasets" in seen and "dataset_infos" not in out:
