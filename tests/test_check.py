@@ -14,7 +14,9 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from test_imports import FIT
 from test_runs import git, make_project, train
 
 from provaudit.cli import main
@@ -158,3 +160,38 @@ def test_runs_diff_part_by_part() -> None:
     assert "  params    param train.C 1.0 → 0.5" in text and "  params    param other.yaml:seed = 1 removed" in text
     same = diff_runs(a, a)
     assert same.same and "same: code, parameters" in render_text(same)
+
+
+def test_check_of_a_dvc_stage_reads_its_declared_params_and_ignores_dvc_bookkeeping(tmp_path: Path) -> None:
+    """A DVC stage (no provaudit in it) run with dvc repro, committed and imported: check is ok; a
+    declared parameter changed is named as a parameter, an undeclared one is not a difference."""
+    pytest.importorskip("dvc")
+    repo = make_project(tmp_path)
+    (repo / "params.yaml").write_text("lr: 0.1\nunused: 1\n")
+    stage = {"cmd": f"{sys.executable} fit.py", "deps": ["data/credit", "fit.py"], "params": ["lr"]}
+    stage |= {"outs": ["model.pkl"], "metrics": [{"metrics.json": {"cache": False}}]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": stage}}))
+    (repo / "fit.py").write_text(FIT + 'open("metrics.json", "w").write(\'{"n": 1}\')\n')
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    for args in (["init", "-q"], ["repro", "-q"]):
+        done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "dvc pipeline")
+    store = str(tmp_path / "store")
+    imported = CliRunner().invoke(main, ["runs", "import", str(repo / "dvc.lock"), "--store", store])
+    assert imported.exit_code == 0, imported.output
+    (repo / "metrics.json").write_text('{"n": 2}')  # the pipeline's own metrics file: not a difference
+
+    def check() -> str:
+        result = CliRunner().invoke(main, ["check", str(repo / "model.pkl"), "--store", store, "--path", str(repo)])
+        assert result.exit_code in (0, 1), result.output
+        return f"exit {result.exit_code}\n{result.output}"
+
+    assert check().startswith("exit 0\n"), check()
+    (repo / "params.yaml").write_text("lr: 0.1\nunused: 2\n")  # a key the stage does not declare
+    assert check().startswith("exit 0\n")
+    (repo / "params.yaml").write_text("lr: 0.2\nunused: 2\n")
+    changed = check()
+    assert changed.startswith("exit 1\n") and "param lr 0.1 → 0.2" in changed
+    assert "params.yaml changed" not in changed and "metrics.json" not in changed.split("note:")[0]
