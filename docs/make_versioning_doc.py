@@ -149,7 +149,7 @@ _VOLATILE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?"), "<time>"),
     (re.compile(r"\b\d{8}T\d{6}(\d+Z|-[0-9a-f]{8})\b"), "<id>"),
     (re.compile(r"\b[0-9a-f]{7,64}\b"), "<hex>"),
-    (re.compile(r"\b\d+ (recorded packages|distributions)\b"), r"<n> \1"),
+    (re.compile(r"\b\d+ (recorded packages|distributions|of them)\b"), r"<n> \1"),
     (re.compile(r"\(\+\d+ more\)"), "(+<n> more)"),
     (re.compile(r"^( *packages ).*$", re.M), r"\1<packages>"),
     (re.compile(r"provaudit-reproduce-[^/\s]+"), "provaudit-reproduce-<tmp>"),
