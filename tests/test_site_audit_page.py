@@ -8,7 +8,6 @@ of the chart taken at both widths and their label heights compared), and no word
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,10 @@ from provaudit import api
 from provaudit.collectors.base import CollectOptions
 from provaudit.site.build import build_site
 from provaudit.site.review import review
-from tests.test_site_browser import ARGS, CHROMIUM, Page, _playwright
+from tests import test_site_browser
+from tests.test_site_browser import Page
+
+browser = test_site_browser.browser  # the shared Chromium fixture, one per module
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
 WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
@@ -85,15 +87,6 @@ def test_zeros_are_neutral(site: Path) -> None:
     zeros = [td for td in cells if "".join(td.itertext()).split(" ")[0] == "0"]
     assert zeros and all("zero" in td.get("class").split() for td in zeros)
     assert not any("outcome-more_permissive" in td.get("class") for td in zeros)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _playwright()
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
 
 
 def _open(browser: Any, site: Path, width: int, height: int) -> Page:

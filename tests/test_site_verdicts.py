@@ -19,7 +19,10 @@ from provaudit import api
 from provaudit.collectors.base import CollectOptions
 from provaudit.site.build import build_site
 from provaudit.site.review import review
-from tests.test_site_browser import ARGS, CHROMIUM, Page, _playwright, expect
+from tests import test_site_browser
+from tests.test_site_browser import Page, expect
+
+browser = test_site_browser.browser  # the shared Chromium fixture, one per module
 
 DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
 TARGETS = [
@@ -103,15 +106,6 @@ def test_audit_page_findings_open_the_license_audit_tab(site: Path) -> None:
     assert "Llama 2 Community License Agreement (LicenseRef-scancode-llama-2-license-2023)" in pa117
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_playwright = _playwright()
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
 def tab(browser: Any) -> Iterator[Page]:
     page = Page(browser, viewport={"width": 1366, "height": 800})
@@ -143,3 +137,17 @@ def test_catalog_conditions_filter_and_scripted_rows(site: Path, tab: Page) -> N
     )
     assert "Apache License 2.0" in declared
     tab.assert_clean()
+
+
+def test_catalog_licenses_do_not_break_inside_a_word_on_a_phone(site: Path, browser: Any) -> None:
+    from tests.test_site_audit_page import BROKEN_WORDS
+
+    tab = Page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True)
+    page = tab.open(site / "index.html")
+    # the static rows, then the rows search.js builds: names and ids wrap between words (or at a hyphen)
+    assert not page.eval_on_selector_all("#catalog", BROKEN_WORDS.replace('"th, td"', '".lic-name, code.lic"'))
+    page.fill("#q", "llama")
+    expect(page.locator("#catalog-count")).to_contain_text(" of ")
+    assert not page.eval_on_selector_all("#catalog", BROKEN_WORDS.replace('"th, td"', '".lic-name, code.lic"'))
+    tab.assert_clean()
+    tab.context.close()
