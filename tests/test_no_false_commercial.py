@@ -73,8 +73,9 @@ def _listify(value: Any) -> list[str]:
 class Node:
     """The checker's view of one record: its own flags and its propagating upstream names."""
 
-    def __init__(self, own: set[str], upstream: list[str], hub: str | None = None) -> None:
+    def __init__(self, own: set[str], upstream: list[str], hub: str | None = None, title: str | None = None) -> None:
         self.own = own
+        self.title = title  # a DPI record's Dataset Name
         self.upstream = upstream  # keys of other nodes, or names the corpus does not have
         self.hub = hub  # for a DPI record: the Hugging Face dataset it is (a part of)
 
@@ -117,7 +118,8 @@ def _card_node(folder: Path, kind: str) -> tuple[str, Node]:
         name = raw.split("|", 1)[-1].strip()
         if name.lower() not in NOT_SOURCES:  # "other-flicker-30k" is a source too, just not a Hub id
             upstream.append(f"dataset:{name}")
-    return f"{kind}:{repo}", Node(own, upstream)
+    title = str(meta.get("pretty_name") or "") or None
+    return f"{kind}:{repo}", Node(own, upstream, title=title)
 
 
 def _dpi_nodes(folder: Path, constants: Path) -> dict[str, tuple[Node, str]]:
@@ -150,16 +152,31 @@ def _dpi_nodes(folder: Path, constants: Path) -> dict[str, tuple[Node, str]]:
         for key in ("HF Yaml License", "HF Config License", "PwC License Name"):
             own |= flags_of(str(inferred.get(key) or ""))
         upstream = []
+        urls = [str(i.get("License URL") or "") for i in entry.get("Licenses") or [] if isinstance(i, dict)]
+        own_hub = str(inferred.get("HF Dataset") or "")
         for name in _listify(entry.get("Derived from Datasets")):
-            if name.lower() != "original":
-                upstream.append(f"dpi:{name}" if name in entries else f"dataset:{name.split('datasets/')[-1]}")
+            if name.lower() == "original":
+                continue
+            if name in entries:
+                upstream.append(f"dpi:{name}")
+                continue
+            # the checker's reading of DPI's own alias: a Licenses URL of a Hub dataset named by that word
+            named = [
+                m.group(1)
+                for u in urls
+                if (m := re.search(r"huggingface\.co/datasets/([\w.-]+/[\w.-]+|[\w.-]+)", u))
+                and m.group(1) != own_hub
+                and _squash(name) in [_squash(w) for w in re.split(r"[_-]", m.group(1).split("/")[-1])]
+            ]
+            upstream.append(f"dataset:{named[0] if len(set(named)) == 1 else name.split('datasets/')[-1]}")
         for name in _listify(entry.get("Model Generated")):
             if OPENAI.search(name) and not OPEN_WEIGHTS.search(name):
                 own.add("nc")
         hub = str(inferred.get("HF Dataset") or "").strip()
         if not hub and "huggingface.co/datasets/" in str(entry.get("Hugging Face URL") or ""):
             hub = str(entry["Hugging Face URL"]).split("huggingface.co/datasets/")[1].strip("/")
-        out[uid] = (Node(own, upstream, f"dataset:{hub}" if hub else None), dpi)
+        title = str(entry.get("Dataset Name") or "") or None
+        out[uid] = (Node(own, upstream, f"dataset:{hub}" if hub else None, title), dpi)
     return out
 
 
@@ -176,12 +193,75 @@ def corpus(shared_corpus: Path) -> dict[str, Any]:
     return {"records": records, "default": default, "dpi": dpi, "root": shared_corpus}
 
 
+# the checker's own short names of datasets (not provaudit's table): the name → the Hub id it means
+ALIASES = {
+    "mnli": "multi_nli",
+    "multinli": "multi_nli",
+    "arc": "ai2_arc",
+    "math": "competition_math",
+    "humaneval": "openai_humaneval",
+    "socialiqa": "social_i_qa",
+    "clinc150": "clinc_oos",
+    "conceptnet": "conceptnet5",
+    "ethpy150": "eth_py150_open",
+    "cnndm": "cnn_dailymail",
+    "squadv1": "squad",
+    "squad20": "squad_v2",
+    "msmarco": "ms_marco",
+    "naturalquestions": "natural_questions",
+    "ubuntudialoguecorpus": "ubuntu_dialogs_corpus",
+    "agnews": "ag_news",
+}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_VARIANTS: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
+
+
+def _variant_index(nodes: dict[str, Node]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(squashed id or id without owner → nodes, squashed DPI title → nodes), built once per node table."""
+    if id(nodes) not in _VARIANTS:
+        ids: dict[str, set[str]] = {}
+        titles: dict[str, set[str]] = {}
+        for key, node in nodes.items():
+            kind, _, name = key.partition(":")
+            for value in {name, name.split("/")[-1]}:
+                ids.setdefault(f"{kind == 'model'}:{_squash(value)}", set()).add(key)
+            if node.title:
+                titles.setdefault(f"{kind == 'model'}:{_squash(node.title)}", set()).add(key)
+        _VARIANTS[id(nodes)] = (ids, titles)
+    return _VARIANTS[id(nodes)]
+
+
 def _targets(nodes: dict[str, Node], keys: dict[str, str], up: str) -> list[str]:
     """The nodes an upstream name reaches: the record of that id (case-insensitive), else the DPI
-    records that are (parts of) that Hugging Face dataset."""
+    records that are (parts of) that Hugging Face dataset, else the one node a case/punctuation/version variant
+    or the checker's alias names."""
     if up.casefold() in keys:
         return [keys[up.casefold()]]
-    return [k for k, n in nodes.items() if n.hub and n.hub.casefold() == up.casefold()]
+    parts = [k for k, n in nodes.items() if n.hub and n.hub.casefold() == up.casefold()]
+    if parts:
+        return parts
+    kind, _, name = up.partition(":")
+    ids, titles = _variant_index(nodes)
+    for value in (name, name.split("/")[-1]):
+        key = _squash(value)
+        if key in ALIASES:  # a short name means the dataset itself: its record, or DPI's parts of it
+            alias = ALIASES[key]
+            hits = ids.get(f"{kind == 'model'}:{_squash(alias)}", set())
+            parts = [k for k, n in nodes.items() if n.hub and n.hub.split("/")[-1].casefold() == alias.casefold()]
+            if len(hits) == 1 or parts:
+                return list(hits) if len(hits) == 1 else parts
+            continue
+        for candidate in (key, re.sub(r"(dataset|corpus|data)$", "", key)):
+            for table in (ids, titles):
+                hits = table.get(f"{kind == 'model'}:{_squash(candidate)}", set())
+                if len(hits) == 1:
+                    return list(hits)
+    return []
 
 
 def _closure(nodes: dict[str, Node], key: str, seen: set[str]) -> tuple[set[str], bool]:
@@ -255,26 +335,91 @@ def test_default_is_never_more_permissive_than_dpi_and_losses_are_explained(corp
     stay = [i for i in dpi_commercial if default[i].use.value == "commercial"]
     incomplete = [i for i in dpi_commercial if default[i].use.value == "unspecified" and not default[i].complete]
     reasons: Counter[str] = Counter()
+    rows: list[tuple[str, str, str]] = []  # (reason, detail, record) for every DPI-commercial record not kept
     for i in dpi_commercial:
         r = default[i]
-        if r.use.value == "commercial" or i in incomplete:
+        if r.use.value == "commercial":
+            continue
+        if i in incomplete:
+            names = sorted({f"{u.relation} {u.raw!r}" for u in r.unresolved})
+            rows.append(("an upstream is not audited (no record in the store)", "; ".join(names), i))
             continue
         blocking = [s for s in r.evidence if s.use and RANK[s.use.value] >= RANK[r.use.value]]
         if any(s.relation == "generated_by" for s in blocking):
-            reasons["generated by a model under restrictive provider terms"] += 1
+            reason = "generated by a model under restrictive provider terms"
         elif any(s.source and "No License" in s.source for s in blocking):
-            reasons["DPI 'No License' (DPI: All; default: nothing granted)"] += 1
+            reason = "DPI 'No License' (DPI: All; default: nothing granted)"
         elif any(len(s.path) > 1 for s in blocking):
-            reasons["an audited upstream restricts"] += 1
-        elif any(s.authority in {"aggregator metadata", "card metadata"} for s in blocking):
-            reasons["a Hub/PwC declaration of the record is stricter"] += 1
+            reason = "an audited upstream restricts"
+        elif any(s.authority in {"aggregator metadata", "card metadata", "card prose"} for s in blocking):
+            reason = "a Hub/PwC declaration of the record is stricter"
         else:
-            reasons[f"unexplained: {i}"] += 1
+            reason = f"unexplained: {i}"
+        reasons[reason] += 1
+        detail = "; ".join(
+            sorted({f"{' → '.join(s.path[1:]) or 'own'}: {s.license or s.note or ''}" for s in blocking})
+        )
+        rows.append((reason, detail[:160], i))
     print(
-        f"\nDPI-commercial records: {len(dpi_commercial)}; default commercial: {len(stay)}; "
-        f"unspecified only because an upstream is not audited: {len(incomplete)}; other: {dict(reasons)}"
+        f"\nDPI-commercial records: {len(dpi_commercial)}; default commercial: {len(stay)} "
+        f"({len(stay) / len(dpi_commercial):.1%}); unspecified only because an upstream is not audited: "
+        f"{len(incomplete)}; other: {dict(reasons)}"
     )
+    _check_generated_tables(len(dpi_commercial), len(stay), rows)
     assert not [k for k in reasons if k.startswith("unexplained")], reasons
     # every incomplete one names the upstream it waits for
     assert all(default[i].unresolved for i in incomplete)
     assert len(stay) > len(dpi_commercial) / 2  # safety was not bought by calling everything unspecified
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+BEGIN, END = "<!-- dpi-differences:begin -->", "<!-- dpi-differences:end -->"
+
+
+def _check_generated_tables(total: int, kept: int, rows: list[tuple[str, str, str]]) -> None:
+    """docs/policies.md's table of why DPI-commercial records are not commercial under `default` (grouped), and
+    docs/dpi-differences.md (one row per record), are exactly what this run computes; PROVAUDIT_REGEN_GOLDEN=1
+    rewrites them."""
+    import os
+
+    groups: Counter[tuple[str, str]] = Counter()
+    for reason, detail, _ in rows:
+        groups[(reason, detail)] += 1
+    summary = [
+        BEGIN,
+        f"Of {total:,} records DPI calls commercial, {kept:,} ({kept / total:.1%}) stay commercial under `default`; "
+        f"the other {total - kept:,}, grouped by reason and by what blocks them (generated by "
+        "`tests/test_no_false_commercial.py`; one row per record in `docs/dpi-differences.md`):",
+        "",
+        "| records | reason | what blocks it |",
+        "|---:|---|---|",
+        *(
+            f"| {n} | {reason} | {detail.replace('|', '/')} |"
+            for (reason, detail), n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        END,
+    ]
+    per_record = [
+        "# DPI-commercial records that are not commercial under the default policy",
+        "",
+        "<!-- generated by tests/test_no_false_commercial.py (PROVAUDIT_REGEN_GOLDEN=1 rewrites it) -->",
+        "",
+        "| record | reason | what blocks it |",
+        "|---|---|---|",
+        *(
+            f"| `{rid}` | {reason} | {detail.replace('|', '/')} |"
+            for reason, detail, rid in sorted(rows, key=lambda r: r[2])
+        ),
+        "",
+    ]
+    policies = DOCS / "policies.md"
+    text = policies.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    want_policies = text[:start] + "\n".join(summary) + text[end:]
+    want_records = "\n".join(per_record)
+    if os.environ.get("PROVAUDIT_REGEN_GOLDEN"):
+        policies.write_text(want_policies, encoding="utf-8")
+        (DOCS / "dpi-differences.md").write_text(want_records, encoding="utf-8")
+        return
+    assert text == want_policies, "docs/policies.md's DPI table is stale: PROVAUDIT_REGEN_GOLDEN=1 pytest this test"
+    assert (DOCS / "dpi-differences.md").read_text(encoding="utf-8") == want_records

@@ -173,3 +173,46 @@ def test_review_of_a_merge_shows_the_recipe_as_evidence(tmp_path: Path, monkeypa
     assert "README.md:18 [recipe]" in step["note"]
     text = runner.invoke(main, ["review", "--fail-on", "never"]).output
     assert "merge_method: passthrough" in text
+
+
+def test_the_bundled_demo_merge_shows_its_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo"
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(demo / "models"), str(demo / "merges"), "--fail-on", "never"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["review", "--format", "json", "--fail-on", "never"])
+    records = {r["id"]: r for r in json.loads(result.output)["records"]}
+    merge = records["model:Weyaxi/OpenHermes-2.5-neural-chat-v3-3-Slerp"]
+    direct = [merge["id"], "model:mistralai/Mistral-7B-v0.1"]
+    base = next(s for s in merge["evidence"] if s["path"] == direct and s.get("use"))
+    assert base["relation"] == "merge_base" and base["inferred"] is True
+    assert "base_model: mistralai/Mistral-7B-v0.1 (merge_method: slerp)" in base["note"]
+    assert "README.md:135 [recipe]" in base["note"]
+    # a parent the demo does not hold keeps the merge incomplete, never commercial
+    assert merge["use"] != "commercial" and not merge["complete"]
+    assert any(u["target"] == "model:teknium/OpenHermes-2.5-Mistral-7B" for u in merge["unresolved"])
+
+
+def test_dpi_upstream_names_resolve_by_variant_and_alias_and_near_misses_are_reported() -> None:
+    cards = Path(__file__).parent / "fixtures" / "cards" / "datasets"
+    targets = [FIXTURES / "dpi"] + [cards / n for n in ("ai2_arc", "cnn_dailymail", "multi_nli")]
+    records = api.collect([str(t) for t in targets], CollectOptions(digests=False))
+    report = {r.id: r for r in review_records(records, "default").records}
+    arc = report["dataset:dpi/dynosaur-bigscience/P3-ai2_arc_ARC_Challenge_heres_a_problem"]
+    # "arc" beside the record's own Licenses URL https://huggingface.co/datasets/allenai/ai2_arc: DPI's own alias
+    step = next(s for s in arc.evidence if s.record == "dataset:ai2_arc" and s.use)
+    assert "'arc'" in (step.note or "") and "resolved by name" in (step.note or "")
+    assert arc.complete and arc.use.value == "commercial"
+    cnn = report["dataset:dpi/dynosaur-bigscience/P3-cnn_dailymail_3.0.0_2_or_3_sentences"]
+    assert cnn.complete and cnn.use.value == "commercial"  # "cnn/daily mail" is cnn_dailymail (punctuation)
+    assert any("variant of 'cnn_dailymail'" in (s.note or "") for s in cnn.evidence)
+    mnli = report["dataset:dpi/dynosaur-glue-mnli"]
+    assert any(s.record == "dataset:multi_nli" for s in mnli.evidence)  # data/licenses/dataset_aliases.yaml
+    assert mnli.complete  # resolved; multi_nli's own `other` keeps it unspecified, as it should
+
+    from provaudit.rules.names import NameIndex
+
+    index = NameIndex({r.id: r for r in records})
+    assert index.find("dataset:dpi/xP3", "xP3") is None  # not certain: never linked
+    assert index.near("dataset:dpi/xP3", "xP3") == ["the xP3x collection"]

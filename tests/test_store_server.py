@@ -52,7 +52,7 @@ def test_every_command_works_against_the_server(server: str, tmp_path: Path) -> 
     _run("scan", str(DEMO), "--store", server, "--fail-on", "never")
     review = json.loads(_run("review", "--store", server, "--format", "json", "--fail-on", "never"))
     ids = {r["id"] for r in review["records"]}
-    assert len(ids) == 23 and "dataset:imdb" in ids and "model:mistralai/Mistral-7B-v0.1" in ids
+    assert len(ids) == 24 and "dataset:imdb" in ids and "model:mistralai/Mistral-7B-v0.1" in ids
 
     nt = _run("export", "--store", server, "--format", "nt")
     assert len(Graph().parse(data=nt, format="nt")) > 1000
@@ -71,7 +71,7 @@ def test_every_command_works_against_the_server(server: str, tmp_path: Path) -> 
     assert len(list(site.rglob("*.html"))) > 15
 
     scans = json.loads(_run("scans", "--store", server, "--json"))
-    assert len(scans) == 1 and scans[0]["counts"]["records"] == 23  # dpi/ too
+    assert len(scans) == 1 and scans[0]["counts"]["records"] == 24  # dpi/ and merges/ too
 
 
 def test_the_server_and_the_embedded_store_hold_the_same_graph(server: str, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_the_server_and_the_embedded_store_hold_the_same_graph(server: str, tmp_
         server_nt = db.ntriples().decode()
         server_records = {r.id: r.model_dump(mode="json") for r in db.records()}
         assert [s.counts for s in db.scans()] == [
-            {"records": 23, "new": 23, "revised": 0, "unchanged": 0},
+            {"records": 24, "new": 24, "revised": 0, "unchanged": 0},
             {"records": 9, "new": 0, "revised": 0, "unchanged": 9},
         ]
     assert local_records == server_records

@@ -20,6 +20,7 @@ from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import authority, is_expert
+from provaudit.rules.names import NameIndex
 from provaudit.rules.policy import Policy, dpi_terms
 from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
 
@@ -195,6 +196,8 @@ class Lineage:
             for fact in record.facts:
                 if fact.key == "hf_dataset" and id_key(f"dataset:{fact.value}") != id_key(rid):
                     self._parts.setdefault(id_key(f"dataset:{fact.value}"), []).append(rid)
+        # an upstream named by a variant of a record's id, title or Hub id ("cnn/daily mail", "mnli")
+        self._names = NameIndex({rid: r for rid, r in records.items() if rid not in self._failed})
 
     def find(self, target: str) -> str | None:
         """The id of the record a link points at (case-insensitive), or None when it has no record."""
@@ -309,6 +312,11 @@ class Lineage:
         where = source.describe()
         how = f"inferred from {where} ({link.evidence or raw!r}, confidence {link.confidence:.2f})"
         target = self.find(link.target)
+        named = None if target is not None or self.parts(link.target) else self._names.find(link.target, raw)
+        if named is not None and named.rid != rid:
+            target = named.rid
+        else:
+            named = None
         if target == rid:
             eff.findings.append(
                 Finding(
@@ -346,6 +354,9 @@ class Lineage:
                 eff_step = step.model_copy(update={"path": [rid, *step.path]})
                 if step.record == target and eff_step.relation is None:
                     eff_step.relation = relation.value
+                    if named is not None:  # say how the name was read
+                        found = f"{raw!r} ({where}) resolved by name: {named.how}"
+                        eff_step.note = found if not step.note else f"{found}; {step.note}"
                     if link.source.collector == "run" and link.version:  # a training run: the exact data
                         used = f"data version {link.version}, used by {link.source.describe()}"
                         eff_step.note = used if not step.note else f"{used}; {step.note}"
@@ -392,7 +403,7 @@ class Lineage:
                 source=where,
                 inferred=link.inferred,
                 command=_scan_command(link.target),
-                reason=f"{failed.rule}: {failed.message}" if failed else None,
+                reason=f"{failed.rule}: {failed.message}" if failed else self._near_miss(link),
             )
         )
         if self.policy.missing_upstream == "unspecified":
@@ -411,6 +422,13 @@ class Lineage:
                 ),
                 blocks,
             )
+
+    def _near_miss(self, link: Upstream) -> str | None:
+        """ "did you mean …?" for a name close to records that it does not certainly mean (it stays unresolved)."""
+        near = self._names.near(link.target, link.raw)
+        if not near:
+            return None
+        return f"no record is certainly {link.raw!r}; did you mean {' or '.join(near)}? (not linked: not certain)"
 
     def _known_terms(
         self, rid: str, link: Upstream, eff: Effective, blocks: bool, how: str, skip: set[str] | None = None

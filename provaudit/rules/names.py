@@ -1,0 +1,135 @@
+"""Which record an upstream name means when no record has exactly that id.
+
+Upstreams are often named by a variant of the id of a record the store has: another case or punctuation
+("cnn/daily mail" for ``cnn_dailymail``, "sst-2" for ``sst2``), a version written differently ("squad2.0" for
+``squad_v2``), a Hub id under its new owner (``allenai/ai2_arc`` for the store's ``ai2_arc``), DPI's record
+name or title instead of its uid, or a short name an alias table knows ("mnli" is MultiNLI:
+``data/licenses/dataset_aliases.yaml``, each alias with its source). A variant links only when it is certain:
+exactly one record of the same kind has that key. A near miss that is not certain (``xP3`` where the store
+has ``xP3x``, or two records share the key) is reported as "did you mean …?" and the link stays unresolved.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import yaml
+
+from provaudit.records.identity import split_id
+from provaudit.records.model import Record
+from provaudit.resources import resource
+
+# words a name carries that are not part of it: "PAWS dataset", "WorldTree corpus"
+_FILLER = re.compile(r"(dataset|datasets|corpus|corpora|data|benchmark)$")
+_NOT_HUB = ("dpi/", "source/")
+
+
+def squash(text: str) -> str:
+    """Lower case, letters and digits only: "CNN/Daily Mail" and "cnn_dailymail" are one key."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def variants(name: str) -> list[str]:
+    """The keys a name may be written under, most literal first."""
+    key = squash(name)
+    out = [key]
+    trimmed = _FILLER.sub("", key)
+    if trimmed and trimmed != key:
+        out.append(trimmed)
+    version = re.match(r"^(.*?[a-z])[\s_.-]*v?(\d+)(?:\.0)?$", name.lower())
+    if version:  # "squad2.0", "SQuAD v2", "squad_v2": one key
+        out.append(f"{squash(version.group(1))}v{version.group(2)}")
+    return [k for k in dict.fromkeys(out) if len(k) >= 3]
+
+
+@cache
+def aliases() -> dict[str, tuple[str, str]]:
+    """Squashed alias → (Hub id, source) from data/licenses/dataset_aliases.yaml."""
+    data = yaml.safe_load(resource("data", "licenses", "dataset_aliases.yaml").read_text(encoding="utf-8"))
+    return {squash(str(a)): (str(e["id"]), str(e["source"])) for e in data["aliases"] for a in e["names"]}
+
+
+@dataclass(frozen=True)
+class Match:
+    """A record found for a name, and how."""
+
+    rid: str
+    how: str
+
+
+class NameIndex:
+    """Variant keys of every record's id, DPI title and Hub id, per kind."""
+
+    def __init__(self, records: dict[str, Record]) -> None:
+        # two tiers: a record's own id (and Hub id without owner) first, then its titles (a card's pretty_name,
+        # DPI's Dataset Name); DPI's parts of a Hub dataset are reached by the lineage through their Hub-id facts
+        self._ids: dict[tuple[str, str], set[str]] = {}
+        self._titles: dict[tuple[str, str], set[str]] = {}
+        self._collections: dict[str, str] = {}  # squashed DPI collection name → as written ("xP3x")
+        for rid, record in records.items():
+            kind, name = split_id(rid)
+            names = [name]
+            if "/" in name and not name.startswith(_NOT_HUB):
+                names.append(name.rsplit("/", 1)[1])  # the Hub id without its owner
+            if name.startswith("dpi/"):
+                names.append(name.removeprefix("dpi/"))
+            titles = [f.value for f in record.facts if f.key == "title" and f.value.strip()]
+            for fact in record.facts:
+                if fact.key == "collection" and fact.value.strip():
+                    self._collections.setdefault(squash(fact.value), fact.value.strip())
+            for table, values in ((self._ids, names), (self._titles, titles)):
+                for value in values:
+                    for key in variants(value):
+                        table.setdefault((kind.value, key), set()).add(rid)
+
+    def _hits(self, kind: str, key: str) -> set[str]:
+        return self._ids.get((kind, key)) or self._titles.get((kind, key)) or set()
+
+    def find(self, target: str, raw: str | None = None) -> Match | None:
+        """The one record a name certainly means, or None."""
+        kind, name = split_id(target)
+        names = [n for n in (name.removeprefix("dpi/"), raw) if n]
+        if "/" in name and not name.startswith(_NOT_HUB):
+            names.append(name.rsplit("/", 1)[1])
+        for value in names:
+            alias = aliases().get(squash(value))
+            if alias:
+                # an alias names a dataset: only a record that *is* it (its id), never a task titled after it
+                hits = self._ids.get((kind.value, squash(alias[0])), set()) or self._ids.get(
+                    (kind.value, squash(alias[0].rsplit("/", 1)[-1])), set()
+                )
+                if hits and len(hits) == 1:
+                    return Match(next(iter(hits)), f"{value!r} is {alias[0]} ({alias[1]})")
+            for key in variants(value):
+                hits = self._hits(kind.value, key)
+                if len(hits) == 1:
+                    found = next(iter(hits))
+                    return Match(
+                        found, f"{value!r} is a variant of {split_id(found)[1]!r} (case, punctuation, version)"
+                    )
+        return None
+
+    def near(self, target: str, raw: str | None = None) -> list[str]:
+        """Records a name nearly matches (not certain enough to link): for "did you mean …?"."""
+        kind, name = split_id(target)
+        key = squash(raw or name.removeprefix("dpi/"))
+        if len(key) < 3:
+            return []
+        out: set[str] = set()
+        for value in (key, *variants(raw or name)):
+            hits = self._hits(kind.value, value)
+            if len(hits) > 1:
+                out |= hits  # several records share the key: which one is meant is not certain
+        candidates = [k for (kd, k) in self._ids if kd == kind.value and k[:1] == key[:1]]
+        for close in difflib.get_close_matches(key, candidates, n=3, cutoff=0.8):
+            if close.startswith(key) or key.startswith(close) or len(key) > 5:
+                out |= self._ids[(kind.value, close)]
+        shown = sorted(out)[:3]
+        for squashed, collection in self._collections.items():
+            prefix = squashed.startswith(key) or key.startswith(squashed)
+            if squashed != key and prefix and abs(len(squashed) - len(key)) <= 2:
+                shown.append(f"the {collection} collection")
+        return shown
