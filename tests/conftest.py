@@ -34,3 +34,14 @@ def shared_corpus() -> Iterator[Path]:
         pytest.skip("../shared/corpus is not beside this checkout")
     assert SHARED.is_dir(), "CI runs with ../shared beside the clone"
     yield SHARED
+
+
+# Reports a test wants printed at the end of the run (e.g. detection accuracy by failure pattern).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SUMMARY:
+        terminalreporter.section("provaudit measurements")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)

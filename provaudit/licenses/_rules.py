@@ -18,11 +18,10 @@ character-reference words ignored.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import gzip
+import heapq
 import json
-import math
 import os
 import re
 import threading
@@ -54,8 +53,8 @@ ANCHOR = 4
 # Approximate matching: rules shorter than this are only matched exactly.
 APPROX_MIN_TOKENS = 12
 # Candidates aligned per text, and the share of a rule's distinct words the text must contain.
-APPROX_CANDIDATES = 10
-APPROX_PER_LICENSE = 2
+APPROX_CANDIDATES = 12
+APPROX_PER_LICENSE = 4
 APPROX_MIN_CONTAINMENT = 0.5
 # An approximate match covers at least this much of its rule and of the text span it claims.
 APPROX_MIN_COVERAGE = 0.6
@@ -73,6 +72,8 @@ TRUNCATED_MIN_COVERAGE = 0.5
 TRUNCATED_HEAD = 0.05
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
+# A lone shared word triple the rule repeats more often than this is not used to align it.
+MAX_GRAM_REPEATS = 1
 
 
 def tokenize(text: str, stopwords: frozenset[str]) -> list[str]:
@@ -140,6 +141,7 @@ class RuleIndex:
         self.min_coverage = arrays["min_coverage"].astype(np.int32)
         self.lengths = np.diff(self.offsets)
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
+        self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
         self.has_digit = np.fromiter((any(c.isdigit() for c in w) for w in meta["vocab"]), dtype=bool)
         req_rule, req_start, req_end = arrays["req_rule"], arrays["req_start"], arrays["req_end"]
@@ -229,9 +231,9 @@ class RuleIndex:
         return out
 
     def _align(self, query: np.ndarray, rule: int) -> RuleMatch | None:
-        """Align *rule* with the text: the longest chain of shared word triples in the same order in both
-        (a longest increasing subsequence), grouped into diagonal blocks; the densest run of blocks that
-        covers enough of the rule wins, and every required phrase must lie inside one block."""
+        """Align *rule* with the text: shared word triples grouped into diagonal blocks, the heaviest chain
+        of blocks in the same order in both; the densest run of that chain that covers enough of the rule
+        wins, and every required phrase of the matched part must lie inside one block."""
         tokens = self.rule_tokens(rule)
         length = len(tokens)
         if self.composite[rule]:
@@ -243,6 +245,7 @@ class RuleIndex:
         else:
             floor = APPROX_MIN_COVERAGE
         need = max(floor, self.min_coverage[rule] / 100) * length
+        may_be_cut = floor < COMPOSITE_MIN_COVERAGE  # a truncated copy of one license, not of a composite
         rkeys = anchor_keys(tokens, GRAM)
         qkeys = anchor_keys(query, GRAM)
         if not len(rkeys) or not len(qkeys):
@@ -256,28 +259,10 @@ class RuleIndex:
         if len(hit) * GRAM < need:
             return None
         q_pos = np.repeat(hit, counts[hit])
-        r_pos = order[
-            np.concatenate([np.arange(a, b) for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True)])
-        ]
-        chain = _increasing_chain(q_pos.tolist(), r_pos.tolist())
-        # Blocks: runs of pairs on one diagonal, each pair covering GRAM words.
-        blocks: list[tuple[int, int, int]] = []  # (query start, rule start, size)
-        for q, r in chain:
-            if blocks:
-                bq, br, size = blocks[-1]
-                if q - bq == r - br and q <= bq + size:
-                    blocks[-1] = (bq, br, q + GRAM - bq)
-                    continue
-                if q < bq + size or r < br + size:  # overlaps the previous block: keep the new words only
-                    cut = max(bq + size - q, br + size - r)
-                    if cut >= GRAM:
-                        continue
-                    q, r = q + cut, r + cut
-                    blocks.append((q, r, GRAM - cut))
-                    continue
-            blocks.append((q, r, GRAM))
-        # fragments left by overlaps are noise (a word of another license's text between two runs)
-        blocks = [blk for blk in blocks if blk[2] >= GRAM]
+        repeats = np.repeat(counts[hit], counts[hit])
+        starts = np.repeat(lo[hit] - np.cumsum(counts[hit]) + counts[hit], counts[hit])
+        r_pos = order[starts + np.arange(len(q_pos))]
+        blocks = _chain(*_diagonal_blocks(q_pos, r_pos, repeats))
         # The run of blocks with the most matched words less the text words left unmatched inside it.
         best: tuple[int, int, int, int] | None = None  # score, matched, first block, last block
         for a in range(len(blocks)):
@@ -287,7 +272,11 @@ class RuleIndex:
                 span = blocks[b][0] + blocks[b][2] - blocks[a][0]
                 score = 2 * got - span
                 # a copy cut short: the rule from its start to where the text ends
-                cut = blocks[a][1] <= TRUNCATED_HEAD * length and blocks[b][0] + blocks[b][2] >= len(query) - 2
+                cut = (
+                    may_be_cut
+                    and blocks[a][1] <= TRUNCATED_HEAD * length
+                    and blocks[b][0] + blocks[b][2] >= len(query) - 2
+                )
                 enough = got >= need or (cut and got >= max(TRUNCATED_MIN_COVERAGE * length, APPROX_MIN_TOKENS))
                 if enough and got >= APPROX_MIN_DENSITY * span and (best is None or score > best[0]):
                     best = (score, got, a, b)
@@ -348,12 +337,19 @@ class RuleIndex:
         return m.matched + 0.5 * digits
 
     def _select(self, ids: np.ndarray, matches: list[RuleMatch], keep_false_positives: bool = False) -> list[RuleMatch]:
-        # Larger evidence first; weights within 1% are equal, and then the better covered rule wins (the
-        # GPL-3.0 text over a GPL-3.0 with an exception whose text is not there), then a license's own text
+        # Larger evidence first; between equals the better covered rule, then one of an SPDX-listed license
+        # (ScanCode's bsd-endorsement-allowed text is also a BSD-3-Clause rule's), then a license's own text
         # over a rule that copies it (ScanCode's PPL rule is the ODC-By text), the exact, the earlier.
         def key(m: RuleMatch) -> tuple[float, ...]:
-            level = math.floor(math.log(max(self._weight(ids, m), 1.0)) / math.log(1.01))
-            return (-level, -round(m.coverage, 2), not self.is_license[m.rule], not m.exact, m.start, m.rule)
+            return (
+                -self._weight(ids, m),
+                -round(m.coverage, 2),
+                not self.listed[m.rule],
+                not self.is_license[m.rule],
+                not m.exact,
+                m.start,
+                m.rule,
+            )
 
         matches.sort(key=key)
         taken = np.zeros(max((m.end for m in matches), default=0), dtype=bool)
@@ -404,25 +400,55 @@ def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -
     }
 
 
-def _increasing_chain(q_pos: list[int], r_pos: list[int]) -> list[tuple[int, int]]:
-    """The longest chain of (query, rule) pairs increasing in both (pairs come sorted by query position)."""
-    pairs = sorted(zip(q_pos, r_pos, strict=True), key=lambda p: (p[0], -p[1]))
-    tails: list[int] = []  # smallest rule position ending a chain of each length
-    tail_at: list[int] = []  # index of that pair
-    back = [-1] * len(pairs)
-    for i, (_, r) in enumerate(pairs):
-        k = bisect.bisect_left(tails, r)
-        back[i] = tail_at[k - 1] if k else -1
-        if k == len(tails):
-            tails.append(r)
-            tail_at.append(i)
-        else:
-            tails[k] = r
-            tail_at[k] = i
-    out: list[tuple[int, int]] = []
-    i = tail_at[-1] if tail_at else -1
+def _diagonal_blocks(
+    q_pos: np.ndarray, r_pos: np.ndarray, repeats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of word-triple hits on one diagonal (text and rule advancing together): each run is a block of
+    words shared in the same order, as (text start, rule start, size). A lone triple the rule repeats many
+    times ("of this license") places nothing and is left out."""
+    diagonal = q_pos - r_pos
+    order = np.lexsort((q_pos, diagonal))
+    q, r, d = q_pos[order], r_pos[order], diagonal[order]
+    new = np.ones(len(q), dtype=bool)
+    new[1:] = (d[1:] != d[:-1]) | (q[1:] != q[:-1] + 1)
+    first = np.flatnonzero(new)
+    runs = np.diff(np.append(first, len(q)))
+    keep = (runs > 1) | (repeats[order][first] <= MAX_GRAM_REPEATS)
+    return q[first][keep], r[first][keep], runs[keep] + GRAM - 1
+
+
+def _chain(bq: np.ndarray, br: np.ndarray, size: np.ndarray) -> list[tuple[int, int, int]]:
+    """The blocks that follow each other in both the text and the rule with the most words in all (a
+    heaviest increasing chain: blocks in text order, a max-Fenwick tree over rule positions)."""
+    order = np.argsort(bq, kind="stable")
+    qs, rs, ss = bq[order].tolist(), br[order].tolist(), size[order].tolist()
+    n_pos = (max(rs) + max(ss) + 2) if rs else 1
+    tree_value = [0] * (n_pos + 1)
+    tree_at = [-1] * (n_pos + 1)
+    best = [0] * len(qs)
+    back = [-1] * len(qs)
+    pending: list[tuple[int, int]] = []  # (text end, block) not yet in the tree
+    for i, (q, r, n) in enumerate(zip(qs, rs, ss, strict=True)):
+        while pending and pending[0][0] <= q:
+            _, j = heapq.heappop(pending)
+            k = rs[j] + ss[j]  # rule end of block j
+            while k <= n_pos:
+                if best[j] > tree_value[k]:
+                    tree_value[k], tree_at[k] = best[j], j
+                k += k & -k
+        k, top, at = r, 0, -1  # best chain ending at a rule position <= r
+        while k > 0:
+            if tree_value[k] > top:
+                top, at = tree_value[k], tree_at[k]
+            k -= k & -k
+        best[i], back[i] = top + n, at
+        heapq.heappush(pending, (q + n, i))
+    if not best:
+        return []
+    i = max(range(len(best)), key=best.__getitem__)
+    out: list[tuple[int, int, int]] = []
     while i >= 0:
-        out.append(pairs[i])
+        out.append((qs[i], rs[i], ss[i]))
         i = back[i]
     return out[::-1]
 

@@ -210,21 +210,19 @@ def _found(idx: RuleIndex, m: RuleMatch, line_arr: np.ndarray, tokens: list[str]
 _LATER = re.compile(r"^(?:or later|or any later(?: version)?|or newer)\b")
 # In the strings of a binary file only matches of at least this many words count.
 BINARY_MIN_TOKENS = 12
-# A text naming this many licenses, nearly all by a bare name or id, is a list of licenses.
+# A text naming this many licenses, each by a few words and none by its text, is a list of licenses.
 LIST_MIN_LICENSES = 12
-LIST_SHORT_SHARE = 0.8
+LIST_MAX_TEXT_TOKENS = 40
 
 
 def _license_list(idx: RuleIndex, matches: list[RuleMatch]) -> str | None:
-    """A table of license ids or names (an SPDX list dump, a package's license lookup table) names
-    many licenses and grants none: one note, not hundreds of licenses."""
+    """A table of license ids or names (an SPDX list dump, a package's license lookup table) names many
+    licenses, each by a few words, and holds no license text or notice: one note, not hundreds of licenses.
+    A COPYRIGHT file naming many licenses also quotes their texts, and stays a detection."""
     ids = {idx.exprs[int(idx.expr_of[m.rule])] for m in matches}
-    if len(ids) < LIST_MIN_LICENSES:
+    if len(ids) < LIST_MIN_LICENSES or max(m.end - m.start for m in matches) > LIST_MAX_TEXT_TOKENS:
         return None
-    short = sum(m.end - m.start <= 8 for m in matches)
-    if short < LIST_SHORT_SHARE * len(matches):
-        return None
-    return f"names {len(ids)} licenses, nearly all by a bare name or id: a list of licenses, not a license"
+    return f"names {len(ids)} licenses, each by a bare name or id, with no license text: a list of licenses"
 
 
 def _only(expression: str, keys: list[str]) -> bool:
