@@ -16,6 +16,7 @@ from pathlib import Path
 
 from provaudit.collectors.base import CollectOptions, Collector, available_collectors, collector_for
 from provaudit.errors import InputError
+from provaudit.limits import MAX_FILE_BYTES
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.store.base import ScanInfo, default_store_path
 from provaudit.store.oxigraph import OxigraphStore
@@ -150,8 +151,6 @@ def count_records(targets: Iterable[str]) -> int | None:
     """About how many records a scan of the targets yields, counted before anything is read (for a progress
     bar's total): record folders, DPI summary entries, named Hub repos, one per other file; None when a
     target cannot be counted first (a Hub listing). Lineage followed with --depth adds records beyond it."""
-    import json
-
     from provaudit.collectors.hub import HubRef, parse_target
     from provaudit.collectors.local import find_record_folders
 
@@ -166,15 +165,30 @@ def count_records(targets: Iterable[str]) -> int | None:
                 total += 1
             elif collector.name == "dpi":
                 path = Path(target)
-                for file in [path] if path.is_file() else sorted(path.glob("*.json")):
-                    try:
-                        data = json.loads(file.read_bytes()) if file.stat().st_size < 64 << 20 else None
-                    except (OSError, ValueError):
-                        data = None
-                    total += len(data) if isinstance(data, dict) else 1
+                files = (
+                    [path] if path.is_file() else sorted(p for p in path.glob("*.json") if not p.name.startswith("_"))
+                )
+                total += sum(_dpi_entries(file) for file in files)
             else:
                 total += 1
     return total
+
+
+def _dpi_entries(file: Path) -> int:
+    """The records of one DPI summary (1 for one that does not parse: the collector makes it a finding).
+
+    Only a regular file within the read limit is opened (a FIFO named *.json would block the count)."""
+    import json
+    import stat
+
+    try:
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+            return 1
+        data = json.loads(file.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return 1
+    return len(data) if isinstance(data, dict) else 1
 
 
 def iter_collected(targets: Iterable[str], options: CollectOptions | None = None) -> Iterator[Record]:

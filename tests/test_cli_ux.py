@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -322,6 +324,11 @@ def test_the_scan_counts_its_records_before_it_starts(tmp_path: Path) -> None:
     assert api.count_records([str(DEMO / "dpi" / "Alpaca.json"), str(SNLI)]) == 2
     assert api.count_records(["hf:datasets/squad", "hf:models/a/b"]) == 2
     assert api.count_records(["hf:models?author=acme"]) is None
+    folder = tmp_path / "dpi"
+    folder.mkdir()
+    shutil.copy(DEMO / "dpi" / "Dolly 15k.json", folder)
+    os.mkfifo(folder / "x.json")  # never opened: counting must not block on it
+    assert api.count_records([str(folder)]) == 7 + 1
     seen: list[str] = []
     api.scan([str(DEMO)], store=tmp_path / "store", progress=seen.append)
     again: list[str] = []
