@@ -24,6 +24,7 @@ from typing import Any
 
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader
+from provaudit.collectors.dataset_info_json import DatasetInfoJson, info_from_dict
 from provaudit.records.identity import folder_to_repo_id, record_id
 from provaudit.records.model import (
     Fact,
@@ -269,10 +270,10 @@ def _broken(rel: str, field: str, problem: str) -> Finding:
 # --- DatasetInfo ----------------------------------------------------------------------------------
 
 
-def _read_info(record: Record, path: Path, rel: str, reader: CardReader, *, multi: bool = False) -> list[Any]:
-    """Read a DatasetInfo file into the record; returns the DatasetInfo objects read."""
-    from datasets import DatasetInfo
-
+def _read_info(
+    record: Record, path: Path, rel: str, reader: CardReader, *, multi: bool = False
+) -> list[DatasetInfoJson]:
+    """Read a DatasetInfo file into the record (as plain JSON, no ``datasets`` import); returns the infos read."""
     data = reader.load_json(path, rel, record.findings)
     if data is None:
         return []
@@ -287,13 +288,13 @@ def _read_info(record: Record, path: Path, rel: str, reader: CardReader, *, mult
         )
         return []
     configs: dict[str, Any] = data if multi else {"": data}
-    read: list[tuple[str, Any]] = []
+    read: list[tuple[str, DatasetInfoJson]] = []
     for config, raw in sorted(configs.items()):
         try:
             if not isinstance(raw, dict):
                 raise TypeError(f"a {type(raw).__name__}, not an object")
-            read.append((config, DatasetInfo.from_dict(raw)))
-        except Exception as exc:  # datasets raises many types on odd input
+            read.append((config, info_from_dict(raw)))
+        except (TypeError, ValueError, KeyError, RecursionError) as exc:
             record.findings.append(
                 Finding(
                     rule="PA002",
@@ -308,20 +309,20 @@ def _read_info(record: Record, path: Path, rel: str, reader: CardReader, *, mult
     for config, info in read:
         prefix = f"{config}." if config else ""
         tag = f"[{config}]" if config else ""
-        text = (info.license or "").strip()
+        text = info.license.strip()
         if text:
             # one claim per distinct license; a license shared by every config is claimed once
             licenses.setdefault(text, f"{prefix}license" if len(read) > 1 else "license")
         for key in ("description", "citation", "homepage"):
-            value = (getattr(info, key) or "").strip()
+            value = getattr(info, key).strip()
             if value:
                 _fact(record, key, value, rel, f"{prefix}{key}")
         for key in ("builder_name", "config_name", "dataset_name"):
             value = getattr(info, key, None)
             if isinstance(value, str) and value:
                 _fact(record, f"{key}{tag}", value, rel, f"{prefix}{key}")
-        if info.version is not None and str(info.version) not in {"0.0.0", ""}:
-            _fact(record, f"dataset_version{tag}", str(info.version), rel, f"{prefix}version")
+        if info.version is not None and info.version != "0.0.0":
+            _fact(record, f"dataset_version{tag}", info.version, rel, f"{prefix}version")
         for key, fact in (("dataset_size", "size_bytes"), ("download_size", "download_size_bytes")):
             value = getattr(info, key)
             if value:
@@ -353,11 +354,11 @@ def _read_info(record: Record, path: Path, rel: str, reader: CardReader, *, mult
     return [info for _, info in read]
 
 
-def _link_builder(record: Record, infos: list[Any], rel: str) -> None:
+def _link_builder(record: Record, infos: list[DatasetInfoJson], rel: str) -> None:
     """A dataset saved from a loaded one names its builder: that dataset is its source (a link, not a copy)."""
     for info in infos:
-        name = getattr(info, "dataset_name", None) or info.builder_name
-        if not isinstance(name, str) or not name or name in PACKAGED:
+        name = info.dataset_name or info.builder_name
+        if not name or name in PACKAGED:
             continue
         target = record_id(Kind.DATASET, name.replace("___", "/", 1))
         if target != record.id:
