@@ -76,12 +76,24 @@ _READ_LIMITS = (
         "A card's front matter larger than this is reported, not parsed (YAML parsing is the slow part).",
     ),
     ("max_files", "--max-files", limits.MAX_FILES, "Files hashed per record folder; more are reported."),
+    (
+        "max_digest_bytes",
+        "--max-digest-bytes",
+        limits.MAX_DIGEST_BYTES,
+        "Files larger than this are recorded by size and mtime with a finding, not hashed.",
+    ),
+    (
+        "max_elements",
+        "--max-elements",
+        limits.MAX_ELEMENTS,
+        "SPDX documents with more packages, files, snippets and relationships are reported, not parsed.",
+    ),
 )
 
 
 def read_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --max-file-bytes, --max-nesting, --max-yaml-bytes and --max-files; the command receives them
-    together as ``read_limits``, keyword arguments of ``CollectOptions``."""
+    """Add the read limits (--max-file-bytes, --max-nesting, --max-yaml-bytes, --max-files, --max-digest-bytes,
+    --max-elements); the command receives them together as ``read_limits``, keyword arguments of ``CollectOptions``."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -7,8 +7,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import resource
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +21,32 @@ from click.testing import CliRunner
 
 from provaudit import api
 from provaudit.cli import main
-from tests.hostile.make_corpus import CASES, MARKER, Case, outside
+from tests.hostile import make_corpus
+from tests.hostile.make_corpus import CASES, MARKER, Case, commands, outside
 
 PROVAUDIT = Path(sys.executable).with_name("provaudit")
 DEMO = Path(__file__).parent.parent / "data" / "demo"
 TIMEOUT = 60  # seconds: a case that takes longer is a hang
+MEMORY = 4 << 30  # bytes of address space per command: reading /dev/zero whole would pass it
+
+
+class Listener:
+    """A loopback TCP listener that counts the connections made to it (a local scan must make none)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
 
 
 class World:
@@ -33,21 +57,34 @@ class World:
         baseline = api.scan([str(DEMO / "datasets" / "imdb")], store=self.store)
         self.baseline = baseline.scan.iri
         self.results: dict[str, tuple[int, float]] = {}
+        self.listener = Listener()
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     made = World(tmp_path_factory.mktemp("hostile"))
+    make_corpus.LISTENER = made.listener.url
     yield made
+    made.listener.sock.close()
     for dirpath, dirnames, _ in os.walk(made.root):  # let pytest clean up what the cases locked
         for name in dirnames:
             os.chmod(os.path.join(dirpath, name), 0o755)
 
 
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PROVAUDIT_DEBUG"}
     return subprocess.run(
-        [str(PROVAUDIT), *args], capture_output=True, text=True, timeout=TIMEOUT, env=env, errors="replace"
+        [str(PROVAUDIT), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        errors="replace",
+        preexec_fn=_limit_memory,
     )
 
 
@@ -107,19 +144,27 @@ def _run_unprivileged(args: list[str], locked: tuple[str, ...]) -> tuple[int, st
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_case(case: Case, world: World) -> None:
     folder = world.root / "cases" / case.name
-    args = [a.replace("{store}", str(world.store)) for a in case.build(folder, world.outside)]
-    started = time.monotonic()
-    if case.locked:
-        code, output = _run_unprivileged(args, case.locked)
-    else:
-        result = _run(args)
-        code, output = result.returncode, result.stdout + result.stderr
-    world.results[case.name] = (code, time.monotonic() - started)
-    assert code in case.codes, output[-3000:]
-    assert "Traceback" not in output, output[-3000:]
-    assert "internal error" not in output, output[-3000:]
-    assert case.mention in output, output[-3000:]
-    assert MARKER not in output
+    outputs: list[str] = []
+    slowest = 0.0
+    for command in commands(case.build(folder, world.outside)):
+        args = [a.replace("{store}", str(world.store)) for a in command]
+        started = time.monotonic()
+        if case.locked:
+            code, output = _run_unprivileged(args, case.locked)
+        else:
+            result = _run(args)
+            code, output = result.returncode, result.stdout + result.stderr
+        slowest = max(slowest, time.monotonic() - started)
+        world.results[case.name] = (code, slowest)
+        shown = f"{' '.join(args)[:300]}\n{output[-3000:]}"
+        assert code in case.codes, shown
+        assert "Traceback" not in output, shown
+        assert "internal error" not in output, shown
+        assert "MemoryError" not in output, shown
+        assert MARKER not in output
+        outputs.append(output)
+    assert any(case.mention in output for output in outputs), outputs[-1][-3000:]
+    assert world.listener.connections == 0  # no nested or imported context was fetched
     # the store: readable, every earlier scan still there, nothing from outside
     scans = _run(["scans", "--store", str(world.store), "--json"])
     assert scans.returncode == 0, scans.stderr

@@ -121,6 +121,21 @@ def read_regular(path: Path, *, root: Path | None, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file, to sniff its format; Refused for anything else (a FIFO,
+    device or socket is never opened, so sniffing cannot block)."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise Refused(f"is {kind_of(info.st_mode)}, not a regular file; not read", "PA041")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Refused("is not a regular file; not read", "PA041")
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
 def nesting(value: Any) -> int:
     """How deeply containers nest in a parsed value (iterative: a deep value must not recurse)."""
     deepest = 0

@@ -45,6 +45,8 @@ class CollectOptions:
     max_nesting: int = limits.MAX_NESTING
     max_yaml_bytes: int = limits.MAX_YAML_BYTES
     max_files: int = limits.MAX_FILES
+    max_digest_bytes: int = limits.MAX_DIGEST_BYTES  # larger files: size and mtime, no sha256
+    max_elements: int = limits.MAX_ELEMENTS  # SPDX elements read from one document
     depth: int = 0  # how far to follow upstream links (collectors that can fetch them)
     progress: Callable[[str], None] | None = None  # called with a record id as each one is collected
     extra: dict[str, object] = field(default_factory=dict)

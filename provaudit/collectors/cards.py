@@ -262,10 +262,12 @@ class CardReader:
         source = self.source(file, field, url)
         read = normalize(text)
         expression, method, confidence = read.expression, read.method, read.confidence
-        if expression is None and len(text) > 80:
+        if expression is None and len(text) > 80 and method != "too-long":
             expression, method, confidence = _read_license_statement(text)
+        too_long = read if read.method == "too-long" else None
         if text.lower() == "other" and name:
             named = normalize(name)
+            too_long = named if named.method == "too-long" else too_long
             if named.expression and named.expression not in {"LicenseRef-provaudit-other"}:
                 expression, method, confidence = named.expression, f"license_name:{named.method}", named.confidence
         claim = LicenseClaim(
@@ -279,7 +281,17 @@ class CardReader:
         )
         if not record.add("claims", claim):
             return
-        if expression is None:
+        if too_long is not None:
+            record.findings.append(
+                Finding(
+                    rule="PA042",
+                    severity=Severity.ERROR,
+                    message=f"{source.describe()}: license string of {too_long.unread[0]}; not read",
+                    source=source,
+                    fix="declare the licences as a list, or raise --max-expression-terms if the expression is real",
+                )
+            )
+        if expression is None and too_long is not read:
             record.findings.append(
                 Finding(
                     rule="PA005",

@@ -151,7 +151,8 @@ def read_croissant(path: Path, reader: CardReader) -> Record:
     try:
         with warnings.catch_warnings():  # rdflib's JSON-LD parser uses its own deprecated ConjunctiveGraph
             warnings.simplefilter("ignore", DeprecationWarning)
-            graph.parse(data=json.dumps(_local_context(doc)), format="json-ld", base=path.resolve().as_uri())
+            local = _local_context(doc, rel, record.findings)
+            graph.parse(data=json.dumps(local), format="json-ld", base=path.resolve().as_uri())
     except Exception as exc:  # rdflib raises many types on bad JSON-LD
         record.findings.append(_not_croissant(rel, f"cannot be read as JSON-LD: {exc}"))
         return record
@@ -177,12 +178,72 @@ def _not_croissant(rel: str, problem: str) -> Finding:
     )
 
 
-def _local_context(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document with remote (string) contexts replaced by the built-in Croissant context."""
-    context = doc.get("@context")
-    parts = context if isinstance(context, list) else [context]
-    local = [BUILTIN_CONTEXT if isinstance(part, str) or part is None else part for part in parts]
-    return {**doc, "@context": local if len(local) > 1 else local[0]}
+_BUNDLED = (*_MARKERS, "schema.org")  # context IRIs the built-in context stands for
+
+
+def _context_finding(rel: str, where: str, value: Any) -> Finding:
+    shown = repr(value) if len(repr(value)) <= 120 else repr(value)[:117] + "..."
+    return Finding(
+        rule="PA044",
+        severity=Severity.WARNING,
+        message=(
+            f"{rel}: {where} names {shown}, which is not one of provaudit's bundled contexts (Croissant, "
+            "schema.org); not fetched or opened, its terms are not read"
+        ),
+        source=Source(collector=COLLECTOR, file=rel, field="@context"),
+        fix="inline the context in the file, or use the Croissant context",
+    )
+
+
+def _local_context(doc: dict[str, Any], rel: str = "", findings: list[Finding] | None = None) -> dict[str, Any]:
+    """The document with every ``@context`` (nested or imported) taken from provaudit's bundled contexts.
+
+    A context IRI of Croissant or schema.org becomes the built-in Croissant context; any other context
+    reference (a path, ``file:`` or ``http:`` IRI, an ``@import``) is dropped with a finding, so the JSON-LD
+    parser never opens a file or a connection.
+    """
+    out = findings if findings is not None else []
+
+    def context(value: Any, where: str) -> Any:
+        parts = value if isinstance(value, list) else [value]
+        kept: list[Any] = []
+        for part in parts:
+            if part is None:
+                kept.append(None)
+            elif isinstance(part, str) and any(marker in part for marker in _BUNDLED):
+                kept.append(BUILTIN_CONTEXT)
+            elif isinstance(part, dict):
+                if "@import" in part:
+                    out.append(_context_finding(rel, f"{where} @import", part["@import"]))
+                kept.append({k: sub(v, f"{where} {k}") for k, v in part.items() if k != "@import"})
+            else:
+                out.append(_context_finding(rel, where, part))
+        if not kept:
+            return BUILTIN_CONTEXT if where == "@context" else {}
+        return kept if len(kept) > 1 else kept[0]
+
+    def sub(value: Any, where: str) -> Any:
+        """A value inside a context: a term definition may carry its own (scoped) ``@context``."""
+        if isinstance(value, dict) and "@context" in value:
+            return {**value, "@context": context(value["@context"], f"{where} @context")}
+        return value
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: context(v, f"{where}@context" if not where else f"{where} @context")
+                if k == "@context"
+                else walk(v, f"{where}{k}" if not where else f"{where}.{k}")
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(v, where) for v in value]
+        return value
+
+    local = walk(doc, "")
+    if "@context" not in doc:
+        local["@context"] = BUILTIN_CONTEXT
+    return local  # type: ignore[no-any-return]
 
 
 def _root_dataset(graph: Graph) -> URIRef | BNode | None:

@@ -53,7 +53,9 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
 
     digest = hashlib.sha256()
     limits = [options.max_file_bytes, options.max_nesting, options.max_yaml_bytes, options.max_files]
-    head = [__version__, str(folder.resolve()), options.digests, limits, options.extra]
+    if options.max_digest_bytes != CollectOptions.max_digest_bytes:  # kept out at its default: older prints hold
+        limits.append(options.max_digest_bytes)
+    head = [__version__, os.path.realpath(folder), options.digests, limits, options.extra]  # never raises on a loop
     digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)

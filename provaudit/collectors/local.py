@@ -13,14 +13,17 @@ is a finding naming it and the reason.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import stat
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from provaudit import limits
 from provaudit.collectors import _bounded, basemodel
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader, card_records_from_metadata, license_link_path
@@ -34,6 +37,7 @@ LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)([-._].*)?$", re.IGNOREC
 BASE_FILES = ("adapter_config.json", "config.json", "model_index.json")
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}
 _MAX_DEPTH = 4
+_SPARSE_MIN = 1 << 20  # smaller files are not worth calling sparse
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
 
 
@@ -55,18 +59,36 @@ def _subfolders(
 ) -> list[Path]:
     """Sub-folders to walk into, sorted; a symlinked folder that leaves ``bound`` is a problem, not a child."""
     out: list[Path] = []
+    here: Path | None = None
     for entry in _bounded.walk_entries(folder):
         if entry.name in skip:
             continue
         path = Path(entry.path)
         if entry.is_symlink():
+            try:
+                os.stat(path)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP and problems is not None:  # a link loop is reported, not dropped
+                    problems.append((path, f"a symlink loop ({exc.strerror}); not followed", "PA041"))
+                continue
             if not path.is_dir():
                 continue
             try:
-                _bounded.inside(path, bound)
+                real = _bounded.inside(path, bound)
             except _bounded.Refused as exc:
                 if problems is not None:
                     problems.append((path, str(exc), exc.rule))
+                continue
+            here = here or Path(os.path.realpath(folder))
+            if real == here or real in here.parents:  # walking into it would go round forever
+                if problems is not None:
+                    problems.append(
+                        (
+                            path,
+                            f"symlink to {_bounded.escape(real)}, a folder containing it (a loop); not followed",
+                            "PA041",
+                        )
+                    )
                 continue
         elif not entry.is_dir(follow_symlinks=False):
             continue
@@ -154,18 +176,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def digest_bound(info: os.stat_result, max_digest_bytes: int) -> str | None:
+    """Why a file is not hashed (above the digest limit), or is hashed though mostly holes (a sparse file:
+    its size says little about its content); None for an ordinary file."""
+    sparse = info.st_size > _SPARSE_MIN and info.st_blocks * 512 < info.st_size // 2
+    holes = f"a sparse file ({info.st_blocks * 512} of {info.st_size} bytes on disk); " if sparse else ""
+    if info.st_size > max_digest_bytes:
+        mtime = datetime.fromtimestamp(info.st_mtime, UTC).isoformat(timespec="seconds")
+        return (
+            f"{holes}{info.st_size} bytes, more than the {max_digest_bytes}-byte digest limit (--max-digest-bytes); "
+            f"recorded by size and mtime {mtime}, not hashed"
+        )
+    return f"{holes}hashed as read (holes read as zeros)" if sparse else None
+
+
 def _digests(
-    folder: Path, collector: str, bound: Path | None, max_files: int, findings: list[Finding]
+    folder: Path,
+    collector: str,
+    bound: Path | None,
+    max_files: int,
+    findings: list[Finding],
+    max_digest_bytes: int = limits.MAX_DIGEST_BYTES,
 ) -> list[FileDigest]:
     """sha256 of every regular file under the folder (pre-order, sorted, like os.walk). Every file or
-    folder left out is a finding: unreadable, not a regular file, a symlink out of the root, past max_files."""
+    folder left out is a finding: unreadable, not a regular file, a symlink out of the root, past max_files.
+    A file above max_digest_bytes is listed by size alone, with a finding giving its mtime."""
     out: list[FileDigest] = []
 
-    def problem(rel: str, message: str, rule: str = "PA003") -> None:
+    def problem(rel: str, message: str, rule: str = "PA003", severity: Severity = Severity.WARNING) -> None:
         findings.append(
             Finding(
                 rule=rule,
-                severity=Severity.WARNING,
+                severity=severity,
                 message=f"{rel}: {message}",
                 source=Source(collector=collector, file=rel),
             )
@@ -201,10 +243,14 @@ def _digests(
                 if len(out) >= max_files:
                     problem(here or ".", f"more than {max_files} files (--max-files); the rest are not hashed", "PA042")
                     return out
-                out.append(
-                    FileDigest(
-                        path=rel, sha256=_sha256(path), size=info.st_size, source=Source(collector=collector, file=rel)
+                unhashed = digest_bound(info, max_digest_bytes)
+                if unhashed:
+                    problem(
+                        rel, unhashed, "PA042", Severity.WARNING if info.st_size > max_digest_bytes else Severity.INFO
                     )
+                digest = None if info.st_size > max_digest_bytes else _sha256(path)
+                out.append(
+                    FileDigest(path=rel, sha256=digest, size=info.st_size, source=Source(collector=collector, file=rel))
                 )
             except _bounded.Refused as exc:
                 problem(rel, str(exc), exc.rule)
@@ -382,7 +428,7 @@ def _collect_folder(folder: Path, options: CollectOptions, bound: Path) -> Recor
             body_first_line=reader.body_lines.get(card_name or "", 1),
         )
     if options.digests:
-        record.files = _digests(folder, collector, bound, options.max_files, findings)
+        record.files = _digests(folder, collector, bound, options.max_files, findings, options.max_digest_bytes)
     record.findings[:0] = findings
     return record
 

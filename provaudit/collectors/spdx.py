@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from provaudit import limits
+from provaudit.collectors import _bounded
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader
 from provaudit.records.identity import clean_name, record_id
@@ -97,8 +99,8 @@ def is_spdx_file(path: Path) -> bool:
         return False
     if "\x00" in head:  # UTF-16 files: spdx-tools reads them; decode for the marker check
         try:
-            head = path.read_bytes()[:131072].decode("utf-16")
-        except (OSError, UnicodeDecodeError):
+            head = _bounded.read_head(path, 131072).decode("utf-16")
+        except (OSError, UnicodeDecodeError, _bounded.Refused):
             return False
     return any(marker in head for marker in _HEAD_MARKERS)
 
@@ -118,7 +120,7 @@ class SpdxCollector:
         reader = CardReader(collector=COLLECTOR, max_bytes=options.max_file_bytes)
         head = reader.read_text(path, path.name, [])
         is_v3 = head is not None and "spdx.org/rdf/3." in head[:65536] and '"@graph"' in head
-        records = read_spdx3(path, reader) if is_v3 else read_spdx2(path, reader)
+        records = read_spdx3(path, reader) if is_v3 else read_spdx2(path, reader, options.max_elements)
         for record in records:
             if options.progress:
                 options.progress(record.id)
@@ -187,7 +189,15 @@ def _broken(record: Record, source: Source, problem: str) -> None:
 # --- SPDX 2 -------------------------------------------------------------------------------------
 
 
-def read_spdx2(path: Path, reader: CardReader) -> list[Record]:
+def _element_count(doc: object) -> int:
+    """Packages, files, snippets and relationships of an SPDX 2 JSON document."""
+    if not isinstance(doc, dict):
+        return 0
+    keys = ("packages", "files", "snippets", "relationships")
+    return sum(len(doc[k]) for k in keys if isinstance(doc.get(k), list))
+
+
+def read_spdx2(path: Path, reader: CardReader, max_elements: int = limits.MAX_ELEMENTS) -> list[Record]:
     from spdx_tools.spdx.parser.error import SPDXParsingError
     from spdx_tools.spdx.parser.parse_anything import parse_file
 
@@ -195,8 +205,15 @@ def read_spdx2(path: Path, reader: CardReader) -> list[Record]:
     findings: list[Finding] = []
     if path.suffix.lower() == ".json":
         # malformed JSON is reported with its line (PA004) rather than as spdx-tools' parse failure
-        if reader.load_json(path, rel, findings) is None:
+        doc = reader.load_json(path, rel, findings)
+        if doc is None:
             return [_document_record(path, findings)]
+        elements = _element_count(doc)
+        if elements > max_elements:  # spdx-tools builds ~1,000 packages a second: bounded, not a hang
+            problem = _bounded.Refused(
+                f"{elements} SPDX elements, more than the {max_elements} limit (--max-elements); not parsed", "PA042"
+            )
+            return [_document_record(path, [reader.refused(rel, problem)])]
     else:
         try:
             unreadable = path.stat().st_size > reader.max_bytes

@@ -17,7 +17,9 @@ Upstream packages are looked up in the same repository to learn their kind; the 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,9 @@ from typing import Any
 
 import yaml
 
+from provaudit.collectors import _bounded
 from provaudit.collectors.base import CollectOptions
-from provaudit.collectors.cards import CardReader
+from provaudit.collectors.cards import _UNREAD, CardReader
 from provaudit.records.identity import clean_name, record_id
 from provaudit.records.model import (
     AgentRef,
@@ -47,23 +50,25 @@ _CONSTRAINT = re.compile(r"^(?P<pkg>.+?)\s*(?P<op>>=|==|<=)\s*(?P<ver>\S+)$")
 _SEMVER = re.compile(r"^\d+(\.\d+){0,2}([-+.].*)?$")
 _KINDS = {"model": Kind.MODEL, "dataset": Kind.DATASET, "family": Kind.FAMILY}
 _FMTI_SECTIONS = ("model", "downstream", "upstream")
-from provaudit.collectors.cards import YamlLoader as _Loader  # noqa: E402
 
 
 def is_umr_file(path: Path) -> bool:
-    """A YAML file whose root key is ``mr:`` (read from its first 64 KiB)."""
+    """A YAML file whose root key is ``mr:`` (read from its first 64 KiB; a FIFO or device is not opened)."""
     if path.suffix.lower() not in _SUFFIXES:
         return False
     try:
-        with path.open("rb") as handle:
-            head = handle.read(65536).decode("utf-8", errors="replace")
-    except OSError:
+        head = _bounded.read_head(path, 65536).decode("utf-8", errors="replace")
+    except (OSError, _bounded.Refused):
         return False
     return bool(_ROOT.search(head))
 
 
-def find_umr_files(root: Path, depth: int = 3) -> list[Path]:
-    """UMR files under root (``<pkg>/<pkg>-<version>.yaml`` and loose ones), sorted."""
+def find_umr_files(root: Path, depth: int = 3, *, bound: Path | None = None) -> list[Path]:
+    """UMR files under root (``<pkg>/<pkg>-<version>.yaml`` and loose ones), sorted.
+
+    A ``.yaml`` entry that is no regular file inside ``bound`` (a symlink out, a FIFO, a device, a link
+    loop) is listed too, so reading it turns it into a record with a finding instead of dropping it.
+    """
     found: list[Path] = []
     try:
         children = sorted(root.iterdir())
@@ -72,10 +77,18 @@ def find_umr_files(root: Path, depth: int = 3) -> list[Path]:
     for child in children:
         if child.name.startswith((".", "_")):  # `_refs/`, `.git/`: not records
             continue
-        if child.is_file() and is_umr_file(child):
-            found.append(child)
-        elif child.is_dir() and depth > 1:
-            found.extend(find_umr_files(child, depth - 1))
+        try:
+            info = child.lstat()
+            real = Path(os.path.realpath(child)) if stat.S_ISLNK(info.st_mode) else child
+            inside = bound is None or real == bound or bound in real.parents or not stat.S_ISLNK(info.st_mode)
+            target = os.stat(child) if inside else info
+        except OSError:  # a dangling link or a loop: read (and reported) as a file if it is named like one
+            inside, target = True, None
+        if child.suffix.lower() in _SUFFIXES and (target is None or not stat.S_ISDIR(target.st_mode)):
+            if target is None or not inside or not stat.S_ISREG(target.st_mode) or is_umr_file(child):
+                found.append(child)
+        elif target is not None and stat.S_ISDIR(target.st_mode) and inside and depth > 1:
+            found.extend(find_umr_files(child, depth - 1, bound=bound))
     return found
 
 
@@ -103,11 +116,11 @@ class _Entry:
 class _Repository:
     """The UMR files reachable from a scan: package → versions, to resolve upstream references."""
 
-    def __init__(self, files: list[Path]) -> None:
+    def __init__(self, files: list[Path], reader: CardReader) -> None:
         self.packages: dict[str, list[_Entry]] = {}
         for path in files:
             pkg, version = split_package(path.stem)
-            self.packages.setdefault(pkg, []).append(_Entry(pkg, version, path, _peek_kind(path)))
+            self.packages.setdefault(pkg, []).append(_Entry(pkg, version, path, _peek_kind(path, reader)))
         for entries in self.packages.values():
             entries.sort(key=lambda e: _version_key(e.version))
 
@@ -115,11 +128,10 @@ class _Repository:
         return [entries[-1] for _, entries in sorted(self.packages.items())]
 
 
-def _peek_kind(path: Path) -> Kind | None:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_Loader)
-    except (OSError, yaml.YAMLError):
-        return None
+def _peek_kind(path: Path, reader: CardReader) -> Kind | None:
+    """The kind a UMR file declares, read within the reader's limits (None when it cannot be read)."""
+    text = reader.read_text(path, path.name, [])
+    data = reader.load_yaml(text, path.name, []) if text is not None else None
     mr = data.get("mr") if isinstance(data, dict) else None
     kind = mr.get("type") if isinstance(mr, dict) else None
     return _KINDS.get(str(kind).strip().lower()) if kind else Kind.MODEL if isinstance(mr, dict) else None
@@ -144,23 +156,37 @@ class UmrCollector:
 
     def collect(self, target: str, options: CollectOptions) -> Iterator[Record]:
         path = Path(target)
-        reader = CardReader(collector=COLLECTOR, max_bytes=options.max_file_bytes)
         if path.is_file():
             pkg, _ = split_package(path.stem)
             # the repository layout is <root>/<pkg>/<pkg>-<version>.yaml: look for upstreams beside it
             root = path.parent.parent if path.parent.name == pkg else path.parent
-            repo = _Repository(find_umr_files(root))
-            entries = [_Entry(pkg, split_package(path.stem)[1], path, _peek_kind(path))]
+            bound = _bounded.boundary(root)
+            reader = _reader(options, bound)
+            repo = _Repository(find_umr_files(root, bound=bound), reader)
+            entries = [_Entry(pkg, split_package(path.stem)[1], path, _peek_kind(path, reader))]
             base = path.parent
         else:
             root = base = path
-            repo = _Repository(find_umr_files(path))
+            bound = _bounded.boundary(path)
+            reader = _reader(options, bound)
+            repo = _Repository(find_umr_files(path, bound=bound), reader)
             entries = repo.latest()
         for entry in entries:
             record = read_record(entry.path, _rel(entry.path, base), reader, repo, root)
             if options.progress:
                 options.progress(record.id)
             yield record
+
+
+def _reader(options: CollectOptions, bound: Path) -> CardReader:
+    """Reads UMR files within the scan's limits, never out of the scanned folder."""
+    return CardReader(
+        collector=COLLECTOR,
+        max_bytes=options.max_file_bytes,
+        root=bound,
+        max_nesting=options.max_nesting,
+        max_yaml_bytes=max(options.max_yaml_bytes, options.max_file_bytes),  # a UMR file is all YAML
+    )
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -202,13 +228,18 @@ def read_record(path: Path, rel: str, reader: CardReader, repo: _Repository, roo
     text = reader.read_text(path, rel, findings)
     data: Any = None
     if text is not None:
-        try:
-            data = yaml.load(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            finding = reader.yaml_finding(rel, exc, 0)
-            findings.append(finding.model_copy(update={"fix": "fix the YAML syntax of the record so that it parses"}))
+        before = len(findings)
+        data = reader.load_yaml(text, rel, findings)
+        data = None if data is _UNREAD else data
+        for i in range(before, len(findings)):
+            if findings[i].rule == "PA001":
+                findings[i] = findings[i].model_copy(
+                    update={"fix": "fix the YAML syntax of the record so that it parses"}
+                )
     mr = data.get("mr") if isinstance(data, dict) else None
-    lines = _Lines(text or "")
+    lines = _Lines(
+        text if text is not None and isinstance(data, dict) else ""
+    )  # composed again only once it parsed within the limits
 
     def src(field: str) -> Source:
         return Source(collector=COLLECTOR, file=rel, field=field, line=lines.get(f"mr.{field}"))

@@ -144,8 +144,23 @@ def keyid(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+def _check_key_folder(path: Path, warn: Warn) -> None:
+    """``warn`` when others may write to the key's folder: they could swap the key for their own."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        mode = os.stat(folder).st_mode
+    except OSError:
+        return
+    if os.name == "posix" and mode & 0o002 and not mode & stat.S_ISVTX:
+        warn(
+            f"{folder}: key folder writable by others (mode {stat.S_IMODE(mode):04o}); anyone could replace "
+            f"{path.name} with a key of their own: run `chmod o-w {folder}`"
+        )
+
+
 def load_private(path: Path, warn: Warn = _warn) -> Ed25519PrivateKey:
-    """The Ed25519 key in ``path``; ``warn`` is told when others may read it (as ssh does)."""
+    """The Ed25519 key in ``path``; ``warn`` is told when others may read it or write to its folder (as ssh does)."""
+    _check_key_folder(path, warn)
     data = read_bounded(path, MAX_KEY_BYTES)
     mode = path.stat().st_mode
     if os.name == "posix" and mode & 0o077:
@@ -162,7 +177,9 @@ def load_private(path: Path, warn: Warn = _warn) -> Ed25519PrivateKey:
     return key
 
 
-def load_public(path: Path) -> Ed25519PublicKey:
+def load_public(path: Path, warn: Warn = _warn) -> Ed25519PublicKey:
+    """The Ed25519 public key in ``path``; ``warn`` is told when others may write to its folder."""
+    _check_key_folder(path, warn)
     data = read_bounded(path, MAX_KEY_BYTES)
     try:
         key = serialization.load_pem_public_key(data)

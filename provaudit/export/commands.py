@@ -261,7 +261,7 @@ def keygen(prefix: Path, force: bool) -> None:
 
     private, public = make_keys(prefix, force=force)
     click.echo(f"private key: {private} (keep it secret)")
-    click.echo(f"public key:  {public} (keyid {keyid(load_public(public))})")
+    click.echo(f"public key:  {public} (keyid {keyid(load_public(public, _warning))})")
 
 
 @click.command()
@@ -331,7 +331,7 @@ def verify(attestation: Path, artifacts: tuple[Path, ...], key_path: Path, root:
     from provaudit.export.attest import load_public
     from provaudit.export.attest import verify as check
 
-    result = check(attestation, list(artifacts), load_public(key_path), root)
+    result = check(attestation, list(artifacts), load_public(key_path, _warning), root)
     for item in result.checks:
         click.echo(f"{'ok  ' if item.ok else 'FAIL'} {item.name}: {item.message}")
     if not result.ok:

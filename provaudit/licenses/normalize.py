@@ -19,6 +19,7 @@ import license_expression
 import yaml
 from license_expression import ExpressionError, Licensing
 
+from provaudit import limits
 from provaudit.resources import resource
 
 _OPERATORS = re.compile(r"(\(|\)|\s+(?:AND|OR|WITH)\s+)", re.IGNORECASE)
@@ -34,7 +35,7 @@ class Normalized:
 
     raw: str
     expression: str | None
-    method: str  # hub-id | spdx | expression | name | split | unread | empty
+    method: str  # hub-id | spdx | expression | name | split | unread | empty | too-long
     confidence: float
     unread: tuple[str, ...] = ()
 
@@ -311,6 +312,14 @@ def _parse(text: str) -> str | None:
 _WITH_PART = re.compile(r"^(?P<a>[^,;]+?),?\s+with\s+[\w\s-]{1,40}?\s+(?:licensed\s+)?under\s+(?P<b>.+)$", re.I)
 
 
+_OPERATORS = re.compile(r"\b(?:and|or|with)\b", re.IGNORECASE)
+
+
+def expression_terms(text: str) -> int:
+    """How many licence terms a string joins with AND, OR and WITH (counted, never parsed)."""
+    return len(_OPERATORS.findall(text)) + 1
+
+
 @lru_cache(maxsize=65536)
 def normalize(raw: str) -> Normalized:
     """Read one declared license string. Never raises; an unreadable string comes back unread."""
@@ -321,6 +330,10 @@ def normalize(raw: str) -> Normalized:
     if hit:
         confidence = {"hub-id": 1.0, "spdx": 1.0, "name": 0.9, "url": 0.9}[hit[1]]
         return Normalized(raw, hit[0], hit[1], confidence)
+    terms = expression_terms(text)
+    if terms > limits.MAX_EXPRESSION_TERMS:  # parsing and simplifying grow faster than the length: not read
+        why = f"{terms} licence terms, more than the {limits.MAX_EXPRESSION_TERMS} limit (--max-expression-terms)"
+        return Normalized(raw, None, "too-long", 0.0, (why,))
     expression = _as_expression(text)
     if expression:
         return Normalized(raw, expression, "expression", 1.0)

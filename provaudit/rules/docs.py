@@ -330,9 +330,22 @@ _DOCS: dict[str, tuple[str, str, str, str, str, str, str]] = {
         "the file-count limit.",
         "Deeply nested or alias-bombed metadata can exhaust memory; such a file is not parsed.",
         "Simplify the file, or raise the limit the message names (`--max-nesting`, `--max-yaml-nodes`, "
-        "`--max-yaml-bytes`, `--max-files`) if the file really is metadata.",
+        "`--max-yaml-bytes`, `--max-files`, `--max-digest-bytes`; in `review` and `export` "
+        "`--max-expression-terms`, `--max-upstreams`) if the file really is metadata.",
         "README.md: more than 100000 YAML nodes with aliases expanded (--max-yaml-nodes); not parsed",
         "local collectors",
+    ),
+    "PA044": (
+        "warning",
+        "JSON-LD context that is not bundled",
+        "Every `@context` of a JSON-LD file, nested or imported, is one of provaudit's bundled contexts "
+        "(Croissant, schema.org) or written inline.",
+        "Resolving any other context would open a file outside the scanned folder or a network connection "
+        "during a local scan; it is neither fetched nor opened, so the terms it defines are not read.",
+        "Inline the context in the file, or declare the Croissant context.",
+        'croissant.json: distribution @context names "file:///etc/passwd", which is not one of provaudit\'s '
+        "bundled contexts (Croissant, schema.org); not fetched or opened, its terms are not read",
+        "Croissant collector",
     ),
     "PA043": (
         "warning",

@@ -65,6 +65,25 @@ class Effective:
     findings: list[Finding] = field(default_factory=list)
     own: list[tuple[LicenseClaim, Terms]] = field(default_factory=list)
     unresolved: list[UnresolvedUpstream] = field(default_factory=list)
+    # what the lists above hold, for membership tests in constant time: a record with 100,000
+    # upstreams or 50,000 licences must not make the walk quadratic
+    _license_set: set[str] = field(default_factory=set, repr=False, compare=False)
+    _step_keys: set[str] = field(default_factory=set, repr=False, compare=False)
+    _unresolved_keys: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def add_step(self, step: EvidenceStep) -> None:
+        """Append a step unless an equal one is there."""
+        key = step.model_dump_json()
+        if key not in self._step_keys:
+            self._step_keys.add(key)
+            self.steps.append(step)
+
+    def add_unresolved(self, missing: UnresolvedUpstream) -> None:
+        """Append an unresolved upstream unless an equal one is there."""
+        key = missing.model_dump_json()
+        if key not in self._unresolved_keys:
+            self._unresolved_keys.add(key)
+            self.unresolved.append(missing)
 
     @property
     def complete(self) -> bool:
@@ -89,10 +108,10 @@ class Effective:
         self.share_alike |= terms.share_alike
         self.no_derivatives |= terms.no_derivatives
         self.use_restrictions |= terms.use_restrictions
-        if step.license and step.license not in self.licenses:
+        if step.license and step.license not in self._license_set:
+            self._license_set.add(step.license)
             self.licenses.append(step.license)
-        if step not in self.steps:
-            self.steps.append(step)
+        self.add_step(step)
 
     @property
     def verdict(self) -> Use:
@@ -263,9 +282,23 @@ class Lineage:
                 if not self.follows(link) or (id_key(link.target), link.relation) in seen:
                     continue
                 seen.add((id_key(link.target), link.relation))
+                if len(seen) > policy.max_upstreams:  # bounded work per record; the verdict says it is partial
+                    eff.add_unresolved(
+                        UnresolvedUpstream(
+                            target=link.target,
+                            relation=link.relation.value,
+                            raw=link.raw,
+                            via=[rid],
+                            source=link.source.describe(),
+                            inferred=link.inferred,
+                            reason=f"{rid} has {len(record.upstream)} upstream links, more than the "
+                            f"{policy.max_upstreams} followed (--max-upstreams); this and the rest are not followed",
+                        )
+                    )
+                    break
                 if len(stack) > policy.max_depth:
                     # a bounded walk: deeper than any real lineage, and Python's stack is finite
-                    eff.unresolved.append(
+                    eff.add_unresolved(
                         UnresolvedUpstream(
                             target=link.target,
                             relation=link.relation.value,
@@ -297,7 +330,7 @@ class Lineage:
             return
         eff.own = [(c, t) for c, t in eff.own if (c, t) not in dropped]
         for claim, _ in dropped:
-            eff.steps.append(
+            eff.add_step(
                 EvidenceStep(
                     record=rid,
                     path=[rid],
@@ -375,13 +408,14 @@ class Lineage:
                         source=step.terms_source or "",
                     )
                     eff.add(terms, eff_step, blocks)
-                elif eff_step not in eff.steps:
-                    eff.steps.append(eff_step)
+                else:
+                    eff.add_step(eff_step)
             for missing in sub.unresolved:
-                carried = missing.model_copy(update={"via": [rid, *missing.via]})
-                if carried not in eff.unresolved:
-                    eff.unresolved.append(carried)
-            eff.findings.extend(f for f in sub.findings if f.rule == "PA110" and f not in eff.findings)
+                eff.add_unresolved(missing.model_copy(update={"via": [rid, *missing.via]}))
+            cycles = [f for f in sub.findings if f.rule == "PA110"]
+            if cycles:
+                known = {f.model_dump_json() for f in eff.findings}
+                eff.findings.extend(f for f in cycles if f.model_dump_json() not in known)
             if relation in BASE_RELATIONS:
                 # a base whose record does not state its family's license (a gated repo read without access)
                 # is still bound by it: models of that name are under those terms
@@ -394,7 +428,7 @@ class Lineage:
         failed = self._failed.get(link.target) or next(
             (f for r, f in self._failed.items() if id_key(r) == id_key(link.target)), None
         )
-        eff.unresolved.append(
+        eff.add_unresolved(
             UnresolvedUpstream(
                 target=link.target,
                 relation=relation.value,

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from provaudit import limits
 from provaudit.errors import InputError
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.licenses.normalize import license_symbols
@@ -54,6 +55,8 @@ class Policy(BaseModel):
     expert_classes: bool = False
     # links followed from a record before the walk stops; what lies deeper is unresolved (incomplete)
     max_depth: int = Field(default=150, ge=1, le=300)
+    # upstream links of one record followed (`review --max-upstreams`); the rest make the verdict incomplete
+    max_upstreams: int = Field(default=limits.MAX_UPSTREAMS, ge=1)
     only_claims: list[ClaimFilter] = Field(default_factory=list)
     ignore_claims: list[ClaimFilter] = Field(default_factory=list)
     allowed_licenses: list[str] = Field(default_factory=list)

@@ -13,6 +13,7 @@ way back is a backup (``repair`` makes one each run) or scanning the sources aga
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -97,15 +98,19 @@ def check_store(path: Path, *, shacl: bool = True) -> CheckReport:
     if not path.is_dir():
         report.problems.append(Problem("error", str(path), "no such folder; nothing to check"))
         return report
+    for warning in resilience.writable_by_others(path):  # others could swap its files: not a whole store
+        report.problems.append(Problem("error", warning.split(": ", 1)[0], warning.split(": ", 1)[1]))
     try:
-        if meta.exists():
+        resilience.check_database_folder(path, db)
+        if os.path.lexists(meta):
             resilience.read_meta(path, meta)
         else:
             report.problems.append(
                 Problem("warning", str(meta), "missing (a store written by provaudit has one); the next scan writes it")
             )
     except StoreError as exc:
-        report.problems.append(Problem("error", str(meta), str(exc)))
+        where = str(exc).split(": ", 1)[0]
+        report.problems.append(Problem("error", where, str(exc).split(": ", 1)[-1]))
         return report
     try:
         raw = Store.read_only(str(db))
@@ -153,7 +158,10 @@ def repair_store(path: Path, *, backup: bool = True) -> list[str]:
             target = path.parent / f"{path.name}.backup-{stamp}"
             target.mkdir(parents=True)
             store._ox.backup(str(target / "oxigraph"))
-            (target / "store.json").write_bytes((path / "store.json").read_bytes())
+            meta = resilience.read_store_file(
+                path, path / "store.json", resilience.MAX_META_BYTES, "move it aside; the next scan writes one"
+            )
+            (target / "store.json").write_bytes(meta)
             done.append(f"backed up to {target}")
         store._ox.optimize()
         done.append("compacted (RocksDB optimize)")
@@ -185,7 +193,7 @@ def check_command(store: Path | None, no_shacl: bool, as_json: bool) -> None:
             + ("ok" if report.ok else f"{sum(p.severity == 'error' for p in report.problems)} errors"),
             err=True,
         )
-    unusable = any(p.where in {str(path), str(path / "oxigraph"), str(path / "store.json")} for p in report.problems)
+    unusable = any(p.severity == "error" and p.where.startswith(str(path)) for p in report.problems)
     sys.exit(0 if report.ok else 2 if unusable and not report.quads else 1)
 
 

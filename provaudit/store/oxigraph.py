@@ -77,10 +77,14 @@ class OxigraphStore:
 
     def __init__(self, path: str | Path, *, read_only: bool = False, wait: float = 0.0) -> None:
         self.path = Path(path)
+        self._snapshot: Path | None = None
         db = self.path / "oxigraph"
         meta = self.path / "store.json"
-        if meta.exists():  # before anything is opened or recovered: a foreign folder is never touched
+        if os.path.lexists(meta):  # before anything is opened or recovered: a foreign folder is never touched
             resilience.read_meta(self.path, meta)
+        resilience.check_database_folder(self.path, db)
+        for warning in resilience.writable_by_others(self.path):
+            resilience.warn_once(warning)
         if read_only:
             if not db.is_dir():
                 raise StoreError(f"{self.path}: no provaudit store here; run `provaudit scan PATH` first")
@@ -93,10 +97,10 @@ class OxigraphStore:
             except OSError as exc:
                 raise StoreError(f"{self.path}: cannot create the store folder ({exc.strerror or exc})") from exc
             self._ox = resilience.open_writer(self.path, db, wait)
-            if not meta.exists():
+            if not os.path.lexists(meta):
                 meta.write_text(json.dumps({"format": "provaudit-oxigraph", "version": FORMAT_VERSION}) + "\n")
             self._recover()
-        if meta.exists():
+        if os.path.lexists(meta):
             version = resilience.read_meta(self.path, meta).get("version")
             if version != FORMAT_VERSION:
                 raise StoreError(f"{self.path}: store format {version} is not {FORMAT_VERSION}; upgrade provaudit")
@@ -104,15 +108,19 @@ class OxigraphStore:
 
     def reopen(self) -> None:
         """A fresh read-only view (after a writer's compaction removed files the old one listed)."""
+        self._drop_view()
         self._ox = self._open_read_only(self.path / "oxigraph")
 
     def _open_read_only(self, db: Path) -> Store:
-        # A read-only view reads RocksDB's file list once; while another process is writing, a
-        # compaction can remove a file in between, so a failed open is retried before giving up.
+        # A reader reads a snapshot of the database (hard links to its immutable table files) that a
+        # writer's compactions cannot change; without one (no write access beside the store) it reads
+        # the live folder, and a compaction can remove a file while it opens: then it tries again.
         for attempt in range(8):
+            self._snapshot = resilience.snapshot(self.path, db) if db.is_dir() else None
             try:
-                return Store.read_only(str(db))
+                return Store.read_only(str(self._snapshot or db))
             except (OSError, RuntimeError) as exc:
+                self._drop_view()
                 if attempt == 7:
                     raise StoreError(
                         f"{self.path}: cannot open the store read-only ({exc}); if a scan is writing, try again, "
@@ -120,6 +128,13 @@ class OxigraphStore:
                     ) from exc
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _drop_view(self) -> None:
+        """Close the read-only view and remove its snapshot."""
+        if hasattr(self, "_ox"):
+            del self._ox  # the database closes when its last reference goes
+        resilience.drop_snapshot(getattr(self, "_snapshot", None))
+        self._snapshot = None
 
     # --- scans -------------------------------------------------------------------------------
 
@@ -354,14 +369,25 @@ class OxigraphStore:
             return
         if fmt not in _EXPORT_FORMATS:
             raise InputError(None, f"unknown export format {fmt!r}; use turtle, jsonld, nt, nq or trig")
-        triples = parse(self.ntriples(), format=RdfFormat.N_TRIPLES)
-        prefixes = PREFIXES if fmt != "nt" else None
-        serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=prefixes)  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
+        if _EXPORT_FORMATS[fmt] == RdfFormat.N_TRIPLES:
+            out.write(self.ntriples())  # already sorted N-Triples: written as they are
+            return
+        # the triples are taken from the store as terms, never re-parsed from text: the N-Triples parser
+        # holds one line in a buffer of at most 16 MiB, and a card's text can make a longer literal
+        triples = sorted({q.triple for g in graphs for q in self._ox.quads_for_pattern(None, None, None, g)}, key=str)
+        serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=PREFIXES)  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
 
     def close(self) -> None:
         if not self.read_only:
             self._ox.flush()
-        del self._ox
+        self._drop_view()
+
+    def __del__(self) -> None:  # a reader left open: its snapshot goes with it
+        snapshot = getattr(self, "_snapshot", None)
+        if snapshot is not None:
+            import shutil  # at interpreter exit module globals may be gone: nothing shared is used
+
+            shutil.rmtree(snapshot, ignore_errors=True)
 
     def __enter__(self) -> OxigraphStore:
         return self

@@ -2,7 +2,9 @@
 symlinks out of the root, huge files, non-UTF-8 names, unreadable folders) are made here, on demand.
 
 Each case builds its files under ``<root>/<case name>`` and returns the provaudit command line to run
-(``{store}`` stands for the store). ``mention`` is text the output must contain (it names the file).
+(``{store}`` stands for the store), or several command lines run in turn (a scan, then ``review`` and
+``export`` of what it stored). ``mention`` is text the output must contain (it names the file).
+``LISTENER`` is the URL of a loopback listener that must see no connection (the test sets it).
 Run as a script to make the corpus and print the commands::
 
     python tests/hostile/make_corpus.py hostile-corpus
@@ -19,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MARKER = "PROVAUDIT-OUTSIDE-MARKER-7f3a9c"  # in every file outside the root: never in a store, export or site
+LISTENER = "http://127.0.0.1:9/"  # tests/test_hostile.py points it at a loopback listener counting connections
 CARD = "---\nlicense: mit\npretty_name: {name}\n---\n# {name}\n\nA dataset card.\n"
 
 
 @dataclass
 class Case:
     name: str
-    build: Callable[[Path, Path], list[str]]  # (case folder, outside folder) → provaudit arguments
+    build: Callable[[Path, Path], list[str] | list[list[str]]]  # (case, outside folder) → provaudit arguments
     mention: str  # the output names this (the file, or the reason)
     codes: tuple[int, ...] = (0, 1)
     # paths a user without the permission cannot open (the case chmods them); needs a user that
@@ -378,6 +381,290 @@ def _missing_target(d: Path, o: Path) -> list[str]:
     return scan(d / "does-not-exist")
 
 
+# --- issue 19 and 22: UMR, Croissant contexts, SPDX, expressions, lineage, store folders --------------
+
+UMR = "mr:\n  type: model\n  metadata:\n    name: {name}\n    license: mit\n"
+
+
+def _umr(d: Path, pkg: str, text: str) -> Path:
+    folder = d / "umr" / pkg
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{pkg}-1.0.0.yaml").write_text(text)
+    return d / "umr"
+
+
+def _umr_bomb(d: Path, o: Path) -> list[str]:
+    lines = ["mr:", "  type: model", "  metadata:", "    name: bomb", '    a0: &a0 ["lol","lol","lol","lol","lol"]']
+    lines += [f"    a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    lines += ["    tags: *a9"]
+    _umr(d, "good", UMR.format(name="good"))
+    return scan(_umr(d, "bomb", "\n".join(lines) + "\n"))
+
+
+def _umr_deep(d: Path, o: Path) -> list[str]:
+    _umr(d, "good", UMR.format(name="good"))
+    return scan(_umr(d, "deep", UMR.format(name="deep") + "    tags: " + "[" * 50_000 + "]" * 50_000 + "\n"))
+
+
+def _umr_outside(d: Path, o: Path) -> list[str]:
+    root = _umr(d, "good", UMR.format(name="good"))
+    (o / "leak-1.0.0.yaml").write_text(UMR.format(name="leak") + f"    description: {MARKER}\n")
+    (root / "leak").mkdir()
+    (root / "leak" / "leak-1.0.0.yaml").symlink_to(o / "leak-1.0.0.yaml")
+    return scan(root)
+
+
+def _umr_fifo(d: Path, o: Path) -> list[str]:
+    root = _umr(d, "good", UMR.format(name="good"))
+    (root / "pipe").mkdir()
+    os.mkfifo(root / "pipe" / "pipe-1.0.0.yaml")
+    return scan(root)
+
+
+CROISSANT = {
+    "@context": {"@vocab": "https://schema.org/", "cr": "http://mlcommons.org/croissant/"},
+    "@type": "sc:Dataset",
+    "name": "ctx",
+    "license": "mit",
+    "conformsTo": "http://mlcommons.org/croissant/1.0",
+}
+
+
+def _croissant(d: Path, name: str, doc: dict[str, object]) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _croissant_nested_contexts(d: Path, o: Path) -> list[str]:
+    """Nested and imported contexts naming a file outside the root, /etc/passwd, a blackhole address and a
+    loopback listener: none may be opened or connected to."""
+    dist = [
+        {"@context": (o / "passwd").as_uri(), "@type": "cr:FileObject", "name": "a"},
+        {"@context": "file:///etc/passwd", "@type": "cr:FileObject", "name": "b"},
+        {"@context": {"@import": LISTENER + "ctx.jsonld"}, "@type": "cr:FileObject", "name": "c"},
+        {"@context": "http://10.255.255.1/ctx.jsonld", "@type": "cr:FileObject", "name": "d"},
+        {"@context": [LISTENER + "other.jsonld", {"x": "http://x/"}], "@type": "cr:FileObject", "name": "e"},
+    ]
+    return scan(_croissant(d, "nested", {**CROISSANT, "distribution": dist}))
+
+
+def _croissant_context_fifo(d: Path, o: Path) -> list[str]:
+    os.mkfifo(o / "context-fifo.jsonld") if not (o / "context-fifo.jsonld").exists() else None
+    d.mkdir(parents=True)
+    os.mkfifo(d / "ctx.jsonld")
+    dist = [{"@context": "ctx.jsonld", "@type": "cr:FileObject", "name": "a"}]
+    doc = {**CROISSANT, "@context": [CROISSANT["@context"], (o / "context-fifo.jsonld").as_uri()], "distribution": dist}
+    return scan(_croissant(d, "fifo", doc))
+
+
+def _croissant_top_import(d: Path, o: Path) -> list[str]:
+    doc = {**CROISSANT, "@context": {"@import": (o / "passwd").as_uri(), "@vocab": "https://schema.org/"}}
+    return scan(_croissant(d, "imported", doc))
+
+
+def _spdx_many(d: Path, o: Path) -> list[str]:
+    d.mkdir(parents=True)
+    packages = [
+        {"SPDXID": f"SPDXRef-p{i}", "name": f"pkg{i}", "downloadLocation": "NOASSERTION", "licenseConcluded": "MIT"}
+        for i in range(50_000)
+    ]
+    relationships = [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-p0"}
+    ] + [
+        {"spdxElementId": f"SPDXRef-p{i}", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": f"SPDXRef-p{i + 1}"}
+        for i in range(49_999)
+    ]
+    doc = {
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "many",
+        "documentNamespace": "https://example.org/many",
+        "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: x"]},
+        "packages": packages,
+        "relationships": relationships,
+    }
+    (d / "many.spdx.json").write_text(json.dumps(doc))
+    return scan_into(d / "many.spdx.json", d / "store")
+
+
+def scan_into(target: Path, store: Path) -> list[str]:
+    """A scan into the case's own store (the records it makes would slow every later case's reads)."""
+    return ["scan", str(target), "--store", str(store), "--json"]
+
+
+def _then_review_and_export(store: Path, record: str) -> list[list[str]]:
+    s = ["--store", str(store)]
+    return [
+        ["review", *s, "--format", "json", "--fail-on", "never"],
+        ["export", *s, "--format", "nt"],
+        ["export", *s, "--format", "turtle"],
+        ["export", record, *s, "--format", "prov-jsonld"],
+        ["export", record, *s, "--format", "spdx3"],
+    ]
+
+
+def _expression_bomb(d: Path, o: Path) -> list[list[str]]:
+    terms = [("mit", "apache-2.0", "cc-by-4.0", "bsd-3-clause")[i % 4] for i in range(40_000)]
+    expression = "".join(t + (" AND " if i % 2 else " OR ") for i, t in enumerate(terms)) + "mit"
+    rec = record(d, card=f"---\nlicense: other\nlicense_name: {expression}\n---\n# bomb\n")
+    (rec / "LICENSE").write_text(expression + "\n")
+    store = d / "store"
+    return [
+        scan_into(rec.parent, store),
+        *_then_review_and_export(store, "dataset:rec"),
+    ]
+
+
+def _many_licences(d: Path, o: Path) -> list[list[str]]:
+    block = "".join(f"- LicenseRef-l{i}\n" for i in range(50_000))
+    rec = record(d, card=f"---\nlicense:\n{block}---\n# many\n")
+    store = d / "store"
+    return [
+        scan_into(rec.parent, store),
+        *_then_review_and_export(store, "dataset:rec"),
+    ]
+
+
+def _many_upstreams(d: Path, o: Path) -> list[list[str]]:
+    rec = d / "models" / "wide"
+    rec.mkdir(parents=True)
+    block = "".join(f"- org{i % 97}/base-{i}\n" for i in range(100_000))
+    (rec / "README.md").write_text(f"---\nlicense: mit\nbase_model:\n{block}datasets:\n{block}---\n# wide\n")
+    store = d / "store"
+    return [
+        scan_into(rec.parent, store),
+        *_then_review_and_export(store, "model:wide"),
+    ]
+
+
+def _huge_readme(d: Path, o: Path) -> list[list[str]]:
+    rec = record(d)
+    rows = "".join(f"| {i} | {'cell ' * 8} | <b>{i}</b> |\n" for i in range(120_000))
+    (rec / "README.md").write_text(f"---\nlicense: mit\n---\n# big\n\n| a | b | c |\n|---|---|---|\n{rows}")
+    (rec / "weights.bin").write_bytes(b"w" * 1000)
+    store = d / "store"
+    s = ["--store", str(store)]
+    return [
+        scan_into(rec.parent, store),
+        ["export", "dataset:rec", *s, "--format", "prov-jsonld"],
+        ["attach", str(rec / "weights.bin"), "--record", "dataset:rec", *s, "--out", str(d / "w.provenance.json")],
+    ]
+
+
+def _sparse_data(d: Path, o: Path) -> list[str]:
+    rec = record(d, card=CARD.format(name="sparse"))
+    with (rec / "train.bin").open("wb") as handle:
+        handle.truncate(100 * 1024**3)
+    return scan(d)
+
+
+def _symlink_loops(d: Path, o: Path) -> list[str]:
+    rec = record(d, card=CARD.format(name="loops"))
+    (rec / "loop-a").symlink_to("loop-b")
+    (rec / "loop-b").symlink_to("loop-a")
+    (rec / "self").symlink_to("self")
+    (rec / "up").symlink_to("..", target_is_directory=True)
+    (d / "datasets" / "cycle").symlink_to("cycle")
+    return scan(d)
+
+
+def _dpi_list_only(d: Path, o: Path) -> list[str]:
+    folder = dpi_folder(d, good=False)
+    (folder / "Only.json").write_text(json.dumps([DPI_ENTRY, DPI_ENTRY]))
+    return scan(folder)
+
+
+def _hard_link_outside(d: Path, o: Path) -> list[str]:
+    """A hard link is the file itself (no way to tell it from one made in place): read like any file."""
+    rec = record(d, card=CARD.format(name="hard"))
+    (o / "hardlinked.txt").write_text("data shared with another folder\n")
+    os.link(o / "hardlinked.txt", rec / "data.txt")
+    return scan(d)
+
+
+def _store_with_meta(d: Path, make: Callable[[Path], None]) -> Path:
+    store = d / "store"
+    store.mkdir(parents=True)
+    make(store / "store.json")
+    return store
+
+
+def _meta_devzero(d: Path, o: Path) -> list[list[str]]:
+    store = _store_with_meta(d, lambda m: m.symlink_to("/dev/zero"))
+    return [["scans", "--store", str(store)], ["store", "check", "--store", str(store)]]
+
+
+def _meta_urandom(d: Path, o: Path) -> list[list[str]]:
+    store = _store_with_meta(d, lambda m: m.symlink_to("/dev/urandom"))
+    return [
+        ["scans", "--store", str(store)],
+        ["scan", str(record(d, card=CARD.format(name="u")).parent), "--store", str(store)],
+    ]
+
+
+def _meta_fifo(d: Path, o: Path) -> list[list[str]]:
+    store = _store_with_meta(d, lambda m: os.mkfifo(m))
+    return [["scans", "--store", str(store)], ["store", "check", "--store", str(store)]]
+
+
+def _meta_huge(d: Path, o: Path) -> list[list[str]]:
+    def huge(meta: Path) -> None:
+        with meta.open("wb") as handle:
+            handle.write(b'{"format": "provaudit-oxigraph", "version": 1, "pad": "')
+            handle.truncate(1536 * 1024 * 1024)
+
+    store = _store_with_meta(d, huge)
+    return [["scans", "--store", str(store)], ["store", "check", "--store", str(store)]]
+
+
+def _meta_outside(d: Path, o: Path) -> list[list[str]]:
+    (o / "store.json").write_text('{"format": "provaudit-oxigraph", "version": 1}\n')
+    store = _store_with_meta(d, lambda m: m.symlink_to(o / "store.json"))
+    return [["scans", "--store", str(store)]]
+
+
+def _database_link(d: Path, o: Path) -> list[list[str]]:
+    """The store's ``oxigraph/`` folder is a symlink to another store's database."""
+    other = d / "other"
+    (other / "oxigraph").mkdir(parents=True)
+    store = _store_with_meta(d, lambda m: m.write_text('{"format": "provaudit-oxigraph", "version": 1}\n'))
+    (store / "oxigraph").symlink_to(other / "oxigraph", target_is_directory=True)
+    return [
+        ["scans", "--store", str(store)],
+        ["scan", str(record(d, card=CARD.format(name="l")).parent), "--store", str(store)],
+    ]
+
+
+def _writable_store(d: Path, o: Path) -> list[list[str]]:
+    store = d / "store"
+    store.mkdir(parents=True)
+    store.chmod(0o777)  # mode bits apply to root too: any user may plant or swap files in this store
+    folder = record(d, card=CARD.format(name="w")).parent
+    return [
+        ["scan", str(folder), "--store", str(store)],
+        ["scans", "--store", str(store)],
+        ["store", "check", "--store", str(store)],
+    ]
+
+
+def _writable_keys(d: Path, o: Path) -> list[list[str]]:
+    keys = d / "keys"
+    keys.mkdir(parents=True)
+    keys.chmod(0o777)
+    rec = record(d, card=CARD.format(name="k"))
+    (rec / "model.bin").write_bytes(b"weights")
+    s = ["--store", str(d / "store")]
+    return [
+        ["scan", str(rec.parent), *s],
+        ["keygen", "--out", str(keys / "release")],
+        ["attach", str(rec / "model.bin"), "--record", "dataset:rec", "--key", str(keys / "release.key"), *s],
+        ["verify", str(rec / "model.bin.provenance.json"), str(rec / "model.bin"), "--key", str(keys / "release.pub")],
+    ]
+
+
 CASES = [
     Case("readme_symlink_outside", _readme_link, "README.md"),
     Case("license_symlink_outside", _license_link, "LICENSE"),
@@ -427,14 +714,43 @@ CASES = [
     Case("query_missing_file", _query_missing, "missing.rq", (2,)),
     Case("query_syntax_error", _query_syntax, "SPARQL", (2,)),
     Case("missing_target", _missing_target, "does-not-exist", (2,)),
+    Case("umr_entity_bomb", _umr_bomb, "bomb-1.0.0.yaml"),
+    Case("umr_deep_nesting", _umr_deep, "deep-1.0.0.yaml"),
+    Case("umr_symlink_outside", _umr_outside, "leak-1.0.0.yaml"),
+    Case("umr_fifo", _umr_fifo, "pipe-1.0.0.yaml"),
+    Case("croissant_nested_contexts", _croissant_nested_contexts, "@context"),
+    Case("croissant_context_fifo", _croissant_context_fifo, "@context"),
+    Case("croissant_imported_context", _croissant_top_import, "@import"),
+    Case("spdx_50000_packages", _spdx_many, "many.spdx.json"),
+    Case("licence_expression_bomb", _expression_bomb, "--max-expression-terms"),
+    Case("fifty_thousand_licences", _many_licences, "--max-expression-terms"),
+    Case("hundred_thousand_upstreams", _many_upstreams, "--max-upstreams"),
+    Case("nine_megabyte_readme", _huge_readme, "dataset:rec"),
+    Case("sparse_100_gb_file", _sparse_data, "--max-digest-bytes"),
+    Case("symlink_loops", _symlink_loops, "loop-a"),
+    Case("dpi_only_a_list", _dpi_list_only, "Only.json"),
+    Case("hard_link_outside", _hard_link_outside, "dataset:rec"),
+    Case("store_json_dev_zero", _meta_devzero, "store.json", (2,)),
+    Case("store_json_dev_urandom", _meta_urandom, "store.json", (2,)),
+    Case("store_json_fifo", _meta_fifo, "store.json", (2,)),
+    Case("store_json_huge", _meta_huge, "store.json", (2,)),
+    Case("store_json_symlink_outside", _meta_outside, "store.json", (2,)),
+    Case("database_symlinked_to_another_store", _database_link, "oxigraph", (2,)),
+    Case("store_writable_by_others", _writable_store, "writable by others", (0, 1)),
+    Case("key_folder_writable_by_others", _writable_keys, "writable by others", (0, 1)),
 ]
+
+
+def commands(built: list[str] | list[list[str]]) -> list[list[str]]:
+    """A case's command lines (a case returns one, or several run in turn)."""
+    return [c for c in built if isinstance(c, list)] if built and isinstance(built[0], list) else [built]  # type: ignore[list-item]
 
 
 def main(root: Path) -> None:
     out = outside(root / "outside")
     for case in CASES:
-        args = case.build(root / "cases" / case.name, out)
-        print(case.name, " ".join(args))
+        for args in commands(case.build(root / "cases" / case.name, out)):
+            print(case.name, " ".join(args))
 
 
 if __name__ == "__main__":
