@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from huggingface_hub import DatasetCardData, ModelCardData
 
+from provaudit import limits
 from provaudit.collectors import _bounded
 from provaudit.collectors.lineage_text import PROSE_LICENSE_CONFIDENCE, prose_licenses, tag_parent
 from provaudit.licenses.normalize import normalize
@@ -260,6 +261,19 @@ class CardReader:
         if not text:
             return
         source = self.source(file, field, url)
+        if len(record.claims) >= limits.MAX_EXPRESSION_TERMS:  # a list of licences is an expression too
+            if not any(f.rule == "PA042" and "licences declared" in f.message for f in record.findings):
+                record.findings.append(
+                    Finding(
+                        rule="PA042",
+                        severity=Severity.ERROR,
+                        message=f"{source.describe()}: more than {limits.MAX_EXPRESSION_TERMS} licences declared "
+                        "(--max-expression-terms); the rest are not read",
+                        source=source,
+                        fix="declare the licences that apply, or raise --max-expression-terms if the list is real",
+                    )
+                )
+            return
         read = normalize(text)
         expression, method, confidence = read.expression, read.method, read.confidence
         if expression is None and len(text) > 80 and method != "too-long":
@@ -472,6 +486,20 @@ def _add_fact(record: Record, key: str, value: str, source: Source) -> None:
 
 
 def _add_upstream(record: Record, target: str, raw: str, relation: Relation, source: Source) -> None:
+    """Link an upstream; past --max-upstreams links a finding says the rest were not read."""
+    if len(record.upstream) >= limits.MAX_UPSTREAMS:
+        if not any(f.rule == "PA042" and "--max-upstreams" in f.message for f in record.findings):
+            record.findings.append(
+                Finding(
+                    rule="PA042",
+                    severity=Severity.ERROR,
+                    message=f"{source.describe()}: more than {limits.MAX_UPSTREAMS} upstream links (--max-upstreams); "
+                    "the rest are not read",
+                    source=source,
+                    fix="name the upstreams that were really used, or raise --max-upstreams if the list is real",
+                )
+            )
+        return
     record.add("upstream", Upstream(target=target, raw=raw, relation=relation, source=source))
 
 
