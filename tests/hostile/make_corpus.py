@@ -550,7 +550,8 @@ def _huge_readme(d: Path, o: Path) -> list[list[str]]:
     return [
         scan_into(rec.parent, store),
         ["export", "dataset:rec", *s, "--format", "prov-jsonld"],
-        ["attach", str(rec / "weights.bin"), "--record", "dataset:rec", *s, "--out", str(d / "w.provenance.json")],
+        ["keygen", "--out", str(d / "release")],
+        ["attach", str(rec / "weights.bin"), "--record", "dataset:rec", "--key", str(d / "release.key"), *s],
     ]
 
 
