@@ -19,7 +19,14 @@ import click
 
 from provaudit import __version__
 from provaudit._lazy import LazyModule
-from provaudit.cli_options import STORE_HELP, StoreLocation, read_limit_options, remember_group_store, store_option
+from provaudit.cli_options import (
+    STORE_HELP,
+    StoreLocation,
+    read_limit_options,
+    record_limit_options,
+    remember_group_store,
+    store_option,
+)
 from provaudit.cli_output import (
     explain_sparql_error,
     format_option,
@@ -476,6 +483,7 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     "scan committed by this date (2026-11-26: the end of that day, UTC) or time (2026-11-26T10:00:00Z).",
 )
 @fail_on_option
+@record_limit_options
 def review(
     records: tuple[str, ...],
     store: Path | None,

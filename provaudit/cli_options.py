@@ -91,9 +91,46 @@ _READ_LIMITS = (
 )
 
 
+# (parameter, flag, help): bounds on what one record may hold, kept by scan, review and export alike
+_RECORD_LIMITS = (
+    (
+        "max_expression_terms",
+        "--max-expression-terms",
+        "Licences in one expression or declared by one record; more are reported, not read or simplified.",
+    ),
+    ("max_upstreams", "--max-upstreams", "Upstream links of one record read and followed; more are reported."),
+)
+
+
+def _apply_record_limits(values: dict[str, int]) -> None:
+    """Set the per-record bounds for this process (the collectors, normalizer and review read them)."""
+    from provaudit.licenses.normalize import normalize
+
+    limits.MAX_EXPRESSION_TERMS = values["max_expression_terms"]
+    limits.MAX_UPSTREAMS = values["max_upstreams"]
+    normalize.cache_clear()  # its readings depend on the bound
+
+
+def record_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --max-expression-terms and --max-upstreams (defaults in provaudit.limits)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _apply_record_limits({name: kwargs.pop(name) for name, *_ in _RECORD_LIMITS})
+        return func(*args, **kwargs)
+
+    defaults = {"max_expression_terms": limits.MAX_EXPRESSION_TERMS, "max_upstreams": limits.MAX_UPSTREAMS}
+    for name, flag, text in reversed(_RECORD_LIMITS):
+        wrapper = click.option(
+            flag, name, type=click.IntRange(1), default=defaults[name], show_default=True, help=text
+        )(wrapper)
+    return wrapper
+
+
 def read_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the read limits (--max-file-bytes, --max-nesting, --max-yaml-bytes, --max-files, --max-digest-bytes,
-    --max-elements); the command receives them together as ``read_limits``, keyword arguments of ``CollectOptions``."""
+    --max-elements); the command receives them together as ``read_limits``, keyword arguments of ``CollectOptions``.
+    The per-record bounds of :func:`record_limit_options` come with them."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -104,4 +141,4 @@ def read_limit_options(func: Callable[..., Any]) -> Callable[..., Any]:
         wrapper = click.option(flag, name, type=click.IntRange(1), default=default, show_default=True, help=text)(
             wrapper
         )
-    return wrapper
+    return record_limit_options(wrapper)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from provaudit.cli_options import store_option
+from provaudit.cli_options import record_limit_options, store_option
 from provaudit.errors import InputError, ProvauditError
 from provaudit.export.formats import FORMATS, context_for, export_context, resolve_record
 from provaudit.export.importer import IMPORT_FORMATS
@@ -193,6 +193,7 @@ def export_store_cli(store: Path | None, fmt: str, out: Path | None, base_url: s
     help="With RECORD: the record (and its review) as it was right after this scan, or after the last scan "
     "committed by this date or time (as in `provaudit review --as-of`).",
 )
+@record_limit_options
 @_errors
 def export(
     record: str | None,

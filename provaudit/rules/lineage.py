@@ -15,6 +15,7 @@ from functools import cache
 import yaml
 from license_expression import AND, OR, ExpressionError, Licensing
 
+from provaudit import limits
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Upstream
@@ -122,6 +123,8 @@ class Effective:
         if not symbols:
             return None
         text = " AND ".join(s if " " not in s else f"({s})" for s in symbols)
+        if len(symbols) > limits.MAX_EXPRESSION_TERMS:  # simplifying is quadratic: shown as declared
+            return text
         try:
             return str(_PLAIN.parse(text, simple=True).simplify())
         except ExpressionError:

@@ -56,7 +56,7 @@ class Policy(BaseModel):
     # links followed from a record before the walk stops; what lies deeper is unresolved (incomplete)
     max_depth: int = Field(default=150, ge=1, le=300)
     # upstream links of one record followed (`review --max-upstreams`); the rest make the verdict incomplete
-    max_upstreams: int = Field(default=limits.MAX_UPSTREAMS, ge=1)
+    max_upstreams: int = Field(default_factory=lambda: limits.MAX_UPSTREAMS, ge=1)
     only_claims: list[ClaimFilter] = Field(default_factory=list)
     ignore_claims: list[ClaimFilter] = Field(default_factory=list)
     allowed_licenses: list[str] = Field(default_factory=list)
