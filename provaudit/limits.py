@@ -12,7 +12,7 @@ MAX_FILES = 10_000  # files hashed per record folder; the rest are reported
 MAX_DIGEST_BYTES = 10 * 1024**3  # a larger file is recorded by size and mtime, not hashed (a 5 GB file takes 44 s)
 MAX_ELEMENTS = 20_000  # packages, files, snippets and relationships of one SPDX document (spdx-tools is slow)
 MAX_EXPRESSION_TERMS = 500  # licences in one expression simplified in a review (simplifying is quadratic)
-MAX_UPSTREAMS = 10_000  # upstream links of one record followed in a review or export
+MAX_UPSTREAMS = 1_000  # upstream links of one record read, followed and exported (real cards name < 100)
 
 
 class ReadLimits(TypedDict):

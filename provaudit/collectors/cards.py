@@ -503,6 +503,11 @@ def _add_upstream(record: Record, target: str, raw: str, relation: Relation, sou
     record.add("upstream", Upstream(target=target, raw=raw, relation=relation, source=source))
 
 
+def _links(value: Any) -> list[Any]:
+    """A list of upstream names, cut one past --max-upstreams (so the finding is made, and no more is read)."""
+    return _as_list(value)[: limits.MAX_UPSTREAMS + 1]
+
+
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -569,7 +574,7 @@ def card_records_from_metadata(
                 fix="rename the key to `license`",
             )
         )
-    for value in _as_list(meta.get("source_datasets")):
+    for value in _links(meta.get("source_datasets")):
         raw = str(value).strip()
         _add_fact(record, "source_datasets", raw, src(rel, "source_datasets"))
         name = raw.split("|", 1)[1] if "|" in raw else raw
@@ -580,12 +585,12 @@ def card_records_from_metadata(
         target = f"source/{name.removeprefix('other-')}" if name.lower().startswith("other-") else name
         _add_upstream(record, record_id(Kind.DATASET, target), raw, Relation.DERIVED_FROM, src(rel, "source_datasets"))
     if record.kind is Kind.MODEL:
-        for value in _as_list(meta.get("datasets")):
+        for value in _links(meta.get("datasets")):
             if str(value).strip():
                 _add_upstream(
                     record, record_id(Kind.DATASET, str(value)), str(value), Relation.TRAINED_ON, src(rel, "datasets")
                 )
-        bases = [str(b).strip() for b in _as_list(meta.get("base_model")) if str(b).strip()]
+        bases = [str(b).strip() for b in _links(meta.get("base_model")) if str(b).strip()]
         declared = str(meta.get("base_model_relation") or "").lower()
         relation = _RELATIONS.get(declared) or (Relation.MERGE if len(bases) > 1 else Relation.BASE_MODEL)
         for base in bases:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse, serialize
-from rdflib import BNode, Graph, URIRef
+from pyoxigraph import NamedNode, RdfFormat, Triple, parse, serialize
+from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 
 from provaudit.errors import InputError
 from provaudit.export.base import ExportContext
 from provaudit.records.model import Record
 from provaudit.store import rdf
-from provaudit.store.jsonld import CONTEXT_URL, context, jsonld_to_graph
+from provaudit.store.jsonld import CONTEXT_URL, context, jsonld_to_graph, rdflib_graph
 from provaudit.store.vocab import PA, PA_NS, PREFIXES, PROV_NS, RDF_NS
 
 _GRAPH = NamedNode("urn:provaudit:export")  # a placeholder: exports are triples, the graph name is dropped
@@ -71,32 +71,13 @@ def to_ntriples(ctx: ExportContext) -> bytes:
 
 def to_jsonld(ctx: ExportContext) -> bytes:
     """Compacted with the published context, referenced by its URL; nodes and value sets sorted."""
-    graph = Graph()
-    for triple in revision_triples(ctx):  # as terms: rdflib's N-Triples reader is quadratic in a line's length
-        graph.add((_rdflib(triple.subject), _rdflib(triple.predicate), _rdflib(triple.object)))
+    graph = rdflib_graph(revision_triples(ctx))  # from the terms, never re-read from N-Triples text
     text = graph.serialize(format="json-ld", context=context()["@context"], auto_compact=True)
     doc = json.loads(text)
     nodes = doc.get("@graph", [doc] if "@id" in doc or "id" in doc else [])
     nodes = [{k: v for k, v in n.items() if k != "@context"} for n in nodes]
     body = {"@context": CONTEXT_URL, "@graph": sorted((_sorted_values(n) for n in nodes), key=_node_key)}
     return (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
-
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
-
-def _rdflib(term: Any) -> Any:
-    """A pyoxigraph term as the rdflib term rdflib's own N-Triples reader makes of it."""
-    if isinstance(term, NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, BlankNode):
-        return BNode(term.value)
-    if isinstance(term, Literal):
-        if term.language:
-            return RdfLiteral(term.value, lang=term.language)
-        datatype = term.datatype.value
-        return RdfLiteral(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
-    raise InputError(None, f"unexpected RDF term {term} in a revision graph")
 
 
 def _node_key(node: dict[str, Any]) -> str:

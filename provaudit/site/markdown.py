@@ -152,13 +152,30 @@ def relevel_headings(html: str, base: int) -> str:
     return _HEADING.sub(swap, html)
 
 
+# Characters of a card rendered on its page: HTML is up to 11 times the Markdown of a table, so a 1 MB
+# card made an 11 MB page that took a browser 22 s to load; past this the page says where the rest is.
+MAX_RENDER_CHARS = 128 * 1024
+
 # Part of the key of cached renderings: a new markdown-it-py or a change of its setup invalidates them.
-RENDER_VERSION = f"1:{markdown_it.__version__}"
+RENDER_VERSION = f"2:{markdown_it.__version__}:{MAX_RENDER_CHARS}"
+
+
+def bounded(text: str, limit: int = MAX_RENDER_CHARS) -> str:
+    """The card's first ``limit`` characters, cut at a line end, and a closing note of how much is left out."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    head = text[: cut if cut > 0 else limit]
+    return (
+        f"{head}\n\n---\n\n*The card continues for {len(text) - len(head):,} more characters; its first "
+        f"{len(head):,} are shown here. The whole card is in the record's source folder or repository.*\n"
+    )
 
 
 def render_raw(text: str) -> str:
-    """markdown-it-py's HTML, NOT sanitized: the slow step, which the site caches between builds."""
-    html: str = _parser().render(text)  # markdown-it types render() as Any; its HTML renderer gives str
+    """markdown-it-py's HTML of the card's first MAX_RENDER_CHARS characters, NOT sanitized: the slow step,
+    which the site caches between builds."""
+    html: str = _parser().render(bounded(text))  # markdown-it types render() as Any; its renderer gives str
     return html
 
 

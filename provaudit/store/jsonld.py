@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from rdflib import Graph
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
+from rdflib import BNode, Graph, URIRef
+from rdflib import Literal as RdfLiteral
 
 from provaudit.resources import resource
 
@@ -23,6 +26,38 @@ def ntriples_to_jsonld(data: bytes) -> bytes:
     graph = Graph()
     graph.parse(data=data.decode(), format="nt")
     text = graph.serialize(format="json-ld", context=context()["@context"], sort_keys=True, indent=2)
+    return text.encode()
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def rdflib_term(term: Any) -> Any:
+    """A pyoxigraph term as the rdflib term rdflib's own N-Triples reader makes of it."""
+    if isinstance(term, NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, BlankNode):
+        return BNode(term.value)
+    if isinstance(term, Literal):
+        if term.language:
+            return RdfLiteral(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return RdfLiteral(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+    raise ValueError(f"unexpected RDF term {term}")
+
+
+def rdflib_graph(triples: Iterable[Triple]) -> Graph:
+    """An rdflib graph of pyoxigraph triples, built from the terms: rdflib's N-Triples reader is quadratic
+    in a line's length (a 9 MB card text took minutes), pyoxigraph's refuses lines over 16 MiB."""
+    graph = Graph()
+    for triple in triples:
+        graph.add((rdflib_term(triple.subject), rdflib_term(triple.predicate), rdflib_term(triple.object)))
+    return graph
+
+
+def triples_to_jsonld(triples: Iterable[Triple]) -> bytes:
+    """JSON-LD of the triples with the published context (what :func:`ntriples_to_jsonld` gives for their text)."""
+    text = rdflib_graph(triples).serialize(format="json-ld", context=context()["@context"], sort_keys=True, indent=2)
     return text.encode()
 
 

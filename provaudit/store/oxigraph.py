@@ -362,19 +362,19 @@ class OxigraphStore:
             quads = (q for g in graphs for q in self._ox.quads_for_pattern(None, None, None, g))
             serialize(quads, out, _EXPORT_FORMATS[fmt])  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
             return
-        if fmt in {"jsonld", "json-ld"}:
-            from provaudit.store.jsonld import ntriples_to_jsonld
-
-            out.write(ntriples_to_jsonld(self.ntriples()))
-            return
-        if fmt not in _EXPORT_FORMATS:
+        if fmt not in _EXPORT_FORMATS and fmt not in {"jsonld", "json-ld"}:
             raise InputError(None, f"unknown export format {fmt!r}; use turtle, jsonld, nt, nq or trig")
-        if _EXPORT_FORMATS[fmt] == RdfFormat.N_TRIPLES:
+        if fmt in _EXPORT_FORMATS and _EXPORT_FORMATS[fmt] == RdfFormat.N_TRIPLES:
             out.write(self.ntriples())  # already sorted N-Triples: written as they are
             return
         # the triples are taken from the store as terms, never re-parsed from text: the N-Triples parser
         # holds one line in a buffer of at most 16 MiB, and a card's text can make a longer literal
         triples = sorted({q.triple for g in graphs for q in self._ox.quads_for_pattern(None, None, None, g)}, key=str)
+        if fmt in {"jsonld", "json-ld"}:
+            from provaudit.store.jsonld import triples_to_jsonld
+
+            out.write(triples_to_jsonld(triples))
+            return
         serialize(triples, out, _EXPORT_FORMATS[fmt], prefixes=PREFIXES)  # type: ignore[arg-type]  # pyoxigraph's stub says IO[bytes]; it calls only write() and flush()
 
     def close(self) -> None:
