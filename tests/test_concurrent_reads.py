@@ -1,5 +1,5 @@
-"""Issues 12 and 22: 4 readers (`query`, `scans`, `review`) in a loop while one scan writes 7,020 record
-folders (the demo's real cards, hard-linked) in 100,000-quad batches: 0 failures.
+"""Issues 12 and 22: 4 readers (`query` twice, `scans`, `review`) in a loop while one scan writes 7,020 record
+folders (hard links to the demo's 9 real cards) in 100,000-quad batches: 0 failures.
 
 The writer's compactions delete table files while readers read; each reader opens a snapshot of the
 database (hard links to its immutable files, ``provaudit/store/resilience.py``), so none of its reads
@@ -23,13 +23,10 @@ DATASETS = Path(__file__).parent.parent / "data" / "demo" / "datasets"
 COPIES = 780  # x 9 demo datasets = 7,020 folders
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """``target`` as a copy of ``source`` made of hard links (fast, and the bytes are the real cards)."""
-    for dirpath, _, filenames in os.walk(source):
-        here = target / Path(dirpath).relative_to(source)
-        here.mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            os.link(Path(dirpath) / name, here / name)
+def _link_card(source: Path, target: Path) -> None:
+    """A record folder holding a hard link to a real card (fast to make, and the bytes are the card's)."""
+    target.mkdir(parents=True)
+    os.link(source / "README.md", target / "README.md")
 
 
 def test_four_readers_during_a_7000_folder_scan_never_fail(tmp_path: Path) -> None:
@@ -39,7 +36,7 @@ def test_four_readers_during_a_7000_folder_scan_never_fail(tmp_path: Path) -> No
     folders = sorted(p for p in DATASETS.iterdir() if p.is_dir())
     for i in range(COPIES):
         for folder in folders:
-            _link_tree(folder, big / f"{folder.name}-{i:04d}")
+            _link_card(folder, big / f"{folder.name}-{i:04d}")
     expected = len(folders) * COPIES
     assert expected >= 7000
     env = {**os.environ, "PROVAUDIT_WRITE_BATCH": "100000"}
@@ -54,7 +51,7 @@ def test_four_readers_during_a_7000_folder_scan_never_fail(tmp_path: Path) -> No
     readers = [
         ["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "--format", "json"],
         ["scans", "--json"],
-        ["review", "--format", "json", "--fail-on", "never"],
+        ["review", "dataset:imdb", "--format", "json", "--fail-on", "never"],
         ["query", "SELECT ?d ?l WHERE { ?d dcterms:license ?l } LIMIT 50", "--format", "csv"],
     ]
     failures: list[str] = []
@@ -70,6 +67,7 @@ def test_four_readers_during_a_7000_folder_scan_never_fail(tmp_path: Path) -> No
                 runs[0] += 1
                 if result.returncode != 0 or "Traceback" in result.stderr:
                     failures.append(f"{args[0]} exit {result.returncode}: {result.stderr[-500:]}")
+            time.sleep(0.5)  # leave the writer a core: the readers are here to meet its compactions
 
     threads = [threading.Thread(target=loop, args=(r,)) for r in readers]
     started = time.monotonic()

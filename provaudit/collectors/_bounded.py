@@ -12,6 +12,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ MAX_NESTING = 100  # JSON/YAML containers inside each other
 MAX_YAML_BYTES = 4 * 1024 * 1024  # a card's front matter (the YAML parser is the slow part)
 MAX_YAML_NODES = 1_000_000  # YAML nodes with aliases expanded (a "billion laughs" card)
 MAX_FILES = 10_000  # files hashed per record folder
+_SPARSE_MIN = 1 << 20  # smaller files are not worth calling sparse
 
 # libyaml when present: the pure-Python parser dominates scan time on large collections
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -134,6 +136,20 @@ def read_head(path: Path, size: int) -> bytes:
         return os.read(fd, size)
     finally:
         os.close(fd)
+
+
+def digest_bound(info: os.stat_result, max_digest_bytes: int) -> str | None:
+    """Why a file is not hashed (above the digest limit), or is hashed though mostly holes (a sparse file:
+    its size says little about its content); None for an ordinary file."""
+    sparse = info.st_size > _SPARSE_MIN and info.st_blocks * 512 < info.st_size // 2
+    holes = f"a sparse file ({info.st_blocks * 512} of {info.st_size} bytes on disk); " if sparse else ""
+    if info.st_size > max_digest_bytes:
+        mtime = datetime.fromtimestamp(info.st_mtime, UTC).isoformat(timespec="seconds")
+        return (
+            f"{holes}{info.st_size} bytes, more than the {max_digest_bytes}-byte digest limit (--max-digest-bytes); "
+            f"recorded by size and mtime {mtime}, not hashed"
+        )
+    return f"{holes}hashed as read (holes read as zeros)" if sparse else None
 
 
 def nesting(value: Any) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from provaudit.collectors._bounded import digest_bound
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader
 from provaudit.collectors.dataset_info_json import DatasetInfoJson, info_from_dict
@@ -167,7 +168,7 @@ def collect_folder(folder: Path, reader: CardReader, options: CollectOptions | N
         record.version = record.version or f"cache:{folder.name}"
         data_files = sorted(p.name for p in folder.iterdir() if p.suffix == ".arrow")
     if options.digests:
-        _add_digests(record, folder, [INFO, STATE, DICT, *data_files])
+        _add_digests(record, folder, [INFO, STATE, DICT, *data_files], options.max_digest_bytes)
     return record
 
 
@@ -372,11 +373,26 @@ def _fact(record: Record, key: str, value: str, file: str | None, field: str) ->
     record.add("facts", Fact(key=key, value=value, source=Source(collector=COLLECTOR, file=file, field=field)))
 
 
-def _add_digests(record: Record, folder: Path, names: list[str]) -> None:
+def _add_digests(record: Record, folder: Path, names: list[str], max_digest_bytes: int) -> None:
     for name in dict.fromkeys(names):
         path = folder / name
         try:
             if not path.is_file():
+                continue
+            info = os.stat(path)
+            unhashed = digest_bound(info, max_digest_bytes)
+            if unhashed:
+                record.findings.append(
+                    Finding(
+                        rule="PA042",
+                        severity=Severity.WARNING if info.st_size > max_digest_bytes else Severity.INFO,
+                        message=f"{name}: {unhashed}",
+                        source=Source(collector=COLLECTOR, file=name),
+                    )
+                )
+            if info.st_size > max_digest_bytes:
+                source = Source(collector=COLLECTOR, file=name)
+                record.add("files", FileDigest(path=name, sha256=None, size=info.st_size, source=source))
                 continue
             digest = hashlib.sha256()
             with path.open("rb") as handle:

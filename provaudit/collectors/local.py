@@ -19,7 +19,6 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)([-._].*)?$", re.IGNOREC
 BASE_FILES = ("adapter_config.json", "config.json", "model_index.json")
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}
 _MAX_DEPTH = 4
-_SPARSE_MIN = 1 << 20  # smaller files are not worth calling sparse
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
 
 
@@ -176,20 +174,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def digest_bound(info: os.stat_result, max_digest_bytes: int) -> str | None:
-    """Why a file is not hashed (above the digest limit), or is hashed though mostly holes (a sparse file:
-    its size says little about its content); None for an ordinary file."""
-    sparse = info.st_size > _SPARSE_MIN and info.st_blocks * 512 < info.st_size // 2
-    holes = f"a sparse file ({info.st_blocks * 512} of {info.st_size} bytes on disk); " if sparse else ""
-    if info.st_size > max_digest_bytes:
-        mtime = datetime.fromtimestamp(info.st_mtime, UTC).isoformat(timespec="seconds")
-        return (
-            f"{holes}{info.st_size} bytes, more than the {max_digest_bytes}-byte digest limit (--max-digest-bytes); "
-            f"recorded by size and mtime {mtime}, not hashed"
-        )
-    return f"{holes}hashed as read (holes read as zeros)" if sparse else None
-
-
 def _digests(
     folder: Path,
     collector: str,
@@ -243,7 +227,7 @@ def _digests(
                 if len(out) >= max_files:
                     problem(here or ".", f"more than {max_files} files (--max-files); the rest are not hashed", "PA042")
                     return out
-                unhashed = digest_bound(info, max_digest_bytes)
+                unhashed = _bounded.digest_bound(info, max_digest_bytes)
                 if unhashed:
                     problem(
                         rel, unhashed, "PA042", Severity.WARNING if info.st_size > max_digest_bytes else Severity.INFO

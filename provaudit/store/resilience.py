@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import stat
 import sys
 import time
@@ -126,8 +127,14 @@ def snapshot(store: Path, db: Path) -> Path | None:
         target = home / f"{os.getpid()}-{secrets.token_hex(4)}"
         try:
             target.mkdir(mode=0o700)
-            current = (db / "CURRENT").read_bytes()
+            current = read_store_file(store, db / "CURRENT", MAX_CURRENT_BYTES, "restore the store from a backup")
             manifest = current.decode("ascii", errors="replace").strip()
+            if not re.fullmatch(r"MANIFEST-\d+", manifest):  # a name, never a path out of the folder
+                raise _refuse(
+                    store, db / "CURRENT", f"names {manifest[:80]!r}, not a MANIFEST file", "restore a backup"
+                )
+            if not stat.S_ISREG(os.lstat(db / manifest).st_mode):
+                raise _refuse(store, db / manifest, "is not a regular file", "restore the store from a backup")
             shutil.copyfile(db / manifest, target / manifest)
             (target / "CURRENT").write_bytes(current)
             for entry in os.scandir(db):
@@ -146,6 +153,9 @@ def snapshot(store: Path, db: Path) -> Path | None:
         except OSError:  # cannot link (another file system) or write: read the live folder
             shutil.rmtree(target, ignore_errors=True)
             return None
+        except StoreError:  # a database folder not as RocksDB leaves it: said once, with the repair step
+            shutil.rmtree(target, ignore_errors=True)
+            raise
     return None
 
 

@@ -451,7 +451,8 @@ def _croissant_nested_contexts(d: Path, o: Path) -> list[str]:
 
 
 def _croissant_context_fifo(d: Path, o: Path) -> list[str]:
-    os.mkfifo(o / "context-fifo.jsonld") if not (o / "context-fifo.jsonld").exists() else None
+    if not (o / "context-fifo.jsonld").exists():  # outside the root: opening it would hang the scan
+        os.mkfifo(o / "context-fifo.jsonld")
     d.mkdir(parents=True)
     os.mkfifo(d / "ctx.jsonld")
     dist = [{"@context": "ctx.jsonld", "@type": "cr:FileObject", "name": "a"}]
