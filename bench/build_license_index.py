@@ -179,6 +179,10 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
                 m = simple_front(front)
                 if m.get("is_deprecated") == "yes" or "yes" in (m.get("is_license_intro"), m.get("is_license_clue")):
                     continue
+                named = re.search(r"^referenced_filenames:\n((?:\s+- .*\n?)+)", front, re.M)
+                if named:  # files a notice points at ("see COPYING"); a scan of a folder reads them
+                    files = [f.strip()[2:].strip() for f in named.group(1).splitlines() if f.strip()]
+                    m["references"] = ",".join(f for f in files if "/" not in f and ":" not in f and "," not in f)
                 items.append((n.rsplit("/", 1)[1], body, m))
     items += aliases
     vocab: dict[str, int] = {}
@@ -187,6 +191,7 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
     rows: dict[str, list[int]] = defaultdict(list)
     req: dict[str, list[int]] = defaultdict(list)
     rule_names: list[str] = []
+    references: dict[str, list[str]] = {}
     stats: dict[str, int] = defaultdict(int)
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for name, body, m in items:
@@ -235,6 +240,8 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
         rows["flags"].append(flags)
         rows["relevance"].append(int(m.get("relevance") or 100))
         rows["min_coverage"].append(int(float(m.get("minimum_coverage") or 0)))
+        if m.get("references"):
+            references[str(r)] = m["references"].split(",")
         for s, e in spans:
             req["req_rule"].append(r)
             req["req_start"].append(s)
@@ -269,6 +276,7 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
         # ScanCode's generic keys: "unstated" ones grant nothing (a disclaimer, a reference to a license
         # not named); "weak" ones (proprietary, other-permissive, public-domain) count when nothing named does
         "generic": {k: sorted(v) for k, v in generic.items()},
+        "references": references,
     }
     with gzip.GzipFile(out / RULE_META_FILE, "wb", mtime=0) as fh:
         fh.write(json.dumps(meta, separators=(",", ":")).encode())

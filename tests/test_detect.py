@@ -151,7 +151,7 @@ def test_no_license_gives_nothing(text: str) -> None:
 def test_to_json_shape() -> None:
     det = detect_file(FIXTURES / "ISC+Unlicense__concat.txt")
     data = det.to_json()
-    assert set(data) == {"file", "expression", "confidence", "matches", "note"}
+    assert set(data) == {"file", "expression", "confidence", "matches", "note", "references"}
     assert data["expression"] == "ISC AND Unlicense"
     assert data["file"].endswith("ISC+Unlicense__concat.txt")
     assert [set(m) for m in data["matches"]] == [
@@ -210,3 +210,9 @@ def test_unreadable_paths_raise_a_provaudit_error(tmp_path: Path) -> None:
 
 def test_index_is_loaded_once() -> None:
     assert get_rule_index() is get_rule_index()
+
+
+def test_a_reference_to_a_license_file_is_kept() -> None:
+    det = detect_text("Licensed under the Apache License, Version 2.0. See LICENSE.txt in the project root.\n")
+    assert det.expression == "Apache-2.0"
+    assert "license.txt" in {name.lower() for name in det.references}

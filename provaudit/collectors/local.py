@@ -31,7 +31,8 @@ from provaudit.records.model import FileDigest, Finding, Kind, Record, Severity,
 
 CARD_NAMES = ("README.md", "readme.md", "README.MD")
 INFO_NAMES = ("dataset_infos.json", "dataset_info.json")
-LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)([-._].*)?$", re.IGNORECASE)
+# COPYING3, LICENSE2 too: the files ScanCode's notices point at ("see COPYING3") are read as licenses
+LICENSE_FILE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE)\d?([-._].*)?$", re.IGNORECASE)
 # files beside a model's card that name its base (collectors.basemodel)
 BASE_FILES = ("adapter_config.json", "config.json", "model_index.json")
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}

@@ -75,6 +75,8 @@ class Detection:
     matches: tuple[LicenseMatch, ...]
     # why the text gave no expression although it names licenses (a list of license ids, ...)
     note: str | None = None
+    # files the text points at for its license ("see COPYING"), as ScanCode's rules name them
+    references: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """``{"file", "expression", "confidence", "matches": [...], "note"}``."""
@@ -84,6 +86,7 @@ class Detection:
             "confidence": self.confidence,
             "matches": [m.to_json() for m in self.matches],
             "note": self.note,
+            "references": list(self.references),
         }
 
 
@@ -142,13 +145,15 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
             by_family[fam] = g.expression
     exprs = list(dict.fromkeys(by_family.values()))
     confidence = round(min((m.confidence for m in granting), default=0.0), 3)
+    named = idx.meta.get("references", {})
+    references = tuple(sorted({f for m in rule_matches for f in named.get(str(m.rule), ())}))
     if not exprs:
-        return Detection(file=file, expression=None, confidence=0.0, matches=matches)
+        return Detection(file=file, expression=None, confidence=0.0, matches=matches, references=references)
     if len(exprs) == 1:
         expression = exprs[0]
     else:
         expression = " AND ".join(f"({e})" if " OR " in e or " AND " in e else e for e in exprs)
-    return Detection(file=file, expression=expression, confidence=confidence, matches=matches)
+    return Detection(file=file, expression=expression, confidence=confidence, matches=matches, references=references)
 
 
 def detect_file(path: str | os.PathLike[str]) -> Detection:
