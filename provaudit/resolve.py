@@ -28,6 +28,7 @@ from provaudit.collectors.base import CollectOptions
 from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import Finding, Record, Relation
 from provaudit.rules.lineage import fetch_failure
+from provaudit.rules.names import NameIndex
 
 DEFAULT_DEPTH = 2
 
@@ -119,6 +120,8 @@ def unresolved_upstreams(records: Iterable[Record]) -> list[Unresolved]:
             whole = id_key(f"dataset:{fact.value}")
             if fact.key == "hf_dataset" and (whole not in held or fetch_failure(held[whole]) is not None):
                 held[whole] = record
+    # an upstream named by a variant of a held record's id ("cnn/daily mail", "mnli") is held, as the review sees it
+    names = NameIndex({r.id: r for r in records if fetch_failure(r) is None})
     found: dict[str, Unresolved] = {}
     for record in records:
         for link in record.upstream:
@@ -126,6 +129,8 @@ def unresolved_upstreams(records: Iterable[Record]) -> list[Unresolved]:
             if link.relation not in relations or key == id_key(record.id):
                 continue
             present = held.get(key)
+            if present is None and names.find(link.target, link.raw) is not None:
+                continue
             failure = fetch_failure(present) if present is not None else None
             if present is not None and failure is None:
                 continue

@@ -211,6 +211,9 @@ ALIASES = {
     "naturalquestions": "natural_questions",
     "ubuntudialoguecorpus": "ubuntu_dialogs_corpus",
     "agnews": "ag_news",
+    "qnli": "glue",
+    "babi": "babi_qa",
+    "babidataset": "babi_qa",
 }
 
 

@@ -216,3 +216,15 @@ def test_dpi_upstream_names_resolve_by_variant_and_alias_and_near_misses_are_rep
     index = NameIndex({r.id: r for r in records})
     assert index.find("dataset:dpi/xP3", "xP3") is None  # not certain: never linked
     assert index.near("dataset:dpi/xP3", "xP3") == ["the xP3x collection"]
+
+
+def test_resolve_fetches_inferred_parents_like_declared_ones() -> None:
+    from provaudit.resolve import unresolved_upstreams
+
+    records = _collect("mlabonne__NeuralQuant-9B", "quantumaikr__quantum-v0.01", "Ba2han__BruinsV2-OpHermesNeu-11B")
+    missing = {u.target: u for u in unresolved_upstreams(records)}
+    hermes = missing["model:mlabonne/NeuralHermes-2.5-Mistral-7B"]  # named only in the recipe
+    assert hermes.inferred and hermes.hub == "hf:models/mlabonne/NeuralHermes-2.5-Mistral-7B"
+    assert "model:quantumaikr/quantum-v0.01" not in missing  # held
+    local = missing["model:local:Bruins-V2"]  # a display name: no Hub repo to fetch, and it says so
+    assert local.hub is None and "names no Hub repo" in (local.reason or "")
