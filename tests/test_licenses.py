@@ -110,6 +110,15 @@ def test_normalize_never_raises_and_is_idempotent(text: str) -> None:
         assert again.expression == read.expression
 
 
+def test_license_symbols_are_parsed_once_and_each_caller_gets_its_own_list() -> None:
+    first = license_symbols("MIT AND (Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0")
+    assert first == ["MIT", "Apache-2.0", "GPL-2.0-or-later", "Classpath-exception-2.0"]
+    first.append("changed by a caller")
+    again = license_symbols("MIT AND (Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0")
+    assert again == ["MIT", "Apache-2.0", "GPL-2.0-or-later", "Classpath-exception-2.0"] and again is not first
+    assert license_symbols("MIT AND (") == ["MIT AND ("]  # unparseable: the string itself, as before
+
+
 def test_terms_most_restrictive_order() -> None:
     order = [Use.COMMERCIAL, Use.UNSPECIFIED, Use.NON_COMMERCIAL, Use.ACADEMIC_ONLY]
     assert sorted(Use, key=lambda u: u.restrictiveness) == order
