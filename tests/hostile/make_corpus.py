@@ -579,6 +579,14 @@ def _dpi_list_only(d: Path, o: Path) -> list[str]:
     return scan(folder)
 
 
+def _dpi_list_in_a_collection(d: Path, o: Path) -> list[str]:
+    """The list-shaped summary in a ``dpi/`` folder of a collection scanned from its parent (issue 19)."""
+    folder = dpi_folder(d, good=False)
+    (folder / "Only.json").write_text(json.dumps([DPI_ENTRY]))
+    record(d, "beside", CARD.format(name="beside"))
+    return scan(d)
+
+
 def _hard_link_outside(d: Path, o: Path) -> list[str]:
     """A hard link is the file itself (no way to tell it from one made in place): read like any file."""
     rec = record(d, card=CARD.format(name="hard"))
@@ -731,6 +739,7 @@ CASES = [
     Case("sparse_100_gb_file", _sparse_data, "--max-digest-bytes"),
     Case("symlink_loops", _symlink_loops, "loop-a"),
     Case("dpi_only_a_list", _dpi_list_only, "Only.json"),
+    Case("dpi_list_in_a_collection", _dpi_list_in_a_collection, "Only.json"),
     Case("hard_link_outside", _hard_link_outside, "dataset:rec"),
     Case("store_json_dev_zero", _meta_devzero, "store.json", (2,)),
     Case("store_json_dev_urandom", _meta_urandom, "store.json", (2,)),
