@@ -312,12 +312,13 @@ def _parse(text: str) -> str | None:
 _WITH_PART = re.compile(r"^(?P<a>[^,;]+?),?\s+with\s+[\w\s-]{1,40}?\s+(?:licensed\s+)?under\s+(?P<b>.+)$", re.I)
 
 
-_OPERATORS = re.compile(r"\b(?:and|or|with)\b", re.IGNORECASE)
+# not `_OPERATORS` (the splitter above): rebinding that name made `MIT OR CC-BY-NC-4.0` read as `MITCC-BY-NC-4.0`
+_OPERATOR_WORDS = re.compile(r"\b(?:and|or|with)\b", re.IGNORECASE)
 
 
 def expression_terms(text: str) -> int:
     """How many licence terms a string joins with AND, OR and WITH (counted, never parsed)."""
-    return len(_OPERATORS.findall(text)) + 1
+    return len(_OPERATOR_WORDS.findall(text)) + 1
 
 
 @lru_cache(maxsize=65536)
