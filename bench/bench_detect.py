@@ -72,7 +72,7 @@ files = json.load(sys.stdin)
 t = time.perf_counter()
 from licensedcode.cache import get_index
 from scancode.api import get_licenses
-get_rule_index()
+get_index()
 load = time.perf_counter() - t
 out = []
 for f in files:
