@@ -28,7 +28,7 @@ def reproduce_command(
 ) -> None:
     """Re-run RUN's recorded command in its recorded commit and compare every output digest.
 
-    RUN is a run IRI (or its end), a DVC stage, an MLflow run id, or a model (record id or file).
+    RUN is a run IRI (or its end), a DVC stage, an MLflow run id, an output's sha256, or a model (id or file).
     The commit is checked out as a git worktree in a temporary folder; data git does not hold is
     copied in at its recorded version; packages whose version differs are installed at the recorded
     version where pip can (else the note says which version ran). Exit 0 identical, 1 different.
@@ -52,7 +52,7 @@ def reproduce_command(
 def runs_diff_command(run_a: str, run_b: str, store: Path | None, as_json: bool) -> None:
     """What differs between two runs: code, parameters, data versions, packages, metrics, outputs.
 
-    Each RUN is a run IRI (or its end), a DVC stage, an MLflow run id, or a model (record id or file).
+    Each RUN is a run IRI (or its end), a DVC stage, an MLflow run id, an output's sha256, or a model (id or file).
     """
     from provaudit.api import open_store
     from provaudit.versions.check import resolve_run
