@@ -129,7 +129,8 @@ def unresolved_upstreams(records: Iterable[Record]) -> list[Unresolved]:
             if link.relation not in relations or key == id_key(record.id):
                 continue
             present = held.get(key)
-            if present is None and names.find(link.target, link.raw) is not None:
+            named = names.find(link.target) if present is None else None
+            if named is not None and named.rid != record.id:
                 continue
             failure = fetch_failure(present) if present is not None else None
             if present is not None and failure is None:

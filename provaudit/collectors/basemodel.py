@@ -470,7 +470,8 @@ def _inferred_finding(link: Upstream) -> Finding:
         rule="PA118",
         severity=Severity.INFO,
         message=(
-            f"base model {target} inferred from {where} ({link.evidence}), not declared in the card "
+            f"{'merge parent' if link.relation in _MERGE_RELATIONS else 'base model'} {target} inferred from {where} "
+            f"({link.evidence}), not declared in the card "
             f"(relation {link.relation.value}, confidence {link.confidence:.2f})"
         ),
         source=link.source,

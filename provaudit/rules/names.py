@@ -90,8 +90,9 @@ class NameIndex:
 
     def find(self, target: str, raw: str | None = None) -> Match | None:
         """The one record a name certainly means, or None."""
+        # the link's target only: its raw text may be a sentence or another repo's name (a repo-name hint)
         kind, name = split_id(target)
-        names = [n for n in (name.removeprefix("dpi/"), raw) if n]
+        names = [name.removeprefix("dpi/")]
         if "/" in name and not name.startswith(_NOT_HUB):
             names.append(name.rsplit("/", 1)[1])
         for value in names:
@@ -115,11 +116,11 @@ class NameIndex:
     def near(self, target: str, raw: str | None = None) -> list[str]:
         """Records a name nearly matches (not certain enough to link): for "did you mean …?"."""
         kind, name = split_id(target)
-        key = squash(raw or name.removeprefix("dpi/"))
+        key = squash(name.removeprefix("dpi/"))
         if len(key) < 3:
             return []
         out: set[str] = set()
-        for value in (key, *variants(raw or name)):
+        for value in (key, *variants(name.removeprefix("dpi/"))):
             hits = self._hits(kind.value, value)
             if len(hits) > 1:
                 out |= hits  # several records share the key: which one is meant is not certain
