@@ -19,7 +19,7 @@ from provaudit.errors import InputError
 from provaudit.export.base import ExportContext
 from provaudit.records.model import Record
 from provaudit.store import rdf
-from provaudit.store.jsonld import CONTEXT_URL, context, jsonld_to_graph, rdflib_graph
+from provaudit.store.jsonld import CONTEXT_URL, context, jsonld_to_graph, rdflib_graph, sorted_values
 from provaudit.store.vocab import PA, PA_NS, PREFIXES, PROV_NS, RDF_NS
 
 _GRAPH = NamedNode("urn:provaudit:export")  # a placeholder: exports are triples, the graph name is dropped
@@ -76,22 +76,12 @@ def to_jsonld(ctx: ExportContext) -> bytes:
     doc = json.loads(text)
     nodes = doc.get("@graph", [doc] if "@id" in doc or "id" in doc else [])
     nodes = [{k: v for k, v in n.items() if k != "@context"} for n in nodes]
-    body = {"@context": CONTEXT_URL, "@graph": sorted((_sorted_values(n) for n in nodes), key=_node_key)}
+    body = {"@context": CONTEXT_URL, "@graph": sorted((sorted_values(n) for n in nodes), key=_node_key)}
     return (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
 
 def _node_key(node: dict[str, Any]) -> str:
     return str(node.get("id") or node.get("@id") or json.dumps(node, sort_keys=True))
-
-
-def _sorted_values(node: Any) -> Any:
-    """JSON-LD arrays without @list are sets: sorting them changes nothing but makes output stable."""
-    if isinstance(node, dict):
-        return {k: _sorted_values(v) for k, v in node.items()}
-    if isinstance(node, list):
-        items = [_sorted_values(v) for v in node]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return node
 
 
 def graph_of(data: bytes, fmt: str) -> Graph:

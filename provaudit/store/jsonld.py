@@ -55,10 +55,24 @@ def rdflib_graph(triples: Iterable[Triple]) -> Graph:
     return graph
 
 
+def sorted_values(node: Any) -> Any:
+    """JSON-LD arrays without @list are sets: sorting them changes nothing but makes output stable."""
+    if isinstance(node, dict):
+        return {k: sorted_values(v) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [sorted_values(v) for v in node]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return node
+
+
 def triples_to_jsonld(triples: Iterable[Triple]) -> bytes:
-    """JSON-LD of the triples with the published context (what :func:`ntriples_to_jsonld` gives for their text)."""
+    """JSON-LD of the triples with the published context, nodes sorted by id: rdflib writes them in the
+    order of its hash tables, which changes from one process to the next."""
     text = rdflib_graph(triples).serialize(format="json-ld", context=context()["@context"], sort_keys=True, indent=2)
-    return text.encode()
+    doc = json.loads(text)
+    if isinstance(doc, dict) and isinstance(doc.get("@graph"), list):
+        doc["@graph"] = sorted_values(doc["@graph"])
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False).encode()
 
 
 def jsonld_to_graph(data: bytes | str) -> Graph:
