@@ -143,8 +143,8 @@ def test_the_combiners_answer_names_every_model_and_dataset_and_is_non_commercia
     assert "├─ " in tree and "└─ " in tree
 
     data = json.loads(trace(project, aid, "--json").output)
-    # the models declare no licence of their own: each one's verdict is "unspecified" at best
-    assert data["model"]["id"] == "model:acme/combiner" and data["review"]["use"] == "unspecified"
+    # the models declare no licence of their own: each takes its training data's terms (the combiner: CC0)
+    assert data["model"]["id"] == "model:acme/combiner" and data["review"]["use"] == "commercial"
     upstream = {u["model"]["id"]: u for u in data["upstream_predictions"]}
     assert set(upstream) == {"model:acme/embedder", "model:acme/scorer"}
     emb, scorer = upstream["model:acme/embedder"], upstream["model:acme/scorer"]
@@ -154,7 +154,7 @@ def test_the_combiners_answer_names_every_model_and_dataset_and_is_non_commercia
         ("dataset:reviews", "CC-BY-NC-4.0", reviews_version)
     ]
     assert [(d["id"], d["effective_license"]) for d in scorer["datasets"]] == [("dataset:credit", "CC-BY-4.0")]
-    assert scorer["answer"]["use"] == "unspecified" and emb["answer"]["use"] == "non-commercial"
+    assert scorer["answer"]["use"] == "commercial" and emb["answer"]["use"] == "non-commercial"
     answer = data["answer"]
     assert answer["use"] == "non-commercial"
     assert answer["decided_by"] == ["model:acme/combiner", "model:acme/embedder", "dataset:reviews"]
@@ -165,9 +165,9 @@ def test_the_combiners_answer_names_every_model_and_dataset_and_is_non_commercia
     alone = json.loads(trace(project, sid, "--json").output)
     assert alone["upstream_predictions"] == []
     assert alone["answer"] == {
-        "use": "unspecified",
+        "use": "commercial",
         "effective_license": "CC-BY-4.0",
-        "decided_by": ["model:acme/scorer"],
+        "decided_by": ["model:acme/scorer", "dataset:credit"],
     }
 
 

@@ -88,19 +88,21 @@ def test_license_edited_between_scans(tmp_path: Path, store_path: Path) -> None:
     code, out = run("history", "dataset:cnn_dailymail", "--store", str(store_path))
     assert code == 0, out
     assert "2 revision(s)" in out
-    lines = out.splitlines()
+    # the card's prose sentence ("released under the Apache-2.0 License") is listed as read, in both revisions
+    lines = [line for line in out.splitlines() if "[card_prose]" not in line]
     assert lines[1].startswith("1. revision ") and f"by scan {first} (seen again by {second})" in lines[1]
     assert "license Apache-2.0 ('apache-2.0') from README.md:8 [license], collector local" in lines[2]
     assert lines[3].startswith("2. revision ") and f"by scan {third}; changed: licenses" in lines[3]
     assert "license CC-BY-NC-4.0 ('cc-by-nc-4.0') from README.md:8 [license], collector local  [new]" in lines[4]
     assert "- license Apache-2.0 ('apache-2.0') from README.md:8 [license], collector local  [gone]" in lines[5]
+    assert sum("README.md:172 [card_prose]" in line for line in out.splitlines()) == 2
 
     code, out = run("history", "dataset:cnn_dailymail", "--store", str(store_path), "--json")
     old, new = json.loads(out)
     assert old["scan_id"] == first and old["seen_by"] == [first, second] and old["changed"] == []
     assert new["scan_id"] == third and new["previous"] == old["revision"] and new["changed"] == ["licenses"]
     assert new["licenses"] == ["CC-BY-NC-4.0"]
-    assert new["claims"] == [
+    assert [c for c in new["claims"] if not c["source"].endswith("[card_prose]")] == [
         {
             "raw": "cc-by-nc-4.0",
             "expression": "CC-BY-NC-4.0",

@@ -18,6 +18,7 @@ from typing import Any
 from provaudit.licenses.normalize import normalize
 from provaudit.records.identity import record_iri
 from provaudit.records.model import LicenseClaim, Record, Source
+from provaudit.rules.authority import declared_claims
 from provaudit.rules.report import RecordReview
 from provaudit.store.base import RevisionInfo
 
@@ -84,8 +85,8 @@ def facts(record: Record, key: str) -> list[str]:
 
 
 def declared_expressions(record: Record) -> list[str]:
-    """The distinct SPDX expressions the record's claims read as (unread claims left out)."""
-    return unique(c.expression or "" for c in record.claims)
+    """The distinct SPDX expressions the record's declared claims read as (unread claims left out)."""
+    return unique(c.expression or "" for c in declared_claims(record.claims))
 
 
 def declared_expression(record: Record) -> str | None:

@@ -26,6 +26,7 @@ from provaudit.licenses.normalize import normalize
 from provaudit.records.identity import clean_name, folder_to_repo_id, record_id
 from provaudit.records.model import AgentRef, Finding, Kind, Record, Relation, Upstream
 from provaudit.resources import resource
+from provaudit.rules.authority import declared_claims
 from provaudit.rules.report import RecordReview
 from provaudit.site.urls import safe_url
 
@@ -81,7 +82,8 @@ def _hub_license_values(record: Record) -> list[str]:
     """One value per distinct license: a Hub id as declared where there is one, else the raw value."""
     by_expression: dict[str, str] = {}
     unread: list[str] = []
-    for claim in record.claims:
+    claims = declared_claims(record.claims)
+    for claim in claims:
         if claim.method == "text":  # a LICENSE file's first line is no license id
             continue
         if claim.expression is None:
@@ -90,7 +92,7 @@ def _hub_license_values(record: Record) -> list[str]:
             normalize(claim.raw).method == "hub-id" and normalize(by_expression[claim.expression]).method != "hub-id"
         ):
             by_expression[claim.expression] = claim.raw
-    for claim in record.claims:  # licenses read only from a LICENSE file: the expression itself
+    for claim in claims:  # licenses read only from a LICENSE file: the expression itself
         if claim.method == "text" and claim.expression and claim.expression not in by_expression:
             by_expression[claim.expression] = claim.expression
     return unique([*by_expression.values(), *unread])

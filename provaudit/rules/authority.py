@@ -9,6 +9,7 @@ silently. A less authoritative declaration that is *more permissive* than the ve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 from provaudit.records.model import LicenseClaim
@@ -56,3 +57,14 @@ def authority(claim: LicenseClaim) -> Authority:
     if claim.source.collector == "dpi" or claim.source.file == "hub_manifest.yaml" or field == "tags":
         return Authority.AGGREGATOR
     return Authority.CARD
+
+
+def declared_claims(claims: Iterable[LicenseClaim]) -> list[LicenseClaim]:
+    """What a record declares: its claims, less the licences read from a card's sentences where that card's
+    metadata names one (a sentence fills a card that names none; a stricter one still weighs in the verdict,
+    rules.lineage, but it is not the card's declaration: exports and diffs leave it out)."""
+    claims = list(claims)
+    with_metadata = {(c.source.collector, c.source.file) for c in claims if c.source.field != PROSE_FIELD}
+    return [
+        c for c in claims if c.source.field != PROSE_FIELD or (c.source.collector, c.source.file) not in with_metadata
+    ]

@@ -20,7 +20,7 @@ from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
-from provaudit.rules.authority import authority, is_expert
+from provaudit.rules.authority import PROSE_FIELD, authority, is_expert
 from provaudit.rules.names import NameIndex
 from provaudit.rules.policy import Policy, dpi_terms
 from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
@@ -129,6 +129,20 @@ class Effective:
             return str(_PLAIN.parse(text, simple=True).simplify())
         except ExpressionError:
             return text
+
+
+_RUN_OUTPUT_NOTE = (
+    "made by a training or pipeline run from its inputs, with no licence of its own: its inputs' terms apply"
+)
+
+
+def _made_by_a_run(record: Record) -> bool:
+    """An artifact a recorded run made (a pipeline stage's data, a trained model), linked to its inputs."""
+    return record.collectors == ["run"] and any(u.source.collector == "run" for u in record.upstream)
+
+
+# Obligations a licence may add beside its use category: a sentence adding one is stricter.
+_DUTIES = ("attribution", "share_alike", "no_derivatives", "use_restrictions")
 
 
 @cache
@@ -253,7 +267,11 @@ class Lineage:
         eff.own = self.counted(record)
         if policy.unknown_is_absence:
             self._drop_absent(rid, eff)
-        if not eff.own:
+        self._drop_weaker_prose(rid, eff)
+        if not eff.own and _made_by_a_run(record):
+            # the user's own pipeline made it from its inputs: their terms flow in through its links
+            eff.add_step(EvidenceStep(record=rid, path=[rid], note=_RUN_OUTPUT_NOTE))
+        elif not eff.own:
             missing = Terms(
                 license="NONE",
                 use=policy.missing_license,
@@ -340,6 +358,44 @@ class Lineage:
                     source=f"{claim.source.describe()} ({claim.raw!r})",
                     authority=authority(claim).label,
                     note="declares no license; a source at least as authoritative names one, so it does not count",
+                )
+            )
+
+    def _drop_weaker_prose(self, rid: str, eff: Effective) -> None:
+        """A licence read from a sentence of a card's body counts beside that card's own metadata only when
+        it is stricter: a more restrictive use ("for non-commercial research only" beside YAML `cc-by-4.0`)
+        or an obligation the metadata's licences lack (CC BY-SA beside `cc-by-4.0`: share-alike). A sentence
+        asking no more is shown as read and left out of the effective licence."""
+        metadata: dict[tuple[str, str | None], list[Terms]] = {}
+        for claim, terms in eff.own:
+            if claim.source.field != PROSE_FIELD:
+                metadata.setdefault((claim.source.collector, claim.source.file), []).append(terms)
+
+        def asks_no_more(terms: Terms, declared: list[Terms]) -> bool:
+            return terms.use.restrictiveness <= max(t.use.restrictiveness for t in declared) and all(
+                not getattr(terms, duty) or any(getattr(t, duty) for t in declared) for duty in _DUTIES
+            )
+
+        weaker = [
+            (c, t)
+            for c, t in eff.own
+            if c.source.field == PROSE_FIELD
+            and (c.source.collector, c.source.file) in metadata
+            and asks_no_more(t, metadata[c.source.collector, c.source.file])
+        ]
+        if not weaker:
+            return
+        eff.own = [(c, t) for c, t in eff.own if (c, t) not in weaker]
+        for claim, terms in weaker:
+            eff.add_step(
+                EvidenceStep(
+                    record=rid,
+                    path=[rid],
+                    license=terms.license,
+                    use=terms.use,
+                    source=f"{claim.source.describe()} ({claim.raw!r})",
+                    authority=authority(claim).label,
+                    note="a sentence of the card asking no more than the card's own metadata: read, not counted",
                 )
             )
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from provaudit.errors import InputError
 from provaudit.records.identity import record_iri
 from provaudit.records.model import Finding, LicenseClaim, Record, Upstream
+from provaudit.rules.authority import declared_claims
 from provaudit.rules.report import RecordReview
 from provaudit.rules.review import review_records
 from provaudit.store.base import QueryResult, RevisionInfo, ScanInfo
@@ -160,7 +161,7 @@ def revisions_at(store: DiffStore, scan: ScanInfo) -> dict[str, tuple[str, str]]
 
 
 def _licenses(record: Record) -> list[str]:
-    return sorted({c.expression or c.raw for c in record.claims})
+    return sorted({c.expression or c.raw for c in declared_claims(record.claims)})
 
 
 def _upstream(record: Record) -> set[tuple[str, str]]:
@@ -368,7 +369,7 @@ def history_rows(store: HistoryStore, record_id: str) -> list[dict[str, Any]]:
                 "scan_id": scan_id(r.scan),
                 "seen_by": seen.get(r.iri, []),
                 "previous": r.previous,
-                "licenses": [c.expression or c.raw for c in r.record.claims],
+                "licenses": [c.expression or c.raw for c in declared_claims(r.record.claims)],
                 "claims": [
                     {**_claim(c), "change": "added" if before and _claim_key(c) not in keys else None}
                     for c in r.record.claims
