@@ -93,6 +93,8 @@ def test_item1_a_v1_prediction_traces_to_v1_with_the_licence_as_of_training(scen
     (relicensed,) = [c for c in credit["since"] if c["what"] == "license"]
     assert relicensed["from"] == "CC-BY-4.0" and relicensed["to"].startswith("CC-BY-NC-4.0")
     assert data["review"]["effective_license"] == "CC-BY-4.0"
+    # the pipeline's own stages declare no licence: the model takes its data's terms (commercial, attribution)
+    assert data["review"]["use"] == "commercial" and data["review"]["attribution"]
     assert {"what": "version", "from": v1, "to": v2} in [
         {k: c[k] for k in ("what", "from", "to")} for c in data["review"]["since"]
     ]

@@ -18,7 +18,7 @@ from license_expression import AND, OR, ExpressionError, Licensing
 from provaudit import limits
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.records.identity import hub_target, id_key
-from provaudit.records.model import Finding, LicenseClaim, Record, Relation, Severity, Upstream
+from provaudit.records.model import Finding, Kind, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import PROSE_FIELD, authority, is_expert
 from provaudit.rules.names import NameIndex
@@ -138,7 +138,9 @@ _RUN_OUTPUT_NOTE = (
 
 def _made_by_a_run(record: Record) -> bool:
     """An artifact a recorded run made (a pipeline stage's data, a trained model), linked to its inputs."""
-    return record.collectors == ["run"] and any(u.source.collector == "run" for u in record.upstream)
+    return record.kind is not Kind.PACKAGE and any(
+        u.source.collector == "run" and (u.source.field or "").startswith("used ") for u in record.upstream
+    )
 
 
 # Obligations a licence may add beside its use category: a sentence adding one is stricter.
