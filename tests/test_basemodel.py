@@ -21,7 +21,7 @@ from provaudit.resources import resource
 REPOS = FIXTURES / "repo_files"
 GQ131 = REPOS / "GQ131__fine-tuned-Llama-2-model-on-IMDB-sentiment-analysis-dataset"
 KAMILA = REPOS / "KamilaTrinkenschuh__Minstral-Model"
-MODEL_RELATIONS = basemodel.MODEL_RELATIONS
+from provaudit.records.model import BASE_RELATIONS as MODEL_RELATIONS  # noqa: E402
 
 
 def _json(path: Path) -> tuple[object, str]:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from provaudit.records.identity import clean_name, id_key, record_id
-from provaudit.records.model import Finding, Kind, Record, Relation, Severity, Source, Upstream
+from provaudit.records.model import BASE_RELATIONS, Finding, Kind, Record, Relation, Severity, Source, Upstream
 from provaudit.resources import resource
 
 # how much each kind of evidence is trusted (0..1)
@@ -42,16 +42,6 @@ _CARD_EVIDENCE = frozenset({"text", "repo id"})  # Source.field of links read fr
 # a merge has several parents: its recipe and the words naming what was merged add to a declared base
 _MERGE_RELATIONS = frozenset({Relation.MERGE, Relation.MERGE_BASE})
 
-MODEL_RELATIONS = frozenset(
-    {
-        Relation.FINETUNE,
-        Relation.ADAPTER,
-        Relation.MERGE,
-        Relation.MERGE_BASE,
-        Relation.QUANTIZED,
-        Relation.BASE_MODEL,
-    }
-)
 
 # a Hub repo id: owner/name (owners have no dots, which keeps domains such as github.com out)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,95}/[A-Za-z0-9_.][\w.-]{0,95}$")
@@ -304,7 +294,7 @@ def apply(record: Record, inferred: Inferred) -> None:
     record.findings.extend(inferred.findings)
     if record.kind is not Kind.MODEL:
         return
-    declared = [u for u in record.upstream if not u.inferred and u.relation in MODEL_RELATIONS]
+    declared = [u for u in record.upstream if not u.inferred and u.relation in BASE_RELATIONS]
     declared_keys = {id_key(u.target) for u in declared}
     best: dict[str, Upstream] = {}
     for link in inferred.links:

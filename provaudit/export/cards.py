@@ -24,21 +24,13 @@ from provaudit.export.base import agents, description, facts, import_source, sho
 from provaudit.export.umr import review_summary
 from provaudit.licenses.normalize import normalize
 from provaudit.records.identity import clean_name, folder_to_repo_id, record_id
-from provaudit.records.model import AgentRef, Finding, Kind, Record, Relation, Upstream
+from provaudit.records.model import BASE_RELATIONS, AgentRef, Finding, Kind, Record, Relation, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import declared_claims
 from provaudit.rules.report import RecordReview
 from provaudit.site.urls import safe_url
 
 BLOCK = "provaudit"  # the card key for what the Hub has no key for
-_BASE_RELATIONS = {
-    Relation.FINETUNE,
-    Relation.ADAPTER,
-    Relation.MERGE,
-    Relation.MERGE_BASE,
-    Relation.QUANTIZED,
-    Relation.BASE_MODEL,
-}
 _DECLARABLE = {"finetune", "adapter", "merge", "quantized"}  # base_model_relation values the Hub defines
 _DATASET_KEYS = (
     ("annotations_creators", "annotations_creators"),
@@ -130,7 +122,7 @@ def card_metadata(record: Record, review: RecordReview | None = None) -> dict[st
         ]
         meta["datasets"] = unique(short_name(record.upstream[i].target) for i in trained) or None
         bases = [
-            i for i, u in enumerate(record.upstream) if u.relation in _BASE_RELATIONS and u.target.startswith("model:")
+            i for i, u in enumerate(record.upstream) if u.relation in BASE_RELATIONS and u.target.startswith("model:")
         ]
         names = unique(short_name(record.upstream[i].target) for i in bases)
         relations = unique(record.upstream[i].relation.value for i in bases)

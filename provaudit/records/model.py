@@ -49,6 +49,19 @@ class Relation(StrEnum):
     USES = "uses"  # UMR relations.upstream, pipeline dependencies
 
 
+# links from a model to the model it was made from: the base's terms bind the derivative
+BASE_RELATIONS = frozenset(
+    {
+        Relation.FINETUNE,
+        Relation.ADAPTER,
+        Relation.MERGE,
+        Relation.MERGE_BASE,
+        Relation.QUANTIZED,
+        Relation.BASE_MODEL,
+    }
+)
+
+
 class Source(BaseModel):
     """Where a value was read: a file and field (with line when known) or a URL, by which collector."""
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from provaudit.licenses.compat import compatible
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.licenses.normalize import aliases, license_symbols
-from provaudit.records.model import Finding, Kind, LicenseClaim, Relation, Severity
+from provaudit.records.model import BASE_RELATIONS, Finding, Kind, LicenseClaim, Relation, Severity
 from provaudit.rules.authority import PROSE_FIELD, authority
 from provaudit.rules.engine import RuleContext, rule
-from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, OTHER, claim_terms
+from provaudit.rules.lineage import NOT_A_LICENSE, OTHER, claim_terms
 
 _CARD_FIELDS = {"license", "licence", "licenses", "license_details", "license_name"}
 _MODIFYING = {

@@ -18,7 +18,7 @@ from license_expression import AND, OR, ExpressionError, Licensing
 from provaudit import limits
 from provaudit.licenses.kb import Terms, Use, terms_for
 from provaudit.records.identity import hub_target, id_key
-from provaudit.records.model import Finding, Kind, LicenseClaim, Record, Relation, Severity, Upstream
+from provaudit.records.model import BASE_RELATIONS, Finding, Kind, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import PROSE_FIELD, authority, is_expert
 from provaudit.rules.names import NameIndex
@@ -38,17 +38,6 @@ _ABSENT = frozenset({UNKNOWN, "LicenseRef-provaudit-various"})
 # placeholders for terms someone has to read: an expert's class of them is the better evidence
 _PLACEHOLDERS = frozenset(
     {"LicenseRef-provaudit-custom", "LicenseRef-provaudit-various", "LicenseRef-provaudit-request-form"}
-)
-# links from a model to the model it was made from: the base's terms bind the derivative
-BASE_RELATIONS = frozenset(
-    {
-        Relation.FINETUNE,
-        Relation.ADAPTER,
-        Relation.MERGE,
-        Relation.MERGE_BASE,
-        Relation.QUANTIZED,
-        Relation.BASE_MODEL,
-    }
 )
 
 
@@ -129,6 +118,19 @@ class Effective:
             return str(_PLAIN.parse(text, simple=True).simplify())
         except ExpressionError:
             return text
+
+
+def _not_followed(rid: str, link: Upstream, reason: str) -> UnresolvedUpstream:
+    """An upstream link the bounded walk does not follow, and why."""
+    return UnresolvedUpstream(
+        target=link.target,
+        relation=link.relation.value,
+        raw=link.raw,
+        via=[rid],
+        source=link.source.describe(),
+        inferred=link.inferred,
+        reason=reason,
+    )
 
 
 _RUN_OUTPUT_NOTE = (
@@ -306,32 +308,16 @@ class Lineage:
                     continue
                 seen.add((id_key(link.target), link.relation))
                 if len(seen) > policy.max_upstreams:  # bounded work per record; the verdict says it is partial
-                    eff.add_unresolved(
-                        UnresolvedUpstream(
-                            target=link.target,
-                            relation=link.relation.value,
-                            raw=link.raw,
-                            via=[rid],
-                            source=link.source.describe(),
-                            inferred=link.inferred,
-                            reason=f"{rid} has {len(record.upstream)} upstream links, more than the "
-                            f"{policy.max_upstreams} followed (--max-upstreams); this and the rest are not followed",
-                        )
+                    reason = (
+                        f"{rid} has {len(record.upstream)} upstream links, more than the {policy.max_upstreams} "
+                        "followed (--max-upstreams); this and the rest are not followed"
                     )
+                    eff.add_unresolved(_not_followed(rid, link, reason))
                     break
                 if len(stack) > policy.max_depth:
                     # a bounded walk: deeper than any real lineage, and Python's stack is finite
-                    eff.add_unresolved(
-                        UnresolvedUpstream(
-                            target=link.target,
-                            relation=link.relation.value,
-                            raw=link.raw,
-                            via=[rid],
-                            source=link.source.describe(),
-                            inferred=link.inferred,
-                            reason=f"beyond the lineage depth limit ({policy.max_depth} links); not followed",
-                        )
-                    )
+                    reason = f"beyond the lineage depth limit ({policy.max_depth} links); not followed"
+                    eff.add_unresolved(_not_followed(rid, link, reason))
                     continue
                 self._follow(rid, link, stack, eff, blocks)
             stack.pop()

@@ -11,12 +11,12 @@ from pathlib import Path
 from provaudit import __version__
 from provaudit.errors import InputError
 from provaudit.licenses.kb import Terms, terms_for
-from provaudit.records.model import Finding, Record
+from provaudit.records.model import BASE_RELATIONS, Finding, Record
 from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
 from provaudit.rules.conditions import conditions
 from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
-from provaudit.rules.lineage import BASE_RELATIONS, NOT_A_LICENSE, Effective, Lineage
+from provaudit.rules.lineage import NOT_A_LICENSE, Effective, Lineage
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport, ScanRef
 from provaudit.store.base import Store
