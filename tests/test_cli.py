@@ -76,8 +76,13 @@ def test_export_turtle_to_stdout(store_path: Path) -> None:
 def test_history_and_scans_commands(store_path: Path) -> None:
     run("scan", str(CARDS / "datasets" / "snli"), "--store", str(store_path))
     code, out = run("history", "dataset:snli", "--store", str(store_path), "--json")
-    # the YAML says cc-by-4.0; the prose (README.md "Licensing Information") says CC BY-SA 4.0: both are kept
-    assert code == 0 and json.loads(out)[0]["licenses"] == ["CC-BY-4.0", "CC-BY-SA-4.0"]
+    # the YAML says cc-by-4.0 (the declared licence); the prose (README.md "Licensing Information") says
+    # CC BY-SA 4.0: kept as a claim read from the card's text, with its source
+    assert code == 0
+    (revision,) = json.loads(out)
+    assert revision["licenses"] == ["CC-BY-4.0"]
+    prose = [c for c in revision["claims"] if c["source"].endswith("[card_prose]")]
+    assert [c["expression"] for c in prose] == ["CC-BY-SA-4.0"]
     code, out = run("history", "dataset:nope", "--store", str(store_path))
     assert code == 2 and "no record 'dataset:nope'" in out
     code, out = run("scans", "--store", str(store_path), "--json")
