@@ -118,7 +118,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
         return Detection(file=file, expression=None, confidence=0.0, matches=(), note=listing)
     for m in rule_matches:
         found.append(_found(idx, m, line_arr, tokens))
-    found = _lgpl3_with_gpl3(_choices(found, tokens, line_arr))
+    found = _lgpl3_with_gpl3(_choices(found, tokens))
     found.sort(key=lambda f: (f.start, f.pos))
     matches = tuple(
         LicenseMatch(
@@ -259,7 +259,7 @@ def _lgpl3_with_gpl3(found: list[_Found]) -> list[_Found]:
 _OR_GLUE = frozenset({"or", "either", "at", "your", "option", "the", "dual", "licensed", "under", "and"})
 
 
-def _choices(found: list[_Found], tokens: list[str], line_arr: np.ndarray) -> list[_Found]:
+def _choices(found: list[_Found], tokens: list[str]) -> list[_Found]:
     """Two licenses joined by "or" words ("MIT or the Apache License, at your option") are a choice."""
     found.sort(key=lambda f: f.pos)
     out: list[_Found] = []
