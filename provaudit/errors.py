@@ -6,6 +6,7 @@ and the problem); 3 for anything else, which is a bug (``bug_message`` asks for 
 
 from __future__ import annotations
 
+import stat
 import traceback
 
 EXIT_ERROR, EXIT_BUG = 2, 3
@@ -48,3 +49,17 @@ def bug_message(exc: BaseException) -> str:
         f"internal error ({type(exc).__name__}{where}: {text}); this is a bug in provaudit — please report it "
         "with the command and the traceback from `provaudit --debug ...` (or PROVAUDIT_DEBUG=1)"
     )
+
+
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, from its ``st_mode``, for a refusal message."""
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from provaudit.errors import file_kind
+
 # Defaults of the limits; each has a `provaudit scan` flag (CollectOptions fields of the same name).
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NESTING = 100  # JSON/YAML containers inside each other
@@ -73,19 +75,6 @@ def inside(path: Path, root: Path | None) -> Path:
     return real
 
 
-def kind_of(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a folder"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def read_regular(path: Path, *, root: Path | None, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; Refused otherwise (never opens a FIFO,
     device or socket: the type is checked before opening and again on the open descriptor)."""
@@ -95,7 +84,7 @@ def read_regular(path: Path, *, root: Path | None, max_bytes: int) -> bytes:
     except OSError as exc:
         raise Refused(f"cannot be read: {exc.strerror or exc}") from exc
     if not stat.S_ISREG(info.st_mode):
-        raise Refused(f"is {kind_of(info.st_mode)}, not a regular file; not read", "PA041")
+        raise Refused(f"is {file_kind(info.st_mode)}, not a regular file; not read", "PA041")
     if info.st_size > max_bytes:
         raise Refused(f"{info.st_size} bytes, larger than the {max_bytes}-byte limit (--max-file-bytes); not parsed")
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -128,7 +117,7 @@ def read_head(path: Path, size: int) -> bytes:
     device or socket is never opened, so sniffing cannot block)."""
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
-        raise Refused(f"is {kind_of(info.st_mode)}, not a regular file; not read", "PA041")
+        raise Refused(f"is {file_kind(info.st_mode)}, not a regular file; not read", "PA041")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

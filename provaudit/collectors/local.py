@@ -26,6 +26,7 @@ from provaudit import limits
 from provaudit.collectors import _bounded, basemodel
 from provaudit.collectors.base import CollectOptions
 from provaudit.collectors.cards import CardReader, card_records_from_metadata, license_link_path
+from provaudit.errors import file_kind
 from provaudit.records.identity import folder_to_repo_id, record_id
 from provaudit.records.model import FileDigest, Finding, Kind, Record, Severity, Source
 
@@ -223,7 +224,7 @@ def _digests(
                         continue
                 info = path.stat()
                 if not stat.S_ISREG(info.st_mode):
-                    problem(rel, f"is {_bounded.kind_of(info.st_mode)}; not hashed", "PA041")
+                    problem(rel, f"is {file_kind(info.st_mode)}; not hashed", "PA041")
                     continue
                 if len(out) >= max_files:
                     problem(here or ".", f"more than {max_files} files (--max-files); the rest are not hashed", "PA042")

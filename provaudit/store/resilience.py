@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from pyoxigraph import Store
 
-from provaudit.errors import StoreBusyError, StoreError
+from provaudit.errors import StoreBusyError, StoreError, file_kind
 
 READ_ATTEMPTS = 8
 MAX_META_BYTES = 64 * 1024  # store.json is under 100 bytes; a larger one is not provaudit's
@@ -194,19 +194,6 @@ def retry_reads(method: Callable[..., _T]) -> Callable[..., _T]:
     return wrapper
 
 
-def _kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a folder"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def _refuse(store: Path, file: Path, problem: str, repair: str) -> StoreError:
     return StoreError(f"{file}: {problem}; not read. To repair: {repair} ({check_hint(store)})")
 
@@ -229,7 +216,7 @@ def read_store_file(store: Path, file: Path, limit: int, repair: str) -> bytes:
     except OSError as exc:
         raise _refuse(store, file, f"cannot be read ({exc.strerror or exc})", repair) from exc
     if not stat.S_ISREG(info.st_mode):
-        raise _refuse(store, file, f"is {_kind(info.st_mode)}, not a regular file", repair)
+        raise _refuse(store, file, f"is {file_kind(info.st_mode)}, not a regular file", repair)
     if info.st_size > limit:
         raise _refuse(store, file, f"{info.st_size} bytes, more than the {limit}-byte limit", repair)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -258,13 +245,13 @@ def check_database_folder(store: Path, db: Path) -> None:
         _within(store, db, repair)
     info = os.stat(db)
     if not stat.S_ISDIR(info.st_mode):
-        raise _refuse(store, db, f"is {_kind(info.st_mode)}, not the database folder", f"move {db} aside")
+        raise _refuse(store, db, f"is {file_kind(info.st_mode)}, not the database folder", f"move {db} aside")
     with os.scandir(db) as entries:
         for entry in entries:
             mode = entry.stat(follow_symlinks=False).st_mode
             if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and entry.name.startswith(".")):
                 continue
-            what = "a symlink" if stat.S_ISLNK(mode) else _kind(mode)
+            what = "a symlink" if stat.S_ISLNK(mode) else file_kind(mode)
             raise _refuse(
                 store,
                 Path(entry.path),

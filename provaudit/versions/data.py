@@ -30,7 +30,7 @@ from json.encoder import encode_basestring_ascii as _json_string  # what json.du
 from pathlib import Path
 from types import TracebackType
 
-from provaudit.errors import InputError
+from provaudit.errors import InputError, file_kind
 
 DIR_SUFFIX = ".dir"
 CACHE_ENV = "PROVAUDIT_CACHE_DIR"
@@ -184,18 +184,6 @@ class _File:
     md5: str = ""
 
 
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    return "not a regular file"
-
-
 def _inside(target: str, root_real: str) -> bool:
     return target == root_real or target.startswith(root_real.rstrip("/") + "/")
 
@@ -234,7 +222,7 @@ def _walk(root: str, root_real: str, skipped: list[SkippedEntry]) -> Iterator[_F
                         stack.append((entry.path, relpath + "/"))
                         continue
                 if not stat.S_ISREG(st.st_mode):
-                    skipped.append(SkippedEntry(relpath, "special", f"{_special_kind(st.st_mode)}, not read"))
+                    skipped.append(SkippedEntry(relpath, "special", f"{file_kind(st.st_mode)}, not read"))
                     continue
             except OSError as exc:
                 raise InputError(entry.path, f"cannot read: {exc.strerror or exc}") from exc
