@@ -106,7 +106,8 @@ def test_prose_licence_stricter_than_yaml_counts_and_names_both() -> None:
     assert review.use.value == "non-commercial"
     found = next(f for f in review.findings if f.rule == "PA119")
     assert "README.md:132 [card_prose]" in found.message and "'bsd-3-clause'" in found.message
-    assert any(d.authority == "card prose" and "[card_prose]" in d.source for d in review.declared)
+    prose_entry = next(d for d in review.declared if d.authority == "card prose")
+    assert (prose_entry.source, prose_entry.location) == ("card_prose", "README.md:132")
 
 
 def test_prose_licence_fills_a_missing_yaml_licence() -> None:

@@ -20,6 +20,7 @@ from provaudit.errors import InputError
 from provaudit.export.base import agents, claim_from, description, facts, import_source, short_name, title, unique
 from provaudit.records.identity import record_id
 from provaudit.records.model import AgentRef, Fact, Kind, Record, Relation, Upstream
+from provaudit.rules.authority import PROSE_FIELD
 from provaudit.rules.report import RecordReview
 
 FMT = "umr"
@@ -113,6 +114,8 @@ def to_umr(record: Record, review: RecordReview | None = None) -> dict[str, Any]
             "expression": c.expression,
             **({"license_name": c.name} if c.name else {}),
             **({"license_link": c.link} if c.link else {}),
+            # a sentence of the card's body stays prose when read back (it never becomes the card's metadata)
+            **({"source": PROSE_FIELD} if c.source.field == PROSE_FIELD else {}),
         }
         for c in record.claims
     ]
@@ -194,7 +197,11 @@ def from_umr(data: Any, file: str | None, path: Path | None = None) -> Record:
         if isinstance(claim, dict) and claim.get("raw"):
             record.add(
                 "claims",
-                claim_from(str(claim["raw"]), src(f"mr.provaudit.licenses[{i}]"), expression=claim.get("expression")),
+                claim_from(
+                    str(claim["raw"]),
+                    src(PROSE_FIELD if claim.get("source") == PROSE_FIELD else f"mr.provaudit.licenses[{i}]"),
+                    expression=claim.get("expression"),
+                ),
             )
     declared: dict[str, dict[str, Any]] = {}
     for link in block.get("upstream") or []:

@@ -17,6 +17,13 @@ from provaudit.records.model import LicenseClaim
 PROSE_FIELD = "card_prose"  # Source.field of a license read from a sentence of a card's body
 
 
+def prose_location(claim: LicenseClaim) -> str | None:
+    """Where a licence read from a card's sentence stands ("README.md:14"); None for any other claim."""
+    if claim.source.field != PROSE_FIELD:
+        return None
+    return claim.source.describe().removesuffix(f" [{PROSE_FIELD}]")
+
+
 class Authority(IntEnum):
     """How much a declaration weighs, lowest first."""
 

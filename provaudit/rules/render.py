@@ -532,6 +532,8 @@ def to_sarif(report: ReviewReport) -> dict[str, Any]:
                 "conditions": [c.model_dump(mode="json") for c in r.conditions],
                 "complete": r.complete,
                 "unresolved": [u.model_dump(mode="json", exclude_none=True) for u in r.unresolved],
+                # what the record declares, each with its source: a licence read from a sentence says card_prose
+                "declared": [d.model_dump(mode="json", exclude_none=True) for d in r.declared],
             }
             for r in report.records
         ],

@@ -12,17 +12,42 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from provaudit.licenses.kb import Use
-from provaudit.records.model import Finding, Severity
+from provaudit.records.model import Finding, LicenseClaim, Severity
+from provaudit.rules.authority import PROSE_FIELD, prose_location
 
 
 class DeclaredLicense(BaseModel):
     raw: str
     expression: str | None
-    source: str  # "README.md:3 [license]", "LICENSE [text]", "https://... [Licenses]"
+    # "README.md:3 [license]", "LICENSE [text]", "https://... [Licenses]"; a licence read from a sentence of a
+    # card's body says "card_prose" and keeps its place in `location` and the sentence in `quote`
+    source: str
     collector: str
-    authority: str | None = None  # expert audit, license text, card metadata or aggregator metadata
+    authority: str | None = None  # expert audit, license text, card metadata, card prose or aggregator metadata
     name: str | None = None  # the card's license_name (for `other`)
     link: str | None = None  # the card's license_link
+    location: str | None = None  # a card_prose claim: the file and line of the sentence ("README.md:14")
+    quote: str | None = None  # a card_prose claim: the sentence, as written
+
+    @classmethod
+    def of(cls, claim: LicenseClaim, authority: str | None = None) -> DeclaredLicense:
+        """The review's entry for one claim; a prose claim's source is ``card_prose``, its place apart."""
+        location = prose_location(claim)
+        return cls(
+            raw=claim.raw,
+            expression=claim.expression,
+            source=PROSE_FIELD if location else claim.source.describe(),
+            collector=claim.source.collector,
+            authority=authority,
+            name=claim.name,
+            link=claim.link,
+            location=location,
+            quote=claim.raw if location else None,
+        )
+
+    def where(self) -> str:
+        """Where it was read, as one string: "README.md:14 [card_prose]", "README.md:3 [license]"."""
+        return f"{self.location} [{self.source}]" if self.location else self.source
 
 
 class EvidenceStep(BaseModel):

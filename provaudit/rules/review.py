@@ -146,15 +146,7 @@ def review_records(
                 name=record.name,
                 kind=record.kind.value,
                 declared=[
-                    DeclaredLicense(
-                        raw=c.raw,
-                        expression=c.expression,
-                        source=c.source.describe(),
-                        collector=c.source.collector,
-                        authority=authority(c).label,
-                        name=c.name,
-                        link=c.link,
-                    )
+                    DeclaredLicense.of(c, authority(c).label)
                     for c in record.claims
                     if is_declaration(c) or chosen.counts(c)
                 ],

@@ -33,12 +33,7 @@ def basic_review(records: list[Record], policy: str = "default") -> ReviewReport
     """Each record's own declared licenses and their terms; no upstream, no rules beyond the collectors'."""
     out: list[RecordReview] = []
     for record in records:
-        declared = [
-            DeclaredLicense(
-                raw=c.raw, expression=c.expression, source=c.source.describe(), collector=c.source.collector
-            )
-            for c in record.claims
-        ]
+        declared = [DeclaredLicense.of(c) for c in record.claims]
         expressions = sorted({c.expression for c in record.claims if c.expression})
         effective = " AND ".join(f"({e})" if " OR " in e else e for e in expressions) or None
         terms = [terms_for(s) for e in expressions for s in _symbols(e)]

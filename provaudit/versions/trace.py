@@ -502,7 +502,7 @@ def render_text(found: Trace, site: str | None = None) -> str:
         head = f"data from {used.id} (via {' → '.join(via[1:-1])})" if via and len(via) > 2 else f"trained on {used.id}"
         lines.append(f"{head}: {verdict_text(used)} (as of training{version})")
         for declared in used.declared:
-            lines.append(f"  declared {declared.raw!r} → {declared.expression or '?'} ({declared.source})")
+            lines.append(f"  declared {declared.raw!r} → {declared.expression or '?'} ({declared.where()})")
         for upstream in used.upstream:
             lines.append(f"  upstream {upstream}")
     review = found.review
