@@ -271,16 +271,17 @@ def test_markdown_cache_is_reused_but_never_trusted(
 ) -> None:
     out = tmp_path / "out"
     build_site(records, report, out, workers=1)
-    cache = out / site_build.CACHE_FILE
-    data = json.loads(cache.read_text())
-    assert len(data["html"]) == len({r.fact("card") for r in records if r.fact("card")})
-    for key in data["html"]:  # whoever can write the cache must still not get HTML onto a page
-        data["html"][key] += "<script>window.__pwned = 1</script><img src=x onerror=alert(1)>"
-    cache.write_text(json.dumps(data))
+    cache = sorted((out / site_build.CACHE_DIR).iterdir())
+    assert len(cache) == len({r.fact("card") for r in records if r.fact("card")})
+    for path in cache:  # whoever can write the cache must still not get HTML onto a page
+        text = path.read_text() + "<script>window.__pwned = 1</script><img src=x onerror=alert(1)>"
+        path.unlink()  # a new file, as an attacker would write it (the old one is linked into no other site)
+        path.write_text(text)
     rendered: list[str] = []
     monkeypatch.setattr(site_build, "render_raw", lambda text: rendered.append(text) or "")
-    build_site(records, report, out, workers=1)
-    assert rendered == []  # every card came from the cache
+    # another title changes every page's key: every page is rendered again, its card from the cache
+    stats = build_site(records, report, out, workers=1, title="again")
+    assert rendered == [] and stats.reused == 0
     page = (out / "records" / "dataset-snli.html").read_text()
     assert "Stanford Natural Language Inference" in page
     assert "__pwned" not in page and "onerror" not in page

@@ -46,7 +46,7 @@ from provaudit.rules.lineage import OTHER
 from provaudit.rules.render import evidence_groups, expression_label, expression_names, humanize
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.rules.review import agent_key, merge_agents
-from provaudit.site import views
+from provaudit.site import incremental, views
 from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
 from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
@@ -57,7 +57,9 @@ from provaudit.store.base import RevisionInfo, Store
 from provaudit.versions.runs import RunRecord, load_runs
 
 MARKER = ".provaudit-site"
-CACHE_FILE = ".provaudit-markdown-cache.json"
+CACHE_DIR = incremental.MARKDOWN_DIR
+# what a build writes besides pages; never carried over from the previous site as a user's file
+_BOOKKEEPING = {CACHE_DIR, incremental.MANIFEST, ".provaudit-markdown-cache.json"}  # the last: older builds' cache
 # Catalog rows written into index.html: a browser parses 5,000 table rows slowly, search.js renders the rest.
 STATIC_ROWS = 200
 USE_LABELS = {
@@ -100,6 +102,7 @@ class SiteStats:
     bytes: int = 0
     seconds: float = 0.0
     card_files: int = 0
+    reused: int = 0  # record pages carried over unchanged from the previous site (counted in pages too)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -224,7 +227,7 @@ def _carry_over(out: Path, work: Path) -> None:
         return
     for path in out.iterdir():
         target = work / path.name
-        if path.name in GENERATED_DIRS or path.name == CACHE_FILE or os.path.lexists(target):
+        if path.name in GENERATED_DIRS or path.name in _BOOKKEEPING or os.path.lexists(target):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.copytree(path, target, symlinks=True)
@@ -358,31 +361,67 @@ class _Job:
     runs: dict[str, list[RunView]] = field(default_factory=dict)  # record id → the runs that generated it
     # model record id → (consuming model id, its page, links): models fed this model's predictions
     used_by: dict[str, list[tuple[str, str | None, int]]] = field(default_factory=dict)
-    parent: int = field(default_factory=os.getpid)
+    previous: Path | None = None  # the earlier site, whose unchanged pages are carried over
+    manifest: dict[str, incremental.Entry] = field(default_factory=dict)  # the earlier site's page keys
+    fingerprint: str = ""  # code, templates, assets and settings every page depends on
 
 
 _JOB: _Job | None = None  # set in the parent before forking workers, so nothing is pickled
 
 
-def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], set[str]]:
+def _page_key(job: _Job, record: Record, rv: RecordReview | None, rel: str, graph_parts: object) -> str:
+    """Digest of everything the record's page and downloads show (see provaudit.site.incremental)."""
+    down = job.lineage.down.get(record.id, [])
+    linked = {u.target for u in record.upstream} | {rid for rid, _ in down}
+    linked |= {step.record for step in rv.evidence} if rv else set()
+    revisions = job.revisions.get(record.id, [])
+    return (
+        incremental.KeyHasher(job.fingerprint)
+        .add(rel, record.model_dump_json(), rv.model_dump_json() if rv else "-", graph_parts, down)
+        .add(sorted((rid, job.record_hrefs.get(rid)) for rid in linked))
+        .add([(n, job.collection_slugs[n]) for n in job.record_collections[record.id]])
+        .add([(r.iri, r.generated, r.scan, r.digest) for r in revisions])
+        .add(job.runs.get(record.id, []), job.used_by.get(record.id, []))
+        .hexdigest()
+    )
+
+
+def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, incremental.Entry]]:
     """Render the record pages (and their card downloads) of these records; safe to run in a worker.
 
-    Returns the counts, and the Markdown renderings this part added and used (for the cache).
+    A page whose key equals the previous site's is linked from it instead, with its downloads.
+    Returns the counts and the manifest entries of these pages.
     """
     job = _JOB
     assert job is not None
-    if os.getpid() != job.parent:  # a worker: report only what this part adds, not earlier parts again
-        job.markdown.new, job.markdown.used = {}, set()
     stats = SiteStats()
+    entries: dict[str, incremental.Entry] = {}
     writer = _Writer(job.out, stats)
     template = job.env.get_template("record.html")
     for i in indices:
         record = job.records[i]
         rv = job.reviews.get(record.id)
         slug = job.slugs[record.id]
+        rel = f"records/{slug}.html"
         nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
-        graph = render_svg(record.id, nodes, edges, f"Lineage of {record.name}: {len(nodes)} records")
+        key = _page_key(job, record, rv, rel, (nodes, edges))
         card_fact = next((f for f in record.facts if f.key == views.CARD_FACT), None)
+        old = job.manifest.get(rel)
+        if old is not None and old.key == key and job.previous is not None:
+            size = incremental.carry_over(job.previous, job.out, [rel, *old.files])
+            if size >= 0:
+                if card_fact:  # its rendering stays cached for the day the page changes
+                    job.markdown.keep(card_fact.value)
+                entries[rel] = old
+                stats.reused += 1
+                stats.pages += 1
+                stats.files += 1 + len(old.files)
+                stats.card_files += len(old.files)
+                stats.bytes += size
+                stats.warnings += old.warnings
+                continue
+        entry = entries[rel] = incremental.Entry(key)
+        graph = render_svg(record.id, nodes, edges, f"Lineage of {record.name}: {len(nodes)} records")
         downloads: list[tuple[str, str, str]] = []
         for exporter, suffix, label in (
             (job.render_card, "README.md", "Hugging Face card"),
@@ -393,11 +432,13 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
             try:
                 text = exporter(record, rv)
             except Exception as exc:  # one record's exporter failure must not stop the site
-                stats.warnings.append(f"{record.id}: {suffix} not generated: {exc}")
+                entry.warnings.append(f"{record.id}: {suffix} not generated: {exc}")
                 continue
             writer.text(f"downloads/{slug}.{suffix}", text)
+            entry.files.append(f"downloads/{slug}.{suffix}")
             stats.card_files += 1
             downloads.append((f"../downloads/{slug}.{suffix}", suffix, label))
+        stats.warnings += entry.warnings
         revisions = job.revisions.get(record.id, [])
         upstream_links = [
             views.Link(
@@ -417,6 +458,8 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
         ]
         context = {
             **job.base,
+            # a record page is rewritten only when what it shows changes, so it does not name the build time
+            "built": "",
             "root": "../",
             "page": "record",
             "record": record,
@@ -436,44 +479,57 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, str], se
             "runs": job.runs.get(record.id, []),
             "used_by": job.used_by.get(record.id, []),
         }
-        writer.page(template, f"records/{slug}.html", context)
-    return stats, job.markdown.new, job.markdown.used
+        writer.page(template, rel, context)
+    return stats, entries
 
 
 class _MarkdownCache:
-    """markdown-it renderings of card bodies by content hash, kept in the site folder between builds.
+    """markdown-it renderings of card bodies by content hash, one file each, kept in the site between builds.
 
-    Parsing Markdown is most of a build's work and card bodies rarely change between scans. Only
-    the unsanitized rendering is cached: nh3 cleans every card on every build, so a stale or
-    tampered cache file can never put unsafe HTML on a page.
+    Parsing Markdown is most of a page's work and card bodies rarely change between scans. Only
+    the unsanitized rendering is cached: nh3 cleans every card each time a page is rendered, so a
+    stale or tampered cache file can never put unsafe HTML on a page. Entries the new site uses
+    are linked from the previous site's folder, so the cache never grows with removed cards and is
+    never held in memory as a whole.
     """
 
-    def __init__(self, path: Path, save_to: Path | None = None) -> None:
-        self.path = save_to or path  # read from the previous site, written into the new one
-        self.known: dict[str, str] = {}
-        self.new: dict[str, str] = {}
-        self.used: set[str] = set()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") == RENDER_VERSION and isinstance(data.get("html"), dict):
-                self.known = data["html"]
-        except (OSError, ValueError):
-            pass  # no cache yet, or an unreadable one: render everything
+    def __init__(self, previous: Path | None, out: Path) -> None:
+        self.previous = previous / CACHE_DIR if previous else None
+        self.folder = out / CACHE_DIR
+        self.folder.mkdir(exist_ok=True)
+
+    @staticmethod
+    def _name(text: str) -> str:
+        digest = hashlib.sha256(f"{RENDER_VERSION}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{digest}.raw"  # not .html: a static host must never serve unsanitized HTML as a page
+
+    def _carry(self, name: str) -> bool:
+        """The previous site's rendering of this name linked into the new site; False when it has none."""
+        if self.previous is None:
+            return False
+        source = self.previous / name
+        if source.is_symlink() or not source.is_file():
+            return False
+        incremental.link_or_copy(source, self.folder / name)
+        return True
+
+    def keep(self, text: str) -> None:
+        """Carry the rendering of a card whose page was not re-rendered."""
+        self._carry(self._name(text))
 
     def html(self, text: str) -> Markup:
-        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        self.used.add(key)
-        raw = self.known.get(key) or self.new.get(key)
-        if raw is None:
-            raw = self.new[key] = render_raw(text)
+        name = self._name(text)
+        target = self.folder / name
+        if target.is_file() or self._carry(name):
+            try:
+                return sanitize(target.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                pass  # unreadable: render again
+        raw = render_raw(text)
+        partial = target.with_name(f"{name}.{os.getpid()}.partial")  # never written in place: it may be a link
+        partial.write_text(raw, encoding="utf-8")
+        os.replace(partial, target)
         return sanitize(raw)
-
-    def save(self) -> None:
-        """Keep what this build used (so the file does not grow forever), atomically."""
-        keep = {k: v for k, v in {**self.known, **self.new}.items() if k in self.used}
-        tmp = self.path.with_name(self.path.name + ".partial")
-        tmp.write_text(json.dumps({"version": RENDER_VERSION, "html": keep}, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(self.path)
 
 
 def _workers(requested: int | None, count: int) -> int:
@@ -497,6 +553,7 @@ def build_site(
     workers: int | None = None,
     runs: Iterable[RunRecord] = (),
     used_by: Mapping[str, Mapping[str, int]] | None = None,
+    built: str | None = None,
 ) -> SiteStats:
     """Write the whole site into ``out``: every record and collection, the catalog and the audit page.
 
@@ -506,8 +563,11 @@ def build_site(
     per core when the platform can fork and the site is large); ``runs`` are the training runs
     (model pages list the runs that generated them; graphs draw them between data and model);
     ``used_by``: model record id → the models that consumed its predictions, with the number of
-    ``depends_on`` links (:func:`provaudit.versions.composed.used_by`), listed on its page.
+    ``depends_on`` links (:func:`provaudit.versions.composed.used_by`), listed on its page;
+    ``built``: the build time the overview pages name (default: ``SOURCE_DATE_EPOCH`` when set, else now).
 
+    When ``out`` holds an earlier site, record pages whose key did not change (see
+    :mod:`provaudit.site.incremental`) are carried over from it instead of rendered again.
     The site is built in a folder beside ``out`` and swapped in when complete: a build that fails
     or is killed leaves the previous site as it was (see :func:`_swap`).
     """
@@ -529,6 +589,7 @@ def build_site(
             workers=workers,
             runs=runs,
             used_by=used_by,
+            built=built,
         )
         _carry_over(out, work)
         _swap(work, out)
@@ -551,8 +612,9 @@ def _build(
     previous: Path | None = None,
     runs: Iterable[RunRecord] = (),
     used_by: Mapping[str, Mapping[str, int]] | None = None,
+    built: str | None = None,
 ) -> SiteStats:
-    """Write every page into ``out``, a new folder; ``previous`` is the earlier site (for its cache)."""
+    """Write every page into ``out``, a new folder; ``previous`` is the earlier site (its pages and cache)."""
     global _JOB
     started = time.perf_counter()
     stats = SiteStats()
@@ -595,8 +657,21 @@ def _build(
     }
 
     findings = {r.id: _all_findings(r, reviews.get(r.id)) for r in records}
-    base = {"site_title": title, "policy": review.policy, "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    _JOB = job = _Job(
+    base = {"site_title": title, "policy": review.policy, "built": built or _build_time()}
+    # the title and policy are on every page; the build time only on the overview pages, rewritten each build
+    fingerprint = incremental.fingerprint(
+        template_dirs,
+        title,
+        review.policy,
+        f"exporters:{render_card is not None}:{to_umr_yaml is not None}",
+        # a user's template may look up any record's page: then every id is part of every page's key
+        _digest_ids(slugs.items()) if template_dirs else "",
+    )
+    if previous is not None and previous.is_dir():
+        manifest = incremental.load(previous, fingerprint)
+    else:
+        previous, manifest = None, {}
+    _JOB = _Job(
         out=out,
         env=env,
         records=records,
@@ -611,25 +686,29 @@ def _build(
         base=base,
         render_card=render_card,
         to_umr_yaml=to_umr_yaml,
-        markdown=_MarkdownCache((previous or out) / CACHE_FILE, out / CACHE_FILE),
+        markdown=_MarkdownCache(previous, out),
         runs=runs_by_record(runs, record_hrefs),
         used_by={
             up: [(down, record_hrefs.get(down), count) for down, count in sorted(consumers.items())]
             for up, consumers in (used_by or {}).items()
         },
+        previous=previous,
+        manifest=manifest,
+        fingerprint=fingerprint,
     )
+    entries: dict[str, incremental.Entry] = {}
 
     # --- record pages: in worker processes while this one writes the overview pages -------------
     count = _workers(workers, len(records))
     pool: ProcessPoolExecutor | None = None
-    futures: list[Future[tuple[SiteStats, dict[str, str], set[str]]]] = []
+    futures: list[Future[tuple[SiteStats, dict[str, incremental.Entry]]]] = []
     try:
         if count > 1:
             pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("fork"))
             chunks = count * 16  # small parts, so no worker is left with a long tail at the end
             futures = [pool.submit(_record_pages, range(k, len(records), chunks)) for k in range(chunks)]
         else:
-            _merge(stats, job.markdown, *_record_pages(range(len(records))))
+            _merge(stats, entries, *_record_pages(range(len(records))))
         _overview_pages(
             writer,
             env,
@@ -644,8 +723,8 @@ def _build(
             base,
         )
         for future in futures:
-            _merge(stats, job.markdown, *future.result())
-        job.markdown.save()
+            _merge(stats, entries, *future.result())
+        incremental.save(out, fingerprint, entries)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -656,10 +735,25 @@ def _build(
     return stats
 
 
-def _merge(total: SiteStats, cache: _MarkdownCache, part: SiteStats, new: dict[str, str], used: set[str]) -> None:
-    if new is not cache.new:  # a worker's renderings; in-process ones are in the cache already
-        cache.new.update(new)
-        cache.used |= used
+def _build_time() -> str:
+    """``SOURCE_DATE_EPOCH`` (reproducible builds) when set, else the current time, to the minute."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _digest_ids(pairs: Iterable[tuple[str, str]]) -> str:
+    hasher = incremental.KeyHasher("ids")
+    for rid, slug in sorted(pairs):
+        hasher.add(rid, slug)
+    return hasher.hexdigest()
+
+
+def _merge(
+    total: SiteStats, entries: dict[str, incremental.Entry], part: SiteStats, new: dict[str, incremental.Entry]
+) -> None:
+    entries.update(new)
+    total.reused += part.reused
     total.pages += part.pages
     total.files += part.files
     total.bytes += part.bytes

@@ -13,7 +13,8 @@ COMMON: dict[str, str] = {
     "page": "which page this is: catalog, record, collections or audit (for the navigation)",
     "site_title": "the --title of the site",
     "policy": "the review policy the verdicts follow",
-    "built": "when the site was built (UTC)",
+    "built": "when the site was built (UTC); empty on record pages, which are rewritten only when what "
+    "they show changes",
 }
 
 # Jinja globals and filters registered by provaudit.site.build.environment().
