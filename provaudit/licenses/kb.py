@@ -22,7 +22,11 @@ class Use(StrEnum):
 
     @property
     def restrictiveness(self) -> int:
-        return list(Use).index(self)
+        return _RESTRICTIVENESS[self]
+
+
+# asked millions of times by a review of a large collection: a lookup, not a walk of the enum
+_RESTRICTIVENESS = {use: rank for rank, use in enumerate(Use)}
 
 
 class Terms(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import yaml
 from license_expression import AND, OR, ExpressionError, Licensing
@@ -114,10 +114,16 @@ class Effective:
         text = " AND ".join(s if " " not in s else f"({s})" for s in symbols)
         if len(symbols) > limits.MAX_EXPRESSION_TERMS:  # simplifying is quadratic: shown as declared
             return text
-        try:
-            return str(_PLAIN.parse(text, simple=True).simplify())
-        except ExpressionError:
-            return text
+        return _simplified(text)
+
+
+@lru_cache(maxsize=65536)
+def _simplified(text: str) -> str:
+    """An AND of licences, simplified; parsed once per distinct text (a collection repeats a few hundred)."""
+    try:
+        return str(_PLAIN.parse(text, simple=True).simplify())
+    except ExpressionError:
+        return text
 
 
 def _not_followed(rid: str, link: Upstream, reason: str) -> UnresolvedUpstream:
@@ -191,12 +197,19 @@ def claim_terms(policy: Policy, claim: LicenseClaim) -> list[Terms]:
 
 def _claim_terms(policy: Policy, claim: LicenseClaim) -> list[Terms]:
     if policy.classification == "terms" and claim.expression and " OR " in claim.expression:
-        try:
-            parsed = _PLAIN.parse(claim.expression)
-        except ExpressionError:
-            return policy.classify(claim)
-        return _alternatives(parsed)
+        chosen = _alternative_terms(claim.expression)
+        return list(chosen) if chosen is not None else policy.classify(claim)
     return policy.classify(claim)
+
+
+@lru_cache(maxsize=16384)
+def _alternative_terms(expression: str) -> tuple[Terms, ...] | None:
+    """The least restrictive alternative's terms of an expression with OR (None: it does not parse)."""
+    try:
+        parsed = _PLAIN.parse(expression)
+    except ExpressionError:
+        return None
+    return tuple(_alternatives(parsed))
 
 
 def _alternatives(node: object) -> list[Terms]:

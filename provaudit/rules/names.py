@@ -69,6 +69,10 @@ class NameIndex:
         self._ids: dict[tuple[str, str], set[str]] = {}
         self._titles: dict[tuple[str, str], set[str]] = {}
         self._collections: dict[str, str] = {}  # squashed DPI collection name → as written ("xP3x")
+        # near()'s candidates (id keys by kind and first letter) and answers, made on first use: asked once
+        # per unresolved link, a scan of every key made the review quadratic (78% of it at 5,000 records)
+        self._initials: dict[tuple[str, str], list[str]] | None = None
+        self._near: dict[str, list[str]] = {}
         for rid, record in records.items():
             kind, name = split_id(rid)
             names = [name]
@@ -115,6 +119,11 @@ class NameIndex:
 
     def near(self, target: str, raw: str | None = None) -> list[str]:
         """Records a name nearly matches (not certain enough to link): for "did you mean …?"."""
+        if target not in self._near:
+            self._near[target] = self._near_of(target)
+        return list(self._near[target])
+
+    def _near_of(self, target: str) -> list[str]:
         kind, name = split_id(target)
         key = squash(name.removeprefix("dpi/"))
         if len(key) < 3:
@@ -124,7 +133,11 @@ class NameIndex:
             hits = self._hits(kind.value, value)
             if len(hits) > 1:
                 out |= hits  # several records share the key: which one is meant is not certain
-        candidates = [k for (kd, k) in self._ids if kd == kind.value and k[:1] == key[:1]]
+        if self._initials is None:
+            self._initials = {}
+            for kd, k in self._ids:
+                self._initials.setdefault((kd, k[:1]), []).append(k)
+        candidates = self._initials.get((kind.value, key[:1]), [])
         for close in difflib.get_close_matches(key, candidates, n=3, cutoff=0.8):
             if close.startswith(key) or key.startswith(close) or len(key) > 5:
                 out |= self._ids[(kind.value, close)]
