@@ -48,7 +48,7 @@ else:  # imported when a command first uses it: `--version` and `--help` stay fa
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # the same as api.FAIL_LEVELS and rules.render.FORMATS (tests/test_startup.py), spelled out to keep start-up light
 FAIL_LEVELS = ("error", "warning", "info", "never")
-REVIEW_FORMATS = ("text", "md", "html", "json", "sarif")
+REVIEW_FORMATS = ("text", "md", "html", "json", "jsonl", "sarif")
 
 fail_on_option = click.option(
     "--fail-on",
@@ -464,7 +464,8 @@ def scans(store: Path | None, fmt: str, as_json: bool) -> None:
     type=click.Choice(REVIEW_FORMATS),
     default="text",
     show_default=True,
-    help="text for a terminal, md or html for a document, json for scripts, sarif for code scanning in CI.",
+    help="text for a terminal, md or html for a document, json for scripts (jsonl: one record per line), "
+    "sarif for code scanning in CI.",
 )
 @click.option(
     "--rules",
@@ -495,10 +496,16 @@ def review(
     fail_on: str,
 ) -> None:
     """Legal review of every record in the store, or of the RECORDS named (ids like dataset:squad, or names):
-    use category, obligations, evidence, findings. Each record is reviewed with its whole lineage."""
+    use category, obligations, evidence, findings. Each record is reviewed with its whole lineage.
+
+    Reviews are kept in the store's folder (review-cache.sqlite, safe to delete): an unchanged record is
+    reviewed again only when its lineage, the policy or provaudit changed."""
     from provaudit.rules.render import render
     from provaudit.rules.review import review_store
 
+    if as_of is None:
+        _review_cached(records, store, policy, fmt, rule_paths, out, fail_on)
+        return
     with api.open_store(store, read_only=True) as db:
         wanted = [api.resolve_id(db, ref) for ref in records]
         report = review_store(db, policy, sparql_rules=rule_paths, as_of=as_of)
@@ -518,6 +525,36 @@ def review(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if report.count_at_or_above(fail_on) else EXIT_OK)
+
+
+def _review_cached(
+    records: tuple[str, ...],
+    store: Path | None,
+    policy: str,
+    fmt: str,
+    rule_paths: tuple[Path, ...],
+    out: Path | None,
+    fail_on: str,
+) -> None:
+    """`review` of the store as it is now: cached reviews, printed record by record (JSON and JSON Lines)."""
+    from provaudit.rules.render import render, stream
+    from provaudit.rules.review_cache import review_cached
+
+    with api.open_store(store, read_only=True) as db:
+        wanted = [api.resolve_id(db, ref) for ref in records]
+        result = review_cached(db, policy, sparql_rules=rule_paths, ids=wanted or None)
+    try:
+        chunks = stream(result, fmt) if fmt in ("json", "jsonl") else [render(result.report(), fmt)]
+        if out:
+            n = result.count()
+            write_out(chunks, out, f"review of {n} record{'s' if n != 1 else ''} ({fmt})")
+        else:
+            for chunk in chunks:
+                click.echo(chunk, nl=False)
+        failing = result.count_at_or_above(fail_on)
+    finally:
+        result.close()
+    sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
 
 
 @main.group("license")

@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,15 +39,19 @@ def format_option(func: F) -> F:
     )(func)
 
 
-def write_out(data: str | bytes, out: Path, what: str) -> None:
+def write_out(data: str | bytes | Iterable[str], out: Path, what: str) -> None:
     """Write a command's output file whole (through ``OUT.partial``, so a reader never sees half of it)
-    and say on stderr what went where: a command that writes a file names it."""
+    and say on stderr what went where: a command that writes a file names it. ``data`` may come in pieces
+    (a streamed report), written as they come."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     if isinstance(data, bytes):
         tmp.write_bytes(data)
-    else:
+    elif isinstance(data, str):
         tmp.write_text(data, encoding="utf-8")
+    else:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.writelines(data)
     tmp.replace(out)
     click.echo(f"{what} written to {out}", err=True)
 

@@ -14,7 +14,7 @@ without editing provaudit in two ways:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -40,7 +40,7 @@ class RuleContext:
     policy: Policy
 
     @property
-    def records(self) -> dict[str, Record]:
+    def records(self) -> Mapping[str, Record]:
         return self.lineage.records
 
 

@@ -9,6 +9,7 @@ records are findings, never crashes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -21,7 +22,7 @@ from provaudit.records.identity import hub_target, id_key
 from provaudit.records.model import BASE_RELATIONS, Finding, Kind, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import PROSE_FIELD, authority, is_expert
-from provaudit.rules.names import NameIndex
+from provaudit.rules.names import NameIndex, name_entry
 from provaudit.rules.policy import Policy, dpi_terms
 from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
 
@@ -232,25 +233,50 @@ def fetch_failure(record: Record) -> Finding | None:
     return next((f for f in record.findings if f.rule in FETCH_FAILED), None)
 
 
+@dataclass(frozen=True)
+class LinkFacts:
+    """What resolving links to a record needs of it: whether it is only a failed fetch, its Hub-id facts
+    (DPI's parts of a Hub dataset), titles and collections (names). Kept apart from the record so that
+    a review cache can resolve links to every record of a collection without reading them all."""
+
+    failure: Finding | None = None
+    hf_datasets: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, record: Record) -> LinkFacts:
+        titles, collections = name_entry(record)
+        hub = tuple(f.value for f in record.facts if f.key == "hf_dataset")
+        return cls(fetch_failure(record), hub, tuple(titles), tuple(collections))
+
+
 class Lineage:
     """Computes effective terms for every record of a collection, memoized."""
 
-    def __init__(self, records: dict[str, Record], policy: Policy) -> None:
+    def __init__(
+        self, records: Mapping[str, Record], policy: Policy, links: Mapping[str, LinkFacts] | None = None
+    ) -> None:
+        """``links``: every record's :class:`LinkFacts` in the collection's order (default: read from ``records``,
+        which then need hold only the records the walk reaches)."""
         self.records = records
         self.policy = policy
         self._memo: dict[str, Effective] = {}
+        facts = links if links is not None else {rid: LinkFacts.of(r) for rid, r in records.items()}
         # the Hub matches repo ids case-insensitively, so links do too
-        self._failed = {rid: f for rid, r in records.items() if (f := fetch_failure(r)) is not None}
-        self._keys = {id_key(rid): rid for rid in records if rid not in self._failed}
+        self._failed = {rid: f.failure for rid, f in facts.items() if f.failure is not None}
+        self._keys = {id_key(rid): rid for rid in facts if rid not in self._failed}
         # DPI splits some Hub datasets into several records (or names them differently); each keeps the
         # Hub id as a sourced fact, so a link to that Hub id reaches the parts DPI audited
         self._parts: dict[str, list[str]] = {}
-        for rid, record in records.items():
-            for fact in record.facts:
-                if fact.key == "hf_dataset" and id_key(f"dataset:{fact.value}") != id_key(rid):
-                    self._parts.setdefault(id_key(f"dataset:{fact.value}"), []).append(rid)
+        for rid, fact in facts.items():
+            for value in fact.hf_datasets:
+                if id_key(f"dataset:{value}") != id_key(rid):
+                    self._parts.setdefault(id_key(f"dataset:{value}"), []).append(rid)
         # an upstream named by a variant of a record's id, title or Hub id ("cnn/daily mail", "mnli")
-        self._names = NameIndex({rid: r for rid, r in records.items() if rid not in self._failed})
+        self._names = NameIndex(
+            entries=((rid, f.titles, f.collections) for rid, f in facts.items() if rid not in self._failed)
+        )
 
     def find(self, target: str) -> str | None:
         """The id of the record a link points at (case-insensitive), or None when it has no record."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -60,10 +61,23 @@ class Match:
     how: str
 
 
+def name_entry(record: Record) -> tuple[list[str], list[str]]:
+    """What the index reads of a record beside its id: its titles and its DPI collection names."""
+    titles = [f.value for f in record.facts if f.key == "title" and f.value.strip()]
+    collections = [f.value for f in record.facts if f.key == "collection" and f.value.strip()]
+    return titles, collections
+
+
 class NameIndex:
     """Variant keys of every record's id, DPI title and Hub id, per kind."""
 
-    def __init__(self, records: dict[str, Record]) -> None:
+    def __init__(
+        self,
+        records: Mapping[str, Record] | None = None,
+        *,
+        entries: Iterable[tuple[str, Sequence[str], Sequence[str]]] = (),
+    ) -> None:
+        """Index ``records``, or ``entries`` (id, titles, collections: :func:`name_entry`) without the records."""
         # two tiers: a record's own id (and Hub id without owner) first, then its titles (a card's pretty_name,
         # DPI's Dataset Name); DPI's parts of a Hub dataset are reached by the lineage through their Hub-id facts
         self._ids: dict[tuple[str, str], set[str]] = {}
@@ -73,17 +87,17 @@ class NameIndex:
         # per unresolved link, a scan of every key made the review quadratic (78% of it at 5,000 records)
         self._initials: dict[tuple[str, str], list[str]] | None = None
         self._near: dict[str, list[str]] = {}
-        for rid, record in records.items():
+        if records is not None:
+            entries = ((rid, *name_entry(record)) for rid, record in records.items())
+        for rid, titles, collections in entries:
             kind, name = split_id(rid)
             names = [name]
             if "/" in name and not name.startswith(_NOT_HUB):
                 names.append(name.rsplit("/", 1)[1])  # the Hub id without its owner
             if name.startswith("dpi/"):
                 names.append(name.removeprefix("dpi/"))
-            titles = [f.value for f in record.facts if f.key == "title" and f.value.strip()]
-            for fact in record.facts:
-                if fact.key == "collection" and fact.value.strip():
-                    self._collections.setdefault(squash(fact.value), fact.value.strip())
+            for collection in collections:
+                self._collections.setdefault(squash(collection), collection.strip())
             for table, values in ((self._ids, names), (self._titles, titles)):
                 for value in values:
                     for key in variants(value):

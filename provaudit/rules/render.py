@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -25,9 +26,19 @@ from provaudit.records.model import Finding, Severity
 from provaudit.resources import resource
 from provaudit.rules.conditions import KIND_LABELS, use_phrase
 from provaudit.rules.docs import DOC_PATH, rule_link, rule_title
-from provaudit.rules.report import Condition, EvidenceStep, RecordReview, ReviewReport
+from provaudit.rules.report import (
+    Condition,
+    EvidenceStep,
+    RecordReview,
+    ReviewReport,
+    json_document,
+    record_json,
+)
 
-FORMATS = ("text", "md", "html", "json", "sarif")
+if TYPE_CHECKING:
+    from provaudit.rules.review_cache import StreamedReview
+
+FORMATS = ("text", "md", "html", "json", "jsonl", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
@@ -371,7 +382,10 @@ def _context(report: ReviewReport, rules_doc: str) -> dict[str, Any]:
 def render(report: ReviewReport, fmt: str, *, rules_doc: str = DOC_PATH) -> str:
     """The report in one of FORMATS; ``rules_doc`` is where links to rule documentation point."""
     if fmt == "json":
-        return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        header = report.header() if report.has_header() else None
+        return "".join(json_document((record_json(r) for r in report.records), report.summary(), header))
+    if fmt == "jsonl":
+        return "".join(jsonl_line(record_json(r)) for r in report.records)
     if fmt == "sarif":
         return json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
     if fmt == "md":
@@ -379,6 +393,18 @@ def render(report: ReviewReport, fmt: str, *, rules_doc: str = DOC_PATH) -> str:
     if fmt == "html":
         return _html(report, rules_doc)
     return _text(report)
+
+
+def jsonl_line(record: str) -> str:
+    """One record's review (:func:`~provaudit.rules.report.record_json`) as one line of JSON Lines."""
+    return json.dumps(json.loads(record), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def stream(review: StreamedReview, fmt: str) -> Iterator[str]:
+    """A cached review as ``json`` (the same text as :func:`render`) or ``jsonl`` (one record per line), in pieces."""
+    if fmt == "jsonl":
+        return (jsonl_line(text) for text in review.fragments())
+    return json_document(review.fragments(), review.summary(), review.header.header())
 
 
 def header_lines(report: ReviewReport) -> list[tuple[str, str]]:

@@ -6,7 +6,9 @@ read the same objects.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,7 +20,7 @@ from provaudit.rules.authority import PROSE_FIELD, prose_location
 
 class DeclaredLicense(BaseModel):
     raw: str
-    expression: str | None
+    expression: str | None = None  # None: not read as SPDX (left out of the JSON)
     # "README.md:3 [license]", "LICENSE [text]", "https://... [Licenses]"; a licence read from a sentence of a
     # card's body says "card_prose" and keeps its place in `location` and the sentence in `quote`
     source: str
@@ -136,26 +138,10 @@ class ReviewReport(BaseModel):
     as_of: ScanRef | None = None  # review --as-of: the store as it was right after this scan
 
     def summary(self) -> dict[str, Any]:
-        uses = Counter(r.use.value for r in self.records)
-        severities = Counter(f.severity.value for r in self.records for f in r.findings)
-        rules = Counter(f.rule for r in self.records for f in r.findings)
-        return {
-            "policy": self.policy,
-            "records": len(self.records),
-            "use": {u.value: uses.get(u.value, 0) for u in Use},
-            "with_conditions": sum(1 for r in self.records if r.conditions),
-            "attribution_required": sum(1 for r in self.records if r.attribution),
-            "share_alike": sum(1 for r in self.records if r.share_alike),
-            "incomplete": sum(1 for r in self.records if not r.complete),
-            "findings": {s.value: severities.get(s.value, 0) for s in Severity},
-            "rules": dict(sorted(rules.items())),
-        }
+        return summarize(self.policy, (tally(r) for r in self.records))
 
     def count_at_or_above(self, level: str) -> int:
-        if level == "never":
-            return 0
-        rank = Severity(level).rank
-        return sum(1 for r in self.records for f in r.findings if f.severity.rank >= rank)
+        return count_at_or_above((tally(r) for r in self.records), level)
 
     def to_json(self) -> dict[str, Any]:
         records = []
@@ -163,9 +149,12 @@ class ReviewReport(BaseModel):
             item = r.model_dump(mode="json", exclude_none=True)
             records.append(item)
         out: dict[str, Any] = {"records": records, "summary": self.summary()}
-        if self.generated or self.store or self.scans:
+        if self.has_header():
             out["header"] = self.header()
         return out
+
+    def has_header(self) -> bool:
+        return bool(self.generated or self.store or self.scans)
 
     def header(self) -> dict[str, Any]:
         """Date, store, scans, policy and tool: what a reader needs to know which review this is."""
@@ -179,3 +168,75 @@ class ReviewReport(BaseModel):
         if self.as_of is not None:
             header["as_of"] = self.as_of.model_dump(mode="json", exclude_none=True)
         return header
+
+
+# --- the parts of a report, for a review streamed record by record (provaudit.rules.review_cache) ---------
+
+# what the summary counts of one record: use, has conditions, attribution, share-alike, complete, findings
+Tally = tuple[str, bool, bool, bool, bool, list[tuple[str, str]]]
+
+
+def tally(review: RecordReview) -> Tally:
+    """What :func:`summarize` counts of one record's review."""
+    findings = [(f.rule, f.severity.value) for f in review.findings]
+    return review.use.value, bool(review.conditions), review.attribution, review.share_alike, review.complete, findings
+
+
+def summarize(policy: str, tallies: Iterable[Tally]) -> dict[str, Any]:
+    """The report's summary: records per use category, obligations, incomplete lineages, findings."""
+    uses: Counter[str] = Counter()
+    severities: Counter[str] = Counter()
+    rules: Counter[str] = Counter()
+    records = conditions = attribution = share_alike = incomplete = 0
+    for use, conditional, attributed, shared, complete, findings in tallies:
+        records += 1
+        uses[use] += 1
+        conditions += conditional
+        attribution += attributed
+        share_alike += shared
+        incomplete += not complete
+        for rule, severity in findings:
+            rules[rule] += 1
+            severities[severity] += 1
+    return {
+        "policy": policy,
+        "records": records,
+        "use": {u.value: uses.get(u.value, 0) for u in Use},
+        "with_conditions": conditions,
+        "attribution_required": attribution,
+        "share_alike": share_alike,
+        "incomplete": incomplete,
+        "findings": {s.value: severities.get(s.value, 0) for s in Severity},
+        "rules": dict(sorted(rules.items())),
+    }
+
+
+def count_at_or_above(tallies: Iterable[Tally], level: str) -> int:
+    """Findings at or above a severity (``never``: none), as ``--fail-on`` counts them."""
+    if level == "never":
+        return 0
+    rank = Severity(level).rank
+    return sum(1 for t in tallies for _, severity in t[5] if Severity(severity).rank >= rank)
+
+
+def record_json(review: RecordReview) -> str:
+    """One record's review as ``review --format json`` prints it (indented; not yet nested in the report)."""
+    return json.dumps(review.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
+
+
+def json_document(records: Iterable[str], summary: dict[str, Any], header: dict[str, Any] | None) -> Iterator[str]:
+    """The text of ``json.dumps(report.to_json(), indent=2)``, piece by piece, from each record's
+    :func:`record_json`: a report of 100,000 records is written without holding it whole."""
+    yield '{\n  "records": ['
+    first = True
+    for text in records:
+        yield ("\n    " if first else ",\n    ") + text.replace("\n", "\n    ")
+        first = False
+    yield ("]" if first else "\n  ]") + ',\n  "summary": ' + _nested(summary)
+    if header is not None:
+        yield ',\n  "header": ' + _nested(header)
+    yield "\n}\n"
+
+
+def _nested(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from provaudit import __version__
+import provaudit
 from provaudit.errors import InputError
 from provaudit.licenses.kb import Terms, terms_for
 from provaudit.records.model import BASE_RELATIONS, Finding, Record
 from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
 from provaudit.rules.conditions import conditions
-from provaudit.rules.engine import RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
+from provaudit.rules.engine import Rule, RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
 from provaudit.rules.lineage import NOT_A_LICENSE, Effective, Lineage
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport, ScanRef
-from provaudit.store.base import Store
+from provaudit.store.base import ScanInfo, Store
 
 _BASE_VALUES = {r.value for r in BASE_RELATIONS}
 
@@ -78,7 +78,7 @@ def _binding_base_licenses(record: Record, eff: Effective) -> list[str]:
     return out
 
 
-def _notices(record: Record, records: dict[str, Record], eff: Effective) -> list[str]:
+def _notices(record: Record, records: Mapping[str, Record], eff: Effective) -> list[str]:
     """Attribution notices to reproduce: one per record of the lineage whose terms require attribution.
 
     Each is a sentence that can be pasted into a release: title, publishers (merged by identity),
@@ -136,37 +136,49 @@ def review_records(
     rules = available_rules()
     report = ReviewReport(policy=chosen.name)
     for rid in sorted(by_id):
-        record = by_id[rid]
-        eff = lineage.effective(rid)
-        ctx = RuleContext(record=record, effective=eff, lineage=lineage, policy=chosen)
-        findings = [*record.findings, *eff.findings, *run_rules(ctx, rules), *(extra_findings or {}).get(rid, [])]
-        report.records.append(
-            RecordReview(
-                id=rid,
-                name=record.name,
-                kind=record.kind.value,
-                declared=[
-                    DeclaredLicense.of(c, authority(c).label)
-                    for c in record.claims
-                    if is_declaration(c) or chosen.counts(c)
-                ],
-                effective_license=eff.expression(),
-                use=eff.verdict,
-                attribution=eff.attribution,
-                share_alike=eff.share_alike,
-                no_derivatives=eff.no_derivatives,
-                use_restrictions=eff.use_restrictions,
-                conditions=conditions(eff.steps),
-                complete=eff.complete,
-                unresolved=eff.unresolved,
-                attribution_notices=_notices(record, by_id, eff),
-                upstream=sorted({s.record for s in eff.steps if s.record != rid}),
-                evidence=eff.steps,
-                findings=findings,
-                collections=_collections(record),
-            )
-        )
+        report.records.append(review_one(rid, lineage, rules, (extra_findings or {}).get(rid, [])))
     return report
+
+
+def review_one(rid: str, lineage: Lineage, rules: list[Rule], extra: list[Finding]) -> RecordReview:
+    """One record's review: its verdict through the lineage (``lineage.records`` holds it), rules run on it."""
+    chosen = lineage.policy
+    record = lineage.records[rid]
+    eff = lineage.effective(rid)
+    ctx = RuleContext(record=record, effective=eff, lineage=lineage, policy=chosen)
+    findings = [*record.findings, *eff.findings, *run_rules(ctx, rules), *extra]
+    return RecordReview(
+        id=rid,
+        name=record.name,
+        kind=record.kind.value,
+        declared=[
+            DeclaredLicense.of(c, authority(c).label) for c in record.claims if is_declaration(c) or chosen.counts(c)
+        ],
+        effective_license=eff.expression(),
+        use=eff.verdict,
+        attribution=eff.attribution,
+        share_alike=eff.share_alike,
+        no_derivatives=eff.no_derivatives,
+        use_restrictions=eff.use_restrictions,
+        conditions=conditions(eff.steps),
+        complete=eff.complete,
+        unresolved=eff.unresolved,
+        attribution_notices=_notices(record, lineage.records, eff),
+        upstream=sorted({s.record for s in eff.steps if s.record != rid}),
+        evidence=eff.steps,
+        findings=findings,
+        collections=_collections(record),
+    )
+
+
+def extra_findings(store: Store, sparql_rules: Iterable[str | Path] = ()) -> dict[str, list[Finding]]:
+    """Findings the records do not hold: the SPARQL rules' (run on the store) and failed reads (PA016)."""
+    from provaudit.versions.observations import failed_reads
+
+    extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
+    for rid, failed in failed_reads(store).items():  # a verdict from old evidence says how old it is
+        extra.setdefault(rid, []).append(failed.finding())
+    return extra
 
 
 def review_store(
@@ -183,11 +195,7 @@ def review_store(
     """
     scans = store.scans()
     if as_of is None:
-        from provaudit.versions.observations import failed_reads
-
-        extra = run_sparql_rules(load_sparql_rules(sparql_rules), store.query) if sparql_rules else {}
-        for rid, failed in failed_reads(store).items():  # a verdict from old evidence says how old it is
-            extra.setdefault(rid, []).append(failed.finding())
+        extra = extra_findings(store, sparql_rules)
         report = review_records(list(store.records(light=True)), policy, extra_findings=extra)
     else:
         # versions builds on rules: imported on use, so rules never imports it at load time
@@ -200,11 +208,16 @@ def review_store(
         report = review_records(list(state_at(store, at).records.values()), policy)
         scans = scans[: scans.index(at) + 1]
         report.as_of = ScanRef(id=at.iri.rsplit("/", 1)[-1], started=at.started, ended=at.ended)
+    stamp(report, store, scans)
+    return report
+
+
+def stamp(report: ReviewReport, store: Store, scans: list[ScanInfo]) -> None:
+    """Fill the report's header: when it was made, of which store and scans, by which provaudit."""
     report.generated = datetime.now(UTC).isoformat(timespec="seconds")
     report.store = _store_name(store)
     report.scans = [ScanRef(id=s.iri.rsplit("/", 1)[-1], started=s.started, ended=s.ended) for s in scans]
-    report.tool = f"provaudit {__version__}"
-    return report
+    report.tool = f"provaudit {provaudit.__version__}"
 
 
 def _store_name(store: Store) -> str | None:

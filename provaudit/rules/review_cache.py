@@ -1,0 +1,446 @@
+"""Reviews kept between runs: a review of an unchanged store reads them, a changed record costs its own review
+and its descendants'.
+
+The cache is derived data in one SQLite file in the store's folder (``review-cache.sqlite``): safe to delete,
+never the source of truth, never written into the append-only store. A missing, unreadable or corrupted file
+is rebuilt (every row carries a checksum, read before anything is printed); a store the user cannot write
+beside is reviewed with the cache in memory.
+
+One row per record and *context* (policy, rules, record limits, provaudit version and the fingerprint of its
+code and licence data): the record's revision, the revisions of every record its review read (its lineage),
+its review as ``review --format json`` prints it, and what the summary counts of it. A row stays valid while
+those revisions are current. Links that reach no record exactly (resolved by name, DPI parts, unresolved) also
+depend on every record's names: a row that followed one is redone when any record's id, titles, Hub-id facts
+or fetch failure changed. Which records a lineage walk sees first can change a cycle's or a depth limit's
+report, so a collection with either is reviewed whole when anything changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import provaudit
+from provaudit import limits
+from provaudit.records.model import Finding, Record
+from provaudit.rules.engine import available_rules
+from provaudit.rules.lineage import Effective, Lineage, LinkFacts
+from provaudit.rules.policy import Policy, load_policy
+from provaudit.rules.report import RecordReview, ReviewReport, Tally, count_at_or_above, record_json, summarize, tally
+from provaudit.rules.review import extra_findings, review_one, stamp
+from provaudit.store.base import Store
+
+CACHE_NAME = "review-cache.sqlite"
+_SCHEMA = 1  # the table layout; a file with another one is rebuilt
+_DEPTH_LIMIT = "beyond the lineage depth limit"
+
+
+class CacheBroken(Exception):
+    """The cache file cannot be trusted (unreadable, wrong layout, a checksum that does not match)."""
+
+
+class _Busy(Exception):
+    """Another process holds the cache file's write lock."""
+
+
+@dataclass
+class _Row:
+    rid: str
+    revision: str
+    deps: dict[str, str]  # record id -> the revision its review read
+    links: str  # LinkFacts as JSON
+    open: bool  # followed a link that reaches no record exactly: depends on every record's names
+    extra: str  # digest of the findings added from outside the records (SPARQL rules, failed reads)
+
+
+@dataclass
+class StreamedReview:
+    """A whole store's review, read record by record from the cache (in record id order)."""
+
+    policy: str
+    header: ReviewReport  # only the header fields are filled
+    db: sqlite3.Connection
+    context: str
+    ids: set[str] | None = None  # the records asked for (None: all)
+    recomputed: int = 0  # records reviewed in this run; the rest were read from the cache
+    cached: int = 0
+    _tallies: list[Tally] = field(default_factory=list)
+
+    def _rows(self, columns: str) -> Iterator[tuple[str, ...]]:
+        rows = self.db.execute(
+            f"SELECT rid, {columns} FROM review WHERE ctx = ? AND rid != '' ORDER BY rid", (self.context,)
+        )
+        for row in rows:
+            if self.ids is None or row[0] in self.ids:
+                yield row
+
+    def fragments(self) -> Iterator[str]:
+        """Each record's review as ``review --format json`` nests it (:func:`~provaudit.rules.report.record_json`)."""
+        for _, text in self._rows("json"):
+            yield text
+
+    def tallies(self) -> list[Tally]:
+        if not self._tallies:
+            for _, text in self._rows("tally"):
+                use, conditions, attribution, share_alike, complete, findings = json.loads(text)
+                self._tallies.append(
+                    (use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings])
+                )
+        return self._tallies
+
+    def count(self) -> int:
+        """How many records the review holds (those asked for)."""
+        return len(self.tallies())
+
+    def summary(self) -> dict[str, object]:
+        return summarize(self.policy, self.tallies())
+
+    def count_at_or_above(self, level: str) -> int:
+        return count_at_or_above(self.tallies(), level)
+
+    def report(self) -> ReviewReport:
+        """The whole report as objects (for the text, Markdown, HTML and SARIF formats)."""
+        report = self.header.model_copy()
+        report.records = [RecordReview.model_validate_json(text) for text in self.fragments()]
+        return report
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def context_key(policy: Policy) -> str:
+    """What every cached review depends on beside the records: policy, rules, limits, provaudit's code and data."""
+    from importlib.metadata import entry_points
+
+    from provaudit.resources import resource_root
+
+    plugins = sorted(
+        f"{ep.name}={ep.value}@{ep.dist.version if ep.dist else ''}" for ep in entry_points(group="provaudit.rules")
+    )
+    # an editable install changes without a new version number: the code and licence data's file stamps count
+    package = Path(provaudit.__file__).resolve().parent
+    files = [*sorted(package.rglob("*.py")), *sorted((resource_root() / "data" / "licenses").rglob("*"))]
+    stamps = [(str(p.relative_to(p.anchor)), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file()]
+    blob = json.dumps(
+        {
+            "schema": _SCHEMA,
+            "version": provaudit.__version__,
+            "policy": policy.model_dump(mode="json"),
+            "rules": [r.rule_id for r in available_rules()],
+            "plugins": plugins,
+            "limits": [limits.MAX_EXPRESSION_TERMS, limits.MAX_UPSTREAMS],
+            "code": hashlib.sha256(repr(stamps).encode()).hexdigest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def review_cached(
+    store: Store,
+    policy: str | Policy = "default",
+    *,
+    sparql_rules: Iterable[str | Path] = (),
+    ids: Iterable[str] | None = None,
+    cache: Path | bool | None = True,
+) -> StreamedReview:
+    """Review the current revision of every record, redoing only what changed since the cached reviews.
+
+    ``cache``: True for the store's own file, a path, or False/None to keep it in memory (a cache-less review).
+    The result reads as :func:`provaudit.rules.review.review_store`'s report does, record by record.
+    """
+    chosen = policy if isinstance(policy, Policy) else load_policy(policy)
+    extra = extra_findings(store, sparql_rules)
+    where = _cache_path(store) if cache is True else (cache or None)
+    try:
+        result = _review(store, chosen, extra, _connect(where))
+    except _Busy:  # another review holds the file longer than we wait: this one keeps its cache in memory
+        result = _review(store, chosen, extra, _connect(None))
+    except CacheBroken:
+        if where is None:
+            raise
+        _remove(where)
+        result = _review(store, chosen, extra, _connect(where))
+    result.ids = set(ids) if ids is not None else None
+    scans = store.scans()
+    stamp(result.header, store, scans)
+    return result
+
+
+def _cache_path(store: Store) -> Path | None:
+    where = getattr(store, "path", None)
+    if not isinstance(where, Path) or not where.is_dir():  # a SPARQL server's store: kept in memory
+        return None
+    return where / CACHE_NAME
+
+
+def _remove(path: Path) -> None:
+    for name in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            name.unlink()
+
+
+def _connect(path: Path | None) -> sqlite3.Connection:
+    """The cache database; in memory when there is no file or it cannot be opened for writing."""
+    if path is not None:
+        try:
+            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            _prepare(db)
+            return db
+        except sqlite3.DatabaseError:
+            _remove(path)  # not a database, or not this layout: derived data, rebuilt
+            try:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                _prepare(db)
+                return db
+            except (sqlite3.DatabaseError, OSError):
+                pass
+        except OSError:
+            pass
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    _prepare(db)
+    return db
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version not in (0, _SCHEMA):
+        raise sqlite3.DatabaseError(f"review cache layout {version}, not {_SCHEMA}")
+    db.execute("PRAGMA journal_mode = DELETE")
+    db.execute("PRAGMA synchronous = OFF")  # derived data: a torn write is detected and rebuilt
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS review (ctx TEXT, iri TEXT, rid TEXT, revision TEXT, deps TEXT, links TEXT, "
+        "open INTEGER, extra TEXT, tally TEXT, json TEXT, crc INTEGER, PRIMARY KEY (ctx, iri))"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS review_rid ON review (ctx, rid)")
+    db.execute("CREATE TABLE IF NOT EXISTS context (ctx TEXT PRIMARY KEY, names TEXT, whole INTEGER)")
+    db.execute(f"PRAGMA user_version = {_SCHEMA}")
+
+
+def _crc(*parts: str) -> int:
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(part.encode("utf-8", "surrogatepass") + b"\0", crc)
+    return crc
+
+
+def _links_json(facts: LinkFacts) -> str:
+    return json.dumps(
+        [
+            facts.failure.model_dump(mode="json") if facts.failure else None,
+            facts.hf_datasets,
+            facts.titles,
+            facts.collections,
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _links_of(text: str) -> LinkFacts:
+    failure, hub, titles, collections = json.loads(text)
+    return LinkFacts(
+        Finding.model_validate(failure) if failure else None, tuple(hub), tuple(titles), tuple(collections)
+    )
+
+
+def _extra_digest(findings: list[Finding]) -> str:
+    if not findings:
+        return ""
+    text = json.dumps([f.model_dump(mode="json") for f in findings], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _Records(Mapping[str, Record]):
+    """The collection's records by id, each read from the store when the review first needs it."""
+
+    def __init__(self, store: Store, revisions: dict[str, str], loaded: dict[str, Record]) -> None:
+        self._store = store
+        self._revisions = revisions  # record id -> current revision, in the store's order
+        self._loaded = loaded
+        self.read: set[str] = set()  # ids read since the last reset: what one record's review depends on
+
+    def __getitem__(self, rid: str) -> Record:
+        record = self._loaded.get(rid)
+        if record is None:
+            if rid not in self._revisions:
+                raise KeyError(rid)
+            record = self._store.record_at(self._revisions[rid], light=True)
+            if record is None:
+                raise KeyError(rid)
+            self._loaded[rid] = record
+        self.read.add(rid)
+        return record
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._revisions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._revisions)
+
+    def __len__(self) -> int:
+        return len(self._revisions)
+
+
+def _review(store: Store, policy: Policy, extra: dict[str, list[Finding]], db: sqlite3.Connection) -> StreamedReview:
+    context = context_key(policy)
+    try:
+        return _update(store, policy, extra, db, context)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise _Busy(str(exc)) from exc
+        raise CacheBroken(str(exc)) from exc
+    except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+        db.close()
+        raise CacheBroken(str(exc)) from exc
+
+
+def _update(
+    store: Store, policy: Policy, extra: dict[str, list[Finding]], db: sqlite3.Connection, context: str
+) -> StreamedReview:
+    current = store.current_revisions()  # record IRI -> revision IRI
+    db.execute("BEGIN IMMEDIATE")  # one writer at a time; a reader waits for a consistent cache
+    cached: dict[str, _Row] = {}
+    for iri, rid, revision, deps, links, is_open, extra_digest, tally_text, text, crc in db.execute(
+        "SELECT iri, rid, revision, deps, links, open, extra, tally, json, crc FROM review WHERE ctx = ?", (context,)
+    ):
+        if _crc(iri, rid, revision, deps, links, str(is_open), extra_digest, tally_text, text) != crc:
+            raise CacheBroken(f"review cache row of {iri}: checksum mismatch")
+        cached[iri] = _Row(rid, revision, json.loads(deps), links, bool(is_open), extra_digest)
+    names_before, whole_before = db.execute(
+        "SELECT names, whole FROM context WHERE ctx = ?", (context,)
+    ).fetchone() or (
+        None,
+        0,
+    )
+
+    # which records are new or changed: read them (the others' ids and link facts come from the cache)
+    loaded: dict[str, Record] = {}
+    revisions: dict[str, str] = {}  # record id -> revision, in the store's order (record IRI)
+    iri_of: dict[str, str] = {}
+    facts: dict[str, str] = {}  # record id -> LinkFacts JSON
+    changed: set[str] = set()
+    gc.freeze()  # what is loaded stays: the collector need not walk it again and again
+    gc.disable()
+    try:
+        for iri in sorted(current):
+            revision = current[iri]
+            row = cached.get(iri)
+            if row is not None and row.revision == revision:
+                if row.rid:
+                    revisions[row.rid], iri_of[row.rid], facts[row.rid] = revision, iri, row.links
+                continue
+            record = store.record_at(revision, light=True)
+            if record is None:  # a revision without a record (foreign data): nothing to review
+                cached[iri] = _Row("", revision, {}, "", False, "")
+                db.execute(
+                    "INSERT OR REPLACE INTO review VALUES (?, ?, '', ?, '{}', '', 0, '', '', '', ?)",
+                    (context, iri, revision, _crc(iri, "", revision, "{}", "", "0", "", "", "")),
+                )
+                continue
+            loaded[record.id] = record
+            revisions[record.id], iri_of[record.id] = revision, iri
+            facts[record.id] = _links_json(LinkFacts.of(record))
+            changed.add(record.id)
+        names = hashlib.sha256(json.dumps(list(facts.items()), ensure_ascii=False).encode()).hexdigest()
+        removed = {row.rid for iri, row in cached.items() if iri not in current and row.rid}
+        changed |= removed
+        digests = {rid: _extra_digest(found) for rid, found in extra.items() if rid in revisions}
+        stale = set(changed)
+        for row in cached.values():
+            if not row.rid or row.rid not in revisions or row.rid in stale:
+                continue
+            if (
+                any(revisions.get(d) != rev for d, rev in row.deps.items())
+                or (row.open and names != names_before)
+                or digests.get(row.rid, "") != row.extra
+            ):
+                stale.add(row.rid)
+        stale &= set(revisions)
+        if whole_before and (stale or removed):  # the cache holds a cycle or a depth limit: all is redone
+            stale = set(revisions)
+        args = (store, policy, extra, db, context, revisions, iri_of, facts, loaded)
+        reviewed = _recompute(*args, stale)
+        if reviewed is None:  # a cycle or a depth limit appeared: their report depends on the whole walk
+            reviewed = _recompute(*args, set(revisions))
+        assert reviewed is not None  # a whole review is never refused
+        whole = reviewed.order_dependent if reviewed.count == len(revisions) else bool(whole_before)
+        gone = [(context, iri) for iri, row in cached.items() if iri not in current]
+        db.executemany("DELETE FROM review WHERE ctx = ? AND iri = ?", gone)
+        db.execute("INSERT OR REPLACE INTO context VALUES (?, ?, ?)", (context, names, int(whole)))
+        db.execute("COMMIT")
+    finally:
+        gc.enable()
+    result = StreamedReview(policy=policy.name, header=ReviewReport(policy=policy.name), db=db, context=context)
+    result.recomputed = reviewed.count
+    result.cached = len(revisions) - reviewed.count
+    return result
+
+
+@dataclass
+class _Recomputed:
+    count: int
+    order_dependent: bool
+
+
+def _recompute(
+    store: Store,
+    policy: Policy,
+    extra: dict[str, list[Finding]],
+    db: sqlite3.Connection,
+    context: str,
+    revisions: dict[str, str],
+    iri_of: dict[str, str],
+    facts: dict[str, str],
+    loaded: dict[str, Record],
+    stale: set[str],
+) -> _Recomputed | None:
+    """Review the stale records (in id order, as a whole review does) and write their rows.
+
+    None: a record reached a cycle or the depth limit while the rest were taken from the cache; the caller
+    reviews the whole collection instead.
+    """
+    if not stale:
+        return _Recomputed(0, False)
+    records = _Records(store, revisions, loaded)
+    lineage = Lineage(records, policy, {rid: _links_of(text) for rid, text in facts.items()})
+    rules = available_rules()
+    exact = {rid for rid in revisions if lineage.find(rid) == rid}
+    order_dependent = False
+    for rid in sorted(stale):
+        records.read = set()
+        found = extra.get(rid, [])
+        review = review_one(rid, lineage, rules, found)
+        eff = lineage.effective(rid)
+        if _order_dependent(eff):
+            if len(stale) < len(revisions):
+                return None  # the rows written so far are rewritten by the whole review
+            order_dependent = True
+        read = records.read | {s.record for s in eff.steps if s.record in revisions}
+        record = records[rid]
+        read |= {t for link in record.upstream if (t := link.target) in exact}
+        is_open = any(link.target not in exact for dep in read | {rid} for link in records[dep].upstream)
+        deps = json.dumps({d: revisions[d] for d in sorted(read)}, ensure_ascii=False)
+        tally_text = json.dumps(tally(review), ensure_ascii=False)
+        text = record_json(review)
+        iri, revision, links, digest = iri_of[rid], revisions[rid], facts[rid], _extra_digest(found)
+        crc = _crc(iri, rid, revision, deps, links, str(int(is_open)), digest, tally_text, text)
+        db.execute(
+            "INSERT OR REPLACE INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (context, iri, rid, revision, deps, links, int(is_open), digest, tally_text, text, crc),
+        )
+    return _Recomputed(len(stale), order_dependent)
+
+
+def _order_dependent(eff: Effective) -> bool:
+    """A cycle's or the depth limit's report names the path the walk took: it depends on where it started."""
+    return any(f.rule == "PA110" for f in eff.findings) or any(
+        (u.reason or "").startswith(_DEPTH_LIMIT) for u in eff.unresolved
+    )
