@@ -222,18 +222,37 @@ class Bench:
         self.figures: list[Figure] = []
         self.facts: dict[str, Any] = {}
         self.hf = args.corpus / "hf"
+        self.commit = ""
 
     def phase(self, label: str, cmd: list[str], *, check: bool = True, limited: bool = False) -> Run:
         """One step in its own process; printed as it ends. ``limited``: subject to --mem-limit/--timeout."""
         limits = {"mem_limit_gib": self.args.mem_limit, "timeout": self.args.timeout} if limited else {}
         got = run(cmd, check=check, **limits)
         self.runs[label] = got
+        self.save(complete=False)  # a long run that is stopped keeps what it measured
         print(
             f"  {label:<44}{got.seconds:9.2f} s wall {got.cpu:8.2f} s CPU {got.peak_mb:7.0f} MB "
             f"(tree {got.tree_mb:6.0f} MB)  load {got.load:.1f}" + (f"  {got.killed}" if got.killed else ""),
             flush=True,
         )
         return got
+
+    def save(self, *, complete: bool) -> None:
+        """The figures and runs so far as JSON (--json); "complete" false while the run goes on."""
+        if not self.args.json:
+            return
+        self.args.json.parent.mkdir(parents=True, exist_ok=True)
+        figures = [{**asdict(f), "ratio": None if f.goal is None else f.ratio, "met": f.met} for f in self.figures]
+        data = {
+            "machine": machine(),
+            "commit": self.commit,
+            "records": self.args.records,
+            "complete": complete,
+            "figures": figures,
+            "runs": {k: {**asdict(v), "out": v.out[-400:]} for k, v in self.runs.items()},
+            "facts": self.facts,
+        }
+        self.args.json.write_text(json.dumps(data, indent=1))
 
     def figure(self, *a: Any, **k: Any) -> None:
         self.figures.append(Figure(*a, **k))
@@ -786,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="provaudit-bench-all-"))
     bench = Bench(args, work)
+    bench.commit = commit.stdout.strip()
     started = time.perf_counter()
     try:
         for name in PHASES:
@@ -808,23 +828,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.0f} s in all; load average at the end "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "machine": machine(),
-                    "commit": commit.stdout.strip(),
-                    "records": args.records,
-                    "figures": [
-                        {**asdict(f), "ratio": None if f.goal is None else f.ratio, "met": f.met} for f in bench.figures
-                    ],
-                    "runs": {k: {**asdict(v), "out": v.out[-400:]} for k, v in bench.runs.items()},
-                    "facts": bench.facts,
-                },
-                indent=1,
-            )
-        )
+    bench.save(complete=True)
     return 0
 
 
