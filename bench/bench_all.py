@@ -18,10 +18,11 @@ Phases (``--only`` picks some), each provaudit command in its own process, as a 
   then one card changed, scanned again and the site rebuilt into the same folder;
 * ``scale``: for each size of ``--records`` (comma-separated), that many record folders (hard links
   to the cards, each its own record), and in order: the read+parse floor of those files; ``scan``; the
-  store's quads dumped to N-Quads and bulk-loaded by pyoxigraph in a fresh process (the load floor:
-  into ``Store()`` in memory and into a new on-disk store); the unchanged re-scan; ``review`` cold and
-  again with nothing changed; ``site`` cold; then one record's card changed, re-scanned, and
-  ``review`` and ``site`` run again (the incremental figures).
+  unchanged re-scan; ``review`` cold and again with nothing changed; one record's card changed,
+  re-scanned and ``review`` again; the load floor (the first scan's quads, dumped to N-Quads, bulk-loaded
+  by pyoxigraph in a fresh process into ``Store()`` in memory and into a new on-disk store); ``site``
+  cold; another card changed, re-scanned, and ``site`` again into the same folder. Interrupted (Ctrl-C,
+  SIGINT), the run stops the running step and prints the figures of the steps that ended.
 
 Every step reports wall seconds, CPU seconds (user + system of the process and its children), the
 peak resident memory of its largest process (``wait4``) and of the whole process tree (proportional
@@ -145,7 +146,13 @@ def run(cmd: list[str], *, check: bool = True, mem_limit_gib: float = 0.0, timeo
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C or SIGINT to the bench: stop the step too, not leave it running
+            stop("interrupted")
+            os.wait4(proc.pid, 0)
+            done.set()
+            raise
         seconds = time.perf_counter() - start
         done.set()
         sampler.join()
@@ -223,6 +230,7 @@ class Bench:
         self.facts: dict[str, Any] = {}
         self.hf = args.corpus / "hf"
         self.commit = ""
+        self.interrupted = False
 
     def phase(self, label: str, cmd: list[str], *, check: bool = True, limited: bool = False) -> Run:
         """One step in its own process; printed as it ends. ``limited``: subject to --mem-limit/--timeout."""
@@ -369,7 +377,7 @@ class Bench:
         out = self.work / "site"
         cold = self.phase("site, cold", provaudit("site", "--out", str(out), "--store", store), limited=True)
         records, pages = site_counts(cold.out, out)
-        change_one(collection)
+        change_one(collection, 0)
         rescan = self.phase(
             "re-scan, one card changed",
             provaudit("scan", str(collection), "--no-digests", "--store", store, "--fail-on", "never", *self.jobs()),
@@ -407,6 +415,8 @@ class Bench:
             self.scale_at(n)
 
     def scale_at(self, n: int) -> None:
+        """The scale steps at n records; the figures of those that ran even when the run is interrupted
+        (Ctrl-C or SIGINT: the step running is stopped, the table printed)."""
         work = self.work / f"scale-{n}"
         collection = work / "collection"
         start = time.perf_counter()
@@ -415,55 +425,68 @@ class Bench:
         print(
             f"scale: {n:,} record folders, {files:,} files (built in {time.perf_counter() - start:.0f} s)", flush=True
         )
-        s = f" {n:,}"
-        floor_s = self.read_parse_floor(collection, f"floor: read + parse{s}")
-        store = str(work / "store")
-        scan = ["scan", str(collection), "--no-digests", "--store", store, "--fail-on", "never", *self.jobs()]
-        first = self.phase(f"scan{s}", provaudit(*scan), limited=True)
-        load_floor = self.load_floor(work, store, n) if not self.args.no_load_floor else {}
-        again = self.phase(f"re-scan{s}, nothing changed", provaudit(*scan)) if not self.args.no_rescan else None
-        review_out = str(work / "review.json")
-        review = ["review", "--format", "json", "--out", review_out, "--store", store, "--fail-on", "never"]
-        cold = self.phase(f"review{s}, cold", provaudit(*review), limited=True)
-        warm = self.phase(f"review{s}, again, nothing changed", provaudit(*review), limited=True)
-        out = work / "site"
-        site = self.phase(f"site{s}, cold", provaudit("site", "--out", str(out), "--store", store), limited=True)
-        records, pages = site_counts(site.out, out)
-        changed = change_one(collection)
-        rescan = self.phase(f"re-scan{s}, one record changed", provaudit(*scan))
-        review_one = self.phase(f"review{s}, one record changed", provaudit(*review), limited=True)
-        site_one = self.phase(
-            f"site{s}, one record changed", provaudit("site", "--out", str(out), "--store", store), limited=True
-        )
-        self.facts[f"scale_{n}"] = {
-            "files": files,
-            "floor_s": floor_s,
-            "store_mb": sum(f.stat().st_size for f in Path(store).rglob("*") if f.is_file()) / 1e6,
-            "site_records": records,
-            "site_pages": pages,
-            "changed": changed,
-            **load_floor,
-        }
-        self.scale_figures(n, floor_s, load_floor, first, again, cold, warm, site, pages, rescan, review_one, site_one)
+        got: dict[str, Any] = {"pages": 0, "load_floor": {}}
+        facts: dict[str, Any] = {"files": files, "changed": []}
+        self.facts[f"scale_{n}"] = facts
+        try:
+            self.scale_steps(n, work, collection, got, facts)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            print(f"  interrupted: the figures at {n:,} records below are those of the steps that ended", flush=True)
+        self.scale_figures(n, got)
         if not self.args.keep:
             shutil.rmtree(work, ignore_errors=True)
+        if self.interrupted:
+            raise KeyboardInterrupt
 
-    def scale_figures(
-        self,
-        n: int,
-        floor_s: float,
-        load_floor: dict[str, float],
-        first: Run,
-        again: Run | None,
-        cold: Run,
-        warm: Run,
-        site: Run,
-        pages: int,
-        rescan: Run,
-        review_one: Run,
-        site_one: Run,
-    ) -> None:
-        """The issue's rows at n records, in the issue's order, with the floors of the same run."""
+    def scale_steps(self, n: int, work: Path, collection: Path, got: dict[str, Any], facts: dict[str, Any]) -> None:
+        """Run the steps in an order that puts the scan and review rows first (a long run stopped early has
+        them), filling ``got`` as each ends."""
+        s = f" {n:,}"
+        got["floor_s"] = facts["floor_s"] = self.read_parse_floor(collection, f"floor: read + parse{s}")
+        store = str(work / "store")
+        scan = ["scan", str(collection), "--no-digests", "--store", store, "--fail-on", "never", *self.jobs()]
+        got["first"] = self.phase(f"scan{s}", provaudit(*scan), limited=True)
+        facts["store_mb"] = sum(f.stat().st_size for f in Path(store).rglob("*") if f.is_file()) / 1e6
+        nq = self.dump_quads(work, store, n) if not self.args.no_load_floor else None
+        if not self.args.no_rescan:
+            got["again"] = self.phase(f"re-scan{s}, nothing changed", provaudit(*scan))
+        review_out = str(work / "review.json")
+        review = ["review", "--format", "json", "--out", review_out, "--store", store, "--fail-on", "never"]
+        got["cold"] = self.phase(f"review{s}, cold", provaudit(*review), limited=True)
+        got["warm"] = self.phase(f"review{s}, again, nothing changed", provaudit(*review), limited=True)
+        facts["changed"].append(change_one(collection, 0))
+        got["rescan"] = self.phase(f"re-scan{s}, one record changed", provaudit(*scan))
+        got["review_one"] = self.phase(f"review{s}, one record changed", provaudit(*review), limited=True)
+        if nq:
+            got["load_floor"] = self.load_floor(work, nq, n)
+            facts.update(got["load_floor"])
+        out = work / "site"
+        got["site"] = self.phase(f"site{s}, cold", provaudit("site", "--out", str(out), "--store", store), limited=True)
+        facts["site_records"], got["pages"] = site_counts(got["site"].out, out)
+        facts["site_pages"] = got["pages"]
+        facts["changed"].append(change_one(collection, 1))  # another record: the site was built after the first
+        self.phase(f"re-scan{s}, another record changed", provaudit(*scan))
+        got["site_one"] = self.phase(
+            f"site{s}, one record changed", provaudit("site", "--out", str(out), "--store", store), limited=True
+        )
+
+    def scale_figures(self, n: int, got: dict[str, Any]) -> None:
+        """The issue's rows at n records, in the issue's order, with the floors of the same run (only the rows
+        whose steps ran)."""
+        if "floor_s" not in got:
+            return
+        floor_s: float = got["floor_s"]
+        load_floor: dict[str, float] = got["load_floor"]
+        first: Run | None = got.get("first")
+        again: Run | None = got.get("again")
+        cold: Run | None = got.get("cold")
+        warm: Run | None = got.get("warm")
+        rescan: Run | None = got.get("rescan")
+        review_one: Run | None = got.get("review_one")
+        site: Run | None = got.get("site")
+        site_one: Run | None = got.get("site_one")
+        pages: int = got["pages"]
         quads = load_floor.get("quads", 0)
         bulk = load_floor.get("disk_s", 0.0)
         floors = f"read+parse floor {floor_s:.2f} s CPU" + (
@@ -495,6 +518,8 @@ class Bench:
                     records=n,
                     row=f"floor: bulk load ({where})",
                 )
+        if first is None:
+            return
         self.at_scale(
             "scan, CPU",
             n,
@@ -549,6 +574,8 @@ class Bench:
                 load=again.load,
                 kind="memory",
             )
+        if cold is None or warm is None:
+            return
         self.at_scale(
             "review, cold, CPU",
             n,
@@ -571,6 +598,8 @@ class Bench:
             kind="memory",
             stopped=bool(cold.killed),
         )
+        if review_one is None or rescan is None:
+            return
         self.at_scale(
             "review after one changed record, CPU",
             n,
@@ -582,6 +611,8 @@ class Bench:
             load=review_one.load,
             stopped=bool(review_one.killed),
         )
+        if site is None:
+            return
         self.at_scale(
             "site, cold: pages per CPU-second",
             n,
@@ -605,6 +636,8 @@ class Bench:
             kind="memory",
             stopped=bool(site.killed),
         )
+        if site_one is None:
+            return
         self.at_scale(
             "site after one changed record, CPU",
             n,
@@ -626,12 +659,17 @@ class Bench:
         got = self.phase(label, cmd)
         return float(json.loads(got.out.strip().splitlines()[-1])["cpu"])
 
-    def load_floor(self, work: Path, store: str, n: int) -> dict[str, float]:
-        """The store's quads (as the first scan left them) dumped to N-Quads, then bulk-loaded by pyoxigraph
-        in a fresh process into ``Store()`` (memory) and into a new on-disk store: seconds timed inside."""
+    def dump_quads(self, work: Path, store: str, n: int) -> Path:
+        """The store's quads as the first scan left them, as N-Quads (not timed: the load floor's input)."""
         nq = work / "store.nq"
         me = [sys.executable, str(Path(__file__).resolve())]
         self.phase(f"dump the quads to N-Quads {n:,} (not a figure)", [*me, "--dump-quads", store, str(nq)])
+        return nq
+
+    def load_floor(self, work: Path, nq: Path, n: int) -> dict[str, float]:
+        """The first scan's quads bulk-loaded by pyoxigraph in a fresh process into ``Store()`` (memory) and
+        into a new on-disk store: CPU seconds timed inside it."""
+        me = [sys.executable, str(Path(__file__).resolve())]
         got: dict[str, float] = {}
         for where in ("memory", "disk"):
             target = ["--into", str(work / "bulk-store")] if where == "disk" else []
@@ -702,9 +740,9 @@ def site_counts(said: str, out: Path) -> tuple[int, int]:
     return 0, sum(1 for _ in out.rglob("*.html")) if out.is_dir() else 0
 
 
-def change_one(collection: Path) -> str:
-    """One record changes: the first dataset card gets a new license line (a copy replaces the hard link)."""
-    card = sorted((collection / "datasets").iterdir())[0] / "README.md"
+def change_one(collection: Path, index: int) -> str:
+    """One record changes: the index-th dataset card gets a new license line (a copy replaces the hard link)."""
+    card = sorted((collection / "datasets").iterdir())[index] / "README.md"
     text = card.read_text(encoding="utf-8")
     card.unlink()
     card.write_text(text.replace("---\n", "---\nlicense: apache-2.0\n", 1) if text.startswith("---") else text + "\n")
@@ -811,6 +849,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in PHASES:
             if name in only:
                 getattr(bench, name)()
+    except KeyboardInterrupt:
+        bench.interrupted = True
+        print("interrupted: the figures below are those of the steps that ended", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -828,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.0f} s in all; load average at the end "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    bench.save(complete=True)
+    bench.save(complete=not bench.interrupted)
     return 0
 
 
