@@ -380,9 +380,9 @@ def test_site_audit_page_and_collection_card_link_cells_to_the_catalog(tmp_path:
     report = review(records)
     out = tmp_path / "site"
     build_site(records, report, out, workers=1)
-    text = (out / "catalog.js").read_text()
-    catalog = json.loads(text.removeprefix("window.PROVAUDIT_CATALOG = ").rstrip().removesuffix(";"))
-    rows = [dict(zip(catalog["fields"], r, strict=True)) for r in catalog["rows"]]
+    from provaudit.site.shards import read_rows
+
+    rows = read_rows(out, "catalog")
     search_js = (ROOT / "site" / "static" / "search.js").read_text()
     assert 'name === "audit"' in search_js and "r[f.audit].indexOf(auditCell)" in search_js
 

@@ -19,7 +19,7 @@ from provaudit.records.model import AgentRef, Fact, Kind, Record, Source
 from provaudit.resources import resource
 from provaudit.rules.report import ReviewReport
 from provaudit.site import build as site_build
-from provaudit.site import contexts
+from provaudit.site import contexts, shards
 from provaudit.site.build import build_site, build_site_from_store
 from provaudit.site.commands import site as site_command
 from provaudit.site.markdown import relevel_headings, render_markdown
@@ -117,16 +117,17 @@ def test_links_resolve_and_pages_follow_the_csp(site: Path) -> None:
 def test_catalog_js_indexes_every_record(site: Path, records: list[Record]) -> None:
     text = (site / "catalog.js").read_text()
     assert text.startswith("window.PROVAUDIT_CATALOG = ")
-    data = json.loads(text.removeprefix("window.PROVAUDIT_CATALOG = ").rstrip().removesuffix(";"))
-    rows = [dict(zip(data["fields"], row, strict=True)) for row in data["rows"]]
+    index = json.loads(text.removeprefix("window.PROVAUDIT_CATALOG = ").rstrip().removesuffix(";"))
+    assert index["total"] == len(records) and [s["src"] for s in index["shards"]] == ["catalog/00000.js"]
+    rows = shards.read_rows(site, "catalog")
     assert sorted(r["id"] for r in rows) == sorted(r.id for r in records)
     for row in rows:
         assert (site / row["href"]).exists()
         assert row["use"] in {"commercial", "unspecified", "non-commercial", "academic-only"}
     anli = next(r for r in rows if r["id"] == "dataset:anli")
     assert anli["use"] == "non-commercial" and "CC-BY-NC-4.0" in anli["declared"]
-    index = (site / "index.html").read_text()
-    assert index.count('<tr><th scope="row">') == len(rows)  # all 16 (up to STATIC_ROWS) listed without JS
+    page = (site / "index.html").read_text()
+    assert page.count('<tr><th scope="row">') == len(rows)  # all 16 (up to STATIC_ROWS) listed without JS
 
 
 def test_record_page_shows_umr_card_provenance_and_audit(site: Path) -> None:

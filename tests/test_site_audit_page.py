@@ -7,7 +7,6 @@ of the chart taken at both widths and their label heights compared), and no word
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from provaudit import api
 from provaudit.collectors.base import CollectOptions
 from provaudit.site.build import build_site
 from provaudit.site.review import review
+from provaudit.site.shards import read_rows
 from tests import test_site_browser
 from tests.test_site_browser import Page
 
@@ -57,9 +57,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _catalog(site: Path) -> dict[str, dict[str, Any]]:
-    text = (site / "catalog.js").read_text(encoding="utf-8")
-    data = json.loads(text.removeprefix("window.PROVAUDIT_CATALOG = ").rstrip().removesuffix(";"))
-    return {row[0]: dict(zip(data["fields"], row, strict=True)) for row in data["rows"]}
+    return {row["id"]: row for row in read_rows(site, "catalog")}
 
 
 def test_an_unaudited_upstream_is_its_own_column(site: Path) -> None:

@@ -1,13 +1,15 @@
 """Build the static site: catalog, record pages, collection cards, audit page, card downloads.
 
 The site is plain files: it opens from ``file://`` on a laptop or from any static host. The data
-the catalog and audit filters need is embedded as ``catalog.js`` and ``findings.js`` (scripts that
-assign a global), since browsers refuse ``fetch()`` of local files. Pages work without JavaScript;
-scripts only add search, filters, paging, tabs and the theme toggle.
+the catalog and audit filters need is written as shards of rows (``catalog/NNNNN.js``, indexed by
+``catalog.js``; ``findings/`` and ``findings.js`` likewise: provaudit.site.shards), scripts that
+assign a global since browsers refuse ``fetch()`` of local files, loaded a page at a time. Pages
+work without JavaScript; scripts only add search, filters, paging, tabs and the theme toggle.
 
 Per page the work is small: templates are compiled once, graph layouts are cached by
 neighbourhood, Markdown renderings are cached between builds, and each page is streamed to its
-file as it renders. Record pages are rendered by forked worker processes, one per core.
+file as it renders. Record pages are rendered by forked worker processes, one per core. A rebuild
+renders only the record pages whose key changed (provaudit.site.incremental).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
-import json
 import multiprocessing
 import os
 import re
@@ -46,7 +47,7 @@ from provaudit.rules.lineage import OTHER
 from provaudit.rules.render import evidence_groups, expression_label, expression_names, humanize
 from provaudit.rules.report import RecordReview, ReviewReport
 from provaudit.rules.review import agent_key, merge_agents
-from provaudit.site import incremental, views
+from provaudit.site import incremental, shards, views
 from provaudit.site.charts import bar_chart
 from provaudit.site.graph import LineageIndex, render_svg
 from provaudit.site.markdown import RENDER_VERSION, render_raw, sanitize
@@ -87,7 +88,7 @@ def _html_safe_chars(text: str) -> str:
     return text
 
 
-GENERATED_DIRS = ("records", "collections", "downloads", "static")
+GENERATED_DIRS = ("records", "collections", "downloads", "static", "catalog", "findings")
 
 HistoryLookup = Callable[[str], list[RevisionInfo]] | Mapping[str, list[RevisionInfo]]
 
@@ -905,7 +906,7 @@ def _counted(values: Iterable[str]) -> list[tuple[str, int]]:
 
 
 def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
-    """The search index as a script assigning a global: loads from file:// where fetch() cannot."""
+    """The search index as shards of rows (provaudit.site.shards): a browser loads a page of rows at a time."""
     fields = [
         "id",
         "name",
@@ -924,9 +925,15 @@ def _write_catalog_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
         "href",
         "audit",
     ]
-    data = {"fields": fields, "rows": [[row[f] for f in fields] for row in rows]}
-    body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-    writer.text("catalog.js", f"window.PROVAUDIT_CATALOG = {body};\n")
+    i = {name: n for n, name in enumerate(fields)}
+    facets: dict[str, Callable[[list[Any]], Iterable[str]]] = {
+        "kind": lambda r: [r[i["kind"]]],
+        "license": lambda r: [r[i["effective"]] or "none"],
+        "use": lambda r: [r[i["use"]]],
+        "conditions": lambda r: r[i["conditions"]] or ["none"],
+        "collection": lambda r: r[i["collections"]],
+    }
+    shards.write(writer.text, "catalog", fields, ([row[f] for f in fields] for row in rows), facets)
 
 
 def _location(finding: Finding) -> str:
@@ -936,11 +943,19 @@ def _location(finding: Finding) -> str:
 
 
 def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
-    """Every finding for the audit page's filters, as a script assigning a global (like catalog.js)."""
+    """Every finding for the audit page's filters, as shards (like the catalog), most severe first."""
     fields = ["severity", "rule", "name", "kind", "href", "message", "source", "fix", "collections"]
-    data = {
-        "fields": fields,
-        "rows": [
+    i = {name: n for n, name in enumerate(fields)}
+    facets: dict[str, Callable[[list[Any]], Iterable[str]]] = {
+        "rule": lambda r: [r[i["rule"]]],
+        "severity": lambda r: [r[i["severity"]]],
+        "collection": lambda r: r[i["collections"]],
+    }
+    shards.write(
+        writer.text,
+        "findings",
+        fields,
+        (
             [
                 row["finding"].severity.value,
                 row["finding"].rule,
@@ -953,10 +968,9 @@ def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
                 row["collections"],
             ]
             for row in rows
-        ],
-    }
-    body = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
-    writer.text("findings.js", f"window.PROVAUDIT_FINDINGS = {body};\n")
+        ),
+        facets,
+    )
 
 
 def _collection_card(

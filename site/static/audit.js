@@ -1,19 +1,24 @@
-// Audit page: filters by rule, severity and collection over window.PROVAUDIT_FINDINGS (findings.js).
-// The page lists the first findings statically; this script renders the matching ones a page at a
-// time with DOM methods and textContent only, so no finding text is ever parsed as HTML.
+// Audit page: filters by rule, severity and collection over the findings' shards (findings.js is
+// their index, static/shards.js loads them). The page lists the first findings statically; this
+// script renders the matching ones a page at a time, loading only the shards that page needs, with
+// DOM methods and textContent only, so no finding text is ever parsed as HTML.
 (function () {
   "use strict";
-  var data = window.PROVAUDIT_FINDINGS;
+  var index = window.PROVAUDIT_FINDINGS;
+  var Shards = window.ProvauditShards;
   var form = document.getElementById("audit-filters");
   var table = document.getElementById("audit-table");
   var count = document.getElementById("audit-count");
   var more = document.getElementById("audit-more");
   var note = document.getElementById("audit-static-note");
-  if (!data || !form || !table) return;
-  var PAGE = 200;
+  if (!index || !Shards || !form || !table) return;
+  var PAGE = Shards.PAGE;
   var f = {};
-  data.fields.forEach(function (name, i) { f[name] = i; });
-  var matched = data.rows;
+  index.fields.forEach(function (name, i) { f[name] = i; });
+  var shards = new Shards(index, "", function (r) { return r; });
+  var query = null;
+  var filtered = false;
+  var busy = false;
   var limit = PAGE;
   var applied = null;
 
@@ -66,11 +71,13 @@
   }
 
   function render() {
+    busy = false;
+    var matched = query.matched;
     var body = document.createElement("tbody");
     matched.slice(0, limit).forEach(function (r) { body.appendChild(renderRow(r)); });
     table.replaceChild(body, table.tBodies[0]);
-    var total = data.rows.length;
-    var text = matched.length === total ? total + " findings" : matched.length + " of " + total + " findings";
+    var total = index.total;
+    var text = Shards.countText(query, total, filtered, "findings", "findings");
     if (matched.length > limit) text += " (showing the first " + limit + ")";
     count.textContent = text;
     if (more) more.hidden = matched.length <= limit;
@@ -81,12 +88,19 @@
     var key = [rule, severity, collection].join("\n");
     if (key === applied) return;
     applied = key;
-    matched = data.rows.filter(function (r) {
+    if (query) query.cancel();
+    filtered = Boolean(rule || severity || collection);
+    query = shards.query(function (facets) {
+      return (!rule || (facets.rule || []).indexOf(rule) >= 0) &&
+        (!severity || (facets.severity || []).indexOf(severity) >= 0) &&
+        (!collection || (facets.collection || []).indexOf(collection) >= 0);
+    }, function (r) {
       return (!rule || r[f.rule] === rule) && (!severity || r[f.severity] === severity) &&
         (!collection || r[f.collections].indexOf(collection) >= 0);
     });
     limit = PAGE;
-    render();
+    busy = true;
+    query.more(limit + 1, render);  // one more than a page: whether "Show more" has anything to show
   }
 
   form.addEventListener("change", apply);
@@ -94,8 +108,10 @@
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   if (more) {
     more.addEventListener("click", function () {
+      if (busy) return;
+      busy = true;
       limit += PAGE * 5;
-      render();
+      query.more(limit + 1, render);
     });
   }
   if (note) note.hidden = true;

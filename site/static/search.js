@@ -1,18 +1,20 @@
-// Catalog search and filters over window.PROVAUDIT_CATALOG (catalog.js, loaded as a script so that
-// it works from file:// where fetch() is refused). The page lists the first records statically (for
-// reading without JavaScript); this script renders the matching records a page at a time, built
-// with DOM methods and textContent only, so no catalog value is ever parsed as HTML.
+// Catalog search and filters over the catalog's shards (window.PROVAUDIT_CATALOG from catalog.js is
+// their index; static/shards.js loads them as scripts, which works from file:// where fetch() is
+// refused). The page lists the first records statically (for reading without JavaScript); this
+// script renders the matching records a page at a time, loading only the shards that page needs,
+// built with DOM methods and textContent only, so no catalog value is ever parsed as HTML.
 (function () {
   "use strict";
-  var data = window.PROVAUDIT_CATALOG;
+  var index = window.PROVAUDIT_CATALOG;
+  var Shards = window.ProvauditShards;
   var form = document.getElementById("catalog-filters");
   var table = document.getElementById("catalog");
   var count = document.getElementById("catalog-count");
   var more = document.getElementById("catalog-more");
   var note = document.getElementById("catalog-static-note");
   var empty = document.getElementById("catalog-empty");
-  if (!data || !form || !table) return;
-  var PAGE = 200;
+  if (!index || !Shards || !form || !table) return;
+  var PAGE = Shards.PAGE;
   var USE_LABELS = {
     "commercial": "commercial use",
     "unspecified": "unspecified",
@@ -21,14 +23,16 @@
   };
 
   var f = {};
-  data.fields.forEach(function (name, i) { f[name] = i; });
-  var records = data.rows.map(function (r) {
+  index.fields.forEach(function (name, i) { f[name] = i; });
+  var shards = new Shards(index, "", function (r) {
     var text = [r[f.id], r[f.name], r[f.title], r[f.publisher], r[f.effective], r[f.effective_names]]
       .concat(r[f.declared], r[f.declared_names].map(function (d) { return d[0]; }), r[f.collections])
       .join(" ").toLowerCase();
     return { row: r, text: text };
   });
-  var matched = records;
+  var query = null;
+  var filtered = false;
+  var busy = false;
   var limit = PAGE;
   // a cell of the declared-versus-actual table (audit page, collection cards): "source:declared",
   // e.g. #use=non-commercial&audit=huggingface:commercial; no form field, cleared by the reset button
@@ -101,12 +105,13 @@
   }
 
   function render() {
+    busy = false;
+    var matched = query.matched;
     var body = document.createElement("tbody");
     matched.slice(0, limit).forEach(function (rec) { body.appendChild(renderRow(rec.row)); });
     table.replaceChild(body, table.tBodies[0]);
-    var total = records.length;
-    var text = matched.length === total ? total + (total === 1 ? " record" : " records")
-      : matched.length + " of " + total + (total === 1 ? " record" : " records");
+    var total = index.total;
+    var text = Shards.countText(query, total, filtered, "record", "records");
     if (matched.length > limit) text += " (showing the first " + limit + ")";
     if (auditCell) {
       var unaudited = auditCell.indexOf("unaudited.") === 0;
@@ -118,6 +123,24 @@
     // no match: say so (and offer to clear) instead of showing an empty table
     if (empty) empty.hidden = matched.length > 0 || total === 0;
     table.hidden = matched.length === 0;
+  }
+
+  function has(values, value) {
+    return (values || []).indexOf(value) >= 0;
+  }
+
+  // whether a shard can hold a match, from the facet values its index entry lists
+  function mayMatch(facets, kind, lic, use, collection, conditions) {
+    if (kind && !has(facets.kind, kind)) return false;
+    if (lic && !has(facets.license, lic)) return false;
+    if (use && !has(facets.use, use)) return false;
+    if (collection && !has(facets.collection, collection)) return false;
+    if (conditions === "none" && !has(facets.conditions, "none")) return false;
+    if (conditions === "any" && !(facets.conditions || []).some(function (c) { return c !== "none"; })) return false;
+    if (conditions && conditions !== "any" && conditions !== "none" && !has(facets.conditions, conditions)) {
+      return false;
+    }
+    return true;
   }
 
   function matches(rec, q, kind, lic, use, findings, collection, conditions) {
@@ -153,12 +176,18 @@
     if (hash === applied) return;
     applied = hash;
     var q = form.q.value.toLowerCase().split(/\s+/).filter(Boolean);
-    matched = records.filter(function (rec) {
-      return matches(rec, q, form.kind.value, form.license.value, form.use.value,
-        form.findings.value, form.collection.value, form.conditions.value);
+    var kind = form.kind.value, lic = form.license.value, use = form.use.value, findings = form.findings.value;
+    var collection = form.collection.value, conditions = form.conditions.value;
+    if (query) query.cancel();
+    filtered = hash !== "";
+    query = shards.query(function (facets) {
+      return mayMatch(facets, kind, lic, use, collection, conditions);
+    }, function (rec) {
+      return matches(rec, q, kind, lic, use, findings, collection, conditions);
     });
     limit = PAGE;
-    render();
+    busy = true;
+    query.more(limit + 1, render);  // one more than a page: whether "Show more" has anything to show
     history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
   }
 
@@ -182,8 +211,10 @@
   form.addEventListener("submit", function (event) { event.preventDefault(); });
   if (more) {
     more.addEventListener("click", function () {
+      if (busy) return;
+      busy = true;
       limit += PAGE * 5;
-      render();
+      query.more(limit + 1, render);
     });
   }
   if (note) note.hidden = true;
