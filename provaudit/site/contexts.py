@@ -29,7 +29,8 @@ GLOBALS: dict[str, str] = {
 PAGES: dict[str, dict[str, str]] = {
     "index.html": {
         "rows": "catalog rows: id, name, title, kind, publisher, declared, effective, use, findings, worst, "
-        "collections, href, audit (the same fields, in this order, as the catalog shards, see provaudit.site.shards; audit: the record's "
+        "collections, href, audit (the same fields, in this order, as the catalog shards of "
+        "provaudit.site.shards; audit: the record's "
         "declared-versus-actual cells as source:declared, for the catalog's audit filter)",
         "facets": "filter options as (value, count) lists: kind, license, use, collection",
         "static_rows": "how many rows the page lists without JavaScript (search.js renders the others)",
