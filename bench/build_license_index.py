@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from provaudit.licenses._rules import (  # noqa: E402
     ALIAS,
+    CLUE,
     CONTINUOUS,
     FALSE_POSITIVE,
     NOTICE,
@@ -157,7 +158,7 @@ def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str
 
 def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> dict[str, int]:
     """Every active ScanCode rule and license text as word ids with its expression, flags and required
-    phrases (see provaudit/licenses/_rules.py); deprecated ones, intros and clues are left out. With
+    phrases (see provaudit/licenses/_rules.py); deprecated ones are left out. With
     *spdx_wheel*, the SPDX License List texts of ids the LicenseDB does not have are added."""
     keymap: dict[str, str] = {}
     generic: dict[str, list[str]] = {"unstated": [], "weak": []}
@@ -191,7 +192,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
             if n.startswith("licensedcode/data/rules/") and n.endswith(".RULE"):
                 front, body = split_front(z.read(n).decode("utf-8"))
                 m = simple_front(front)
-                if m.get("is_deprecated") == "yes" or "yes" in (m.get("is_license_intro"), m.get("is_license_clue")):
+                if m.get("is_deprecated") == "yes":
                     continue
                 named = re.search(r"^referenced_filenames:\n((?:\s+- .*\n?)+)", front, re.M)
                 if named:  # files a notice points at ("see COPYING"); a scan of a folder reads them
@@ -219,6 +220,8 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
             key = (m["license_expression"], tuple(rule_tokenize(body, stop)))
             if key in seen or (len(key[1]) < 2 and not any(c.isdigit() for c in body)):
                 continue  # a one-word name ("Glide", "Fair") reads as an English word
+            if not any(c.isalpha() for t in key[1] for c in t):
+                continue  # a name that is a version once stopwords are gone ("H2 1.0": "h2" is an HTML tag)
         else:
             seen.add(
                 (
@@ -254,6 +257,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
             | (TAG if m.get("is_license_tag") == "yes" else 0)
             | (CONTINUOUS if m.get("is_continuous") == "yes" else 0)
             | (ALIAS if m.get("alias") else 0)
+            | (CLUE if "yes" in (m.get("is_license_intro"), m.get("is_license_clue")) else 0)
         )
         rows["expr"].append(exprs.setdefault(expr, len(exprs)))
         rows["flags"].append(flags)

@@ -45,6 +45,9 @@ REFERENCE = 8
 TAG = 16
 CONTINUOUS = 32
 ALIAS = 64  # a license's name, short name or SPDX id, added by provaudit's build (not a ScanCode rule)
+# ScanCode's license intros and clues ("Please read the following license agreement"): matched and
+# reported as ScanCode does, never counted as the license of the text.
+CLUE = 128
 
 _WORD = re.compile(r"[^_\W]+\+?[^_\W]*", re.UNICODE)
 

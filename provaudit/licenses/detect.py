@@ -30,7 +30,17 @@ import numpy as np
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 from provaudit.errors import InputError
-from provaudit.licenses._rules import REFERENCE, TAG, TEXT, RuleIndex, RuleMatch, get_rule_index, tokenize_lines
+from provaudit.licenses._rules import (
+    CLUE,
+    REFERENCE,
+    TAG,
+    TEXT,
+    RuleIndex,
+    RuleMatch,
+    get_rule_index,
+    tokenize,
+    tokenize_lines,
+)
 
 __all__ = ["Detection", "LicenseMatch", "detect_file", "detect_text"]
 
@@ -51,7 +61,7 @@ class LicenseMatch:
     start_line: int  # 1-based, in the input text
     end_line: int
     matched_text: str  # the matched lines (trimmed to a reasonable length)
-    rule: str  # "full-text", "partial-text", "notice", "mention", "spdx-identifier"
+    rule: str  # "full-text", "partial-text", "notice", "mention", "spdx-identifier", "clue"
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -107,7 +117,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
     line_arr = np.asarray(line_of, dtype=np.int64)
     found: list[_Found] = []
     # An SPDX-License-Identifier line says its expression exactly: its words are not matched again.
-    for tag in _spdx_identifier_lines(lines):
+    for tag in _spdx_identifier_lines(lines, idx.stopwords):
         found.append(tag)
         ids[line_arr == tag.start] = -1
     rule_matches = idx.match(ids, tokens)
@@ -132,7 +142,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
         for f in found
     )
     generic = idx.meta["generic"]
-    granting = [m for m in matches if not _only(m.expression, generic["unstated"])]
+    granting = [m for m in matches if m.rule != "clue" and not _only(m.expression, generic["unstated"])]
     named = [m for m in granting if not _only(m.expression, [*generic["unstated"], *generic["weak"]])]
     # a named license wins over a catch-all (proprietary, other-permissive) found beside it
     granting = named or granting
@@ -195,7 +205,9 @@ class _Found:
 def _found(idx: RuleIndex, m: RuleMatch, line_arr: np.ndarray, tokens: list[str]) -> _Found:
     """A rule match as evidence: a license text (whole or partial), a notice, or a mention."""
     flags = int(idx.flags[m.rule])
-    if flags & TEXT:
+    if flags & CLUE:
+        kind = "clue"  # an intro or a hint ("see the license agreement"), not a license grant
+    elif flags & TEXT:
         kind = "full-text" if m.coverage >= 0.95 else "partial-text"
     elif flags & (REFERENCE | TAG):
         kind = "mention"
@@ -337,7 +349,23 @@ def _document_text(data: bytes) -> str | None:
     return None
 
 
-_SPDX_LINE = re.compile(r"SPDX-License-Identifier\s*:\s*(.+)", re.I)
+# ScanCode's reading of the words after "SPDX-License-Identifier:" (misspelt too: "SPDZ-Licence-Identifer").
+_SPDX_LINE = re.compile(r"spd[xz][-\s]+lin?[cs]en?[sc]es?[-\s]+identifi?er\s*:?\s*(.+)", re.I)
+UNKNOWN_SPDX = "LicenseRef-scancode-unknown-spdx"
+# Deprecated SPDX ids that name a license with an exception, as the SPDX License List replaced them.
+_OLD_SPDX_IDS = {
+    "ecos-2.0": "GPL-2.0-or-later WITH eCos-exception-2.0",
+    "gpl-2.0-with-autoconf-exception": "GPL-2.0-only WITH Autoconf-exception-2.0",
+    "gpl-2.0-with-bison-exception": "GPL-2.0-only WITH Bison-exception-2.2",
+    "gpl-2.0-with-classpath-exception": "GPL-2.0-only WITH Classpath-exception-2.0",
+    "gpl-2.0-with-font-exception": "GPL-2.0-only WITH Font-exception-2.0",
+    "gpl-2.0-with-gcc-exception": "GPL-2.0-only WITH GCC-exception-2.0",
+    "gpl-3.0-with-autoconf-exception": "GPL-3.0-only WITH Autoconf-exception-3.0",
+    "gpl-3.0-with-gcc-exception": "GPL-3.0-only WITH GCC-exception-3.1",
+    "wxwindows": "LGPL-2.0-or-later WITH WxWindows-exception-3.1",
+}
+_OLD_SPDX = re.compile(r"(?<![\w.+-])(" + "|".join(map(re.escape, _OLD_SPDX_IDS)) + r")(?![\w.+-])", re.I)
+_SPDX_SYMBOL = re.compile(r"[^\s()]+")
 
 
 @cache
@@ -346,27 +374,57 @@ def _spdx_licensing() -> Licensing:
     return get_spdx_licensing()
 
 
-def _spdx_identifier_lines(lines: list[str]) -> list[_Found]:
+def _spdx_expression(raw: str) -> str | None:
+    """The expression of an SPDX-License-Identifier line, read as ScanCode reads it: deprecated ids with
+    an exception replaced, an id no license has as ``LicenseRef-scancode-unknown-spdx``, a bare list of
+    ids (U-Boot's "GPL-2.0+ BSD-3-Clause") as a choice, and an expression that does not parse as its ids
+    joined by AND with an unknown-spdx beside them."""
+    raw = raw.strip().strip("!\"#$%&'*,-./:;<=>?@[\\]^_`{|}~").lstrip(")+").rstrip("(").strip()
+    if raw.count("(") == 1 and ")" not in raw:
+        raw = raw.replace("(", " ")
+    elif raw.count(")") == 1 and "(" not in raw:
+        raw = raw.replace(")", " ")
+    if not raw:
+        return None
+    raw = _OLD_SPDX.sub(lambda m: f"({_OLD_SPDX_IDS[m.group(1).lower()]})", raw)
+    licensing = _spdx_licensing()
+    try:
+        parsed = licensing.parse(raw)
+    except ExpressionError:
+        words = [w for w in _SPDX_SYMBOL.findall(raw) if w.upper() not in ("AND", "OR", "WITH")]
+        if not words:
+            return UNKNOWN_SPDX
+        keywords = len(words) < len(_SPDX_SYMBOL.findall(raw))
+        joined = " AND ".join(words) if keywords else " OR ".join(words)
+        try:
+            parsed = licensing.parse(f"({joined}) AND {UNKNOWN_SPDX}" if keywords else joined)
+        except ExpressionError:
+            return UNKNOWN_SPDX
+    if parsed is None:
+        return None
+    text = str(parsed)
+    # User-defined LicenseRef-/DocumentRef- ids are kept as written; any other unknown id is unknown-spdx.
+    for key in licensing.unknown_license_keys(parsed):
+        if not key.startswith(("LicenseRef-", "DocumentRef-")):
+            text = re.sub(rf"(?<![\w.+-]){re.escape(key)}(?![\w.+-])", UNKNOWN_SPDX, text)
+    return text
+
+
+def _spdx_identifier_lines(lines: list[str], stopwords: frozenset[str]) -> list[_Found]:
+    """The SPDX-License-Identifier lines: as in ScanCode, the words "spdx license identifier" are among
+    the line's first words ("A list of SPDX license identifiers" or "... is a deprecated SPDX license
+    identifier" are prose)."""
     out: list[_Found] = []
     for i, line in enumerate(lines):
         m = _SPDX_LINE.search(line)
         if not m:
             continue
-        raw = re.split(r"\*/|-->|\s#|\"|'|`", m.group(1))[0].strip().rstrip(".;,")
-        if not raw:
+        words = tokenize(line[: m.start(1)], stopwords)
+        if not any(words[k : k + 3] == ["spdx", "license", "identifier"] for k in range(3)):
             continue
-        licensing = _spdx_licensing()
-        try:
-            parsed = licensing.parse(raw)
-        except ExpressionError:
-            continue
-        if parsed is None:
-            continue
-        # Unknown ids make the line unusable, except user-defined LicenseRef-/DocumentRef- ones.
-        unknown = licensing.unknown_license_keys(parsed)
-        if any(not k.startswith(("LicenseRef-", "DocumentRef-")) for k in unknown):
-            continue
-        out.append(_Found(str(parsed), 1.0, i, i, "spdx-identifier"))
+        expr = _spdx_expression(re.split(r"\*/|-->|\s#|\"|'|`", m.group(1))[0])
+        if expr:
+            out.append(_Found(expr, 1.0, i, i, "spdx-identifier"))
     return out
 
 
