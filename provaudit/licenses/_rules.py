@@ -73,6 +73,8 @@ SHORT_MIN_COVERAGE = 0.8
 # A text that is a license's first part up to its own end (a truncated copy) needs a third of the rule.
 TRUNCATED_MIN_COVERAGE = 0.35
 TRUNCATED_HEAD = 0.05
+# A license's own text found where a rule's copy of it matched exactly counts from this coverage on.
+OWN_TEXT_COVERAGE = 0.95
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
 # A lone shared word triple the rule repeats more often than this is not used to align it.
@@ -146,6 +148,9 @@ class RuleIndex:
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
         self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
+        # ScanCode's legalese: words common in licenses and rare elsewhere (its "high" tokens)
+        self.legalese = np.zeros(len(meta["vocab"]), dtype=bool)
+        self.legalese[[self.vocab[w] for w in meta["legalese"] if w in self.vocab]] = True
         self.has_digit = np.fromiter((any(c.isdigit() for c in w) for w in meta["vocab"]), dtype=bool)
         req_rule, req_start, req_end = arrays["req_rule"], arrays["req_start"], arrays["req_end"]
         self.required: dict[int, list[tuple[int, int]]] = {}
@@ -273,7 +278,7 @@ class RuleIndex:
             for b in range(a, len(blocks)):
                 got += blocks[b][2]
                 span = blocks[b][0] + blocks[b][2] - blocks[a][0]
-                score = 2 * got - span
+                score = 3 * got - span
                 # a copy cut short: the rule from its start to where the text ends
                 cut = (
                     may_be_cut
@@ -300,11 +305,25 @@ class RuleIndex:
         exact = [
             m for m in self.exact_matches(ids) if not self._version_differs(ids, m) and not self._without_cue(tokens, m)
         ]
+        # As ScanCode: no approximate matching when exact matches cover every legal word of the text
+        # (most files: a license text or notice copied whole) -- nothing is left for it to find.
+        unmatched = (ids >= 0).copy()
+        for m in exact:
+            unmatched[m.start : m.end] = False
+        rounds = APPROX_ROUNDS if self.legalese[ids[unmatched]].any() else 0
+        found = list(exact)
+        for m in exact if not rounds else ():
+            # A long text matched by a rule that copies a license's text (ScanCode's PPL rule is the ODC-By
+            # text): the license's own text, if it matches nearly whole, is there to win over the copy.
+            if self.flags[m.rule] & TEXT and not self.is_license[m.rule] and m.end - m.start >= PARTIAL_TEXT_TOKENS:
+                span = np.zeros(len(ids), dtype=bool)
+                span[m.start : m.end] = True
+                own = self.approx_matches(ids, span)
+                found += [a for a in own if self.is_license[a.rule] and a.coverage >= OWN_TEXT_COVERAGE]
         # Approximate matching, round by round, each round on what earlier rounds' matches left, so
         # several texts in one file are all found; exact matches compete with them at the end.
         open_ = np.ones(len(ids), dtype=bool)
-        found = list(exact)
-        for _ in range(APPROX_ROUNDS):
+        for _ in range(rounds):
             if open_.sum() < APPROX_MIN_TOKENS:
                 break
             approx = self.approx_matches(ids, open_)
