@@ -221,21 +221,27 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-_VARIANTS: dict[int, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
+Index = dict[str, set[str]]
+_VARIANTS: dict[int, tuple[Index, Index, Index]] = {}
 
 
-def _variant_index(nodes: dict[str, Node]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """(squashed id or id without owner → nodes, squashed DPI title → nodes), built once per node table."""
+def _variant_index(nodes: dict[str, Node]) -> tuple[Index, Index, Index]:
+    """(squashed id or id without owner → nodes, squashed DPI title → nodes, squashed Hub id or Hub id without
+    owner of a DPI record → the Hub ids so named), built once per node table."""
     if id(nodes) not in _VARIANTS:
-        ids: dict[str, set[str]] = {}
-        titles: dict[str, set[str]] = {}
+        ids: Index = {}
+        titles: Index = {}
+        hubs: Index = {}
         for key, node in nodes.items():
             kind, _, name = key.partition(":")
             for value in {name, name.split("/")[-1]}:
                 ids.setdefault(f"{kind == 'model'}:{_squash(value)}", set()).add(key)
             if node.title:
                 titles.setdefault(f"{kind == 'model'}:{_squash(node.title)}", set()).add(key)
-        _VARIANTS[id(nodes)] = (ids, titles)
+            if node.hub:
+                for value in {node.hub.partition(":")[2], node.hub.split("/")[-1]}:
+                    hubs.setdefault(_squash(value), set()).add(node.hub)
+        _VARIANTS[id(nodes)] = (ids, titles, hubs)
     return _VARIANTS[id(nodes)]
 
 
@@ -249,13 +255,17 @@ def _targets(nodes: dict[str, Node], keys: dict[str, str], up: str) -> list[str]
     if parts:
         return parts
     kind, _, name = up.partition(":")
-    ids, titles = _variant_index(nodes)
+    ids, titles, hubs = _variant_index(nodes)
     for value in (name, name.split("/")[-1]):
         key = _squash(value)
         if key in ALIASES:  # a short name means the dataset itself: its record, or DPI's parts of it
             alias = ALIASES[key]
             hits = ids.get(f"{kind == 'model'}:{_squash(alias)}", set())
-            parts = [k for k, n in nodes.items() if n.hub and n.hub.split("/")[-1].casefold() == alias.casefold()]
+            parts = [
+                k
+                for k, n in nodes.items()
+                if n.hub and n.hub.partition(":")[2].split("/")[-1].casefold() == alias.casefold()
+            ]
             if len(hits) == 1 or parts:
                 return list(hits) if len(hits) == 1 else parts
             continue
@@ -264,6 +274,9 @@ def _targets(nodes: dict[str, Node], keys: dict[str, str], up: str) -> list[str]
                 hits = table.get(f"{kind == 'model'}:{_squash(candidate)}", set())
                 if len(hits) == 1:
                     return list(hits)
+            named = hubs.get(candidate, set()) if kind == "dataset" else set()
+            if len(named) == 1:  # a Hub dataset DPI audited in parts ("govreport": launch/gov_report)
+                return [k for k, n in nodes.items() if n.hub in named]
     return []
 
 

@@ -246,9 +246,8 @@ class LinkFacts:
 
     @classmethod
     def of(cls, record: Record) -> LinkFacts:
-        titles, collections = name_entry(record)
-        hub = tuple(f.value for f in record.facts if f.key == "hf_dataset")
-        return cls(fetch_failure(record), hub, tuple(titles), tuple(collections))
+        titles, collections, hubs = name_entry(record)
+        return cls(fetch_failure(record), tuple(hubs), tuple(titles), tuple(collections))
 
 
 class Lineage:
@@ -275,7 +274,9 @@ class Lineage:
                     self._parts.setdefault(id_key(f"dataset:{value}"), []).append(rid)
         # an upstream named by a variant of a record's id, title or Hub id ("cnn/daily mail", "mnli")
         self._names = NameIndex(
-            entries=((rid, f.titles, f.collections) for rid, f in facts.items() if rid not in self._failed)
+            entries=(
+                (rid, f.titles, f.collections, f.hf_datasets) for rid, f in facts.items() if rid not in self._failed
+            )
         )
 
     def find(self, target: str) -> str | None:
@@ -426,7 +427,9 @@ class Lineage:
                 )
             )
 
-    def _follow(self, rid: str, link: Upstream, stack: list[str], eff: Effective, blocks: bool) -> None:
+    def _follow(
+        self, rid: str, link: Upstream, stack: list[str], eff: Effective, blocks: bool, named_how: str | None = None
+    ) -> None:
         relation, raw, source = link.relation, link.raw, link.source
         where = source.describe()
         how = f"inferred from {where} ({link.evidence or raw!r}, confidence {link.confidence:.2f})"
@@ -434,6 +437,11 @@ class Lineage:
         named = None if target is not None or self.parts(link.target) else self._names.find(link.target, raw)
         if named is not None and named.rid != rid:
             target = named.rid
+            named_how = named.how
+            if self.find(target) is None and self.parts(target):  # a Hub dataset DPI audited in parts
+                for part in self.parts(target):
+                    self._follow(rid, link.model_copy(update={"target": part}), stack, eff, blocks, named_how)
+                return
         else:
             named = None
         if target == rid:
@@ -465,7 +473,7 @@ class Lineage:
         if parts:
             for part in parts:
                 part_link = link.model_copy(update={"target": part})
-                self._follow(rid, part_link, stack, eff, blocks)
+                self._follow(rid, part_link, stack, eff, blocks, named_how)
             return
         if target is not None:
             sub = self._compute(target, stack)
@@ -473,8 +481,8 @@ class Lineage:
                 eff_step = step.model_copy(update={"path": [rid, *step.path]})
                 if step.record == target and eff_step.relation is None:
                     eff_step.relation = relation.value
-                    if named is not None:  # say how the name was read
-                        found = f"{raw!r} ({where}) resolved by name: {named.how}"
+                    if named_how is not None:  # say how the name was read
+                        found = f"{raw!r} ({where}) resolved by name: {named_how}"
                         eff_step.note = found if not step.note else f"{found}; {step.note}"
                     if link.source.collector == "run" and link.version:  # a training run: the exact data
                         used = f"data version {link.version}, used by {link.source.describe()}"

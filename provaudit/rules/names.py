@@ -6,7 +6,9 @@ Upstreams are often named by a variant of the id of a record the store has: anot
 name or title instead of its uid, or a short name an alias table knows ("mnli" is MultiNLI:
 ``data/licenses/dataset_aliases.yaml``, each alias with its source). A variant links only when it is certain:
 exactly one record of the same kind has that key. A near miss that is not certain (``xP3`` where the store
-has ``xP3x``, or two records share the key) is reported as "did you mean …?" and the link stays unresolved.
+has ``xP3x``, or two records share the key) is reported as "did you mean …?" and the link stays unresolved. A name
+may also mean a Hub dataset that the store holds only as DPI's parts of it (records whose ``hf_dataset`` fact names
+it): the match is then that Hub id, and the lineage follows its parts.
 """
 
 from __future__ import annotations
@@ -61,11 +63,13 @@ class Match:
     how: str
 
 
-def name_entry(record: Record) -> tuple[list[str], list[str]]:
-    """What the index reads of a record beside its id: its titles and its DPI collection names."""
+def name_entry(record: Record) -> tuple[list[str], list[str], list[str]]:
+    """What the index reads of a record beside its id: its titles, its DPI collection names and the Hub datasets
+    it is (a part of): its ``hf_dataset`` facts."""
     titles = [f.value for f in record.facts if f.key == "title" and f.value.strip()]
     collections = [f.value for f in record.facts if f.key == "collection" and f.value.strip()]
-    return titles, collections
+    hubs = [f.value for f in record.facts if f.key == "hf_dataset" and f.value.strip()]
+    return titles, collections, hubs
 
 
 class NameIndex:
@@ -75,21 +79,26 @@ class NameIndex:
         self,
         records: Mapping[str, Record] | None = None,
         *,
-        entries: Iterable[tuple[str, Sequence[str], Sequence[str]]] = (),
+        entries: Iterable[tuple[str, Sequence[str], Sequence[str], Sequence[str]]] = (),
     ) -> None:
-        """Index ``records``, or ``entries`` (id, titles, collections: :func:`name_entry`) without the records."""
+        """Index ``records``, or ``entries`` (id, titles, collections, Hub datasets: :func:`name_entry`) without
+        the records."""
         # two tiers: a record's own id (and Hub id without owner) first, then its titles (a card's pretty_name,
         # DPI's Dataset Name); DPI's parts of a Hub dataset are reached by the lineage through their Hub-id facts
         self._ids: dict[tuple[str, str], set[str]] = {}
         self._titles: dict[tuple[str, str], set[str]] = {}
         self._collections: dict[str, str] = {}  # squashed DPI collection name → as written ("xP3x")
+        # Hub datasets the store holds only as DPI's parts (a record's `hf_dataset` fact): "opensubtitles" is the
+        # Hub's open_subtitles, which DPI audited as fc-sni-opensubtitles; the match is the Hub id, whose parts
+        # the lineage follows
+        self._hubs: dict[tuple[str, str], set[str]] = {}
         # near()'s candidates (id keys by kind and first letter) and answers, made on first use: asked once
         # per unresolved link, a scan of every key made the review quadratic (78% of it at 5,000 records)
         self._initials: dict[tuple[str, str], list[str]] | None = None
         self._near: dict[str, list[str]] = {}
         if records is not None:
             entries = ((rid, *name_entry(record)) for rid, record in records.items())
-        for rid, titles, collections in entries:
+        for rid, titles, collections, hubs in entries:
             kind, name = split_id(rid)
             names = [name]
             if "/" in name and not name.startswith(_NOT_HUB):
@@ -98,6 +107,10 @@ class NameIndex:
                 names.append(name.removeprefix("dpi/"))
             for collection in collections:
                 self._collections.setdefault(squash(collection), collection.strip())
+            for hub in (h.strip() for h in hubs):
+                for value in dict.fromkeys((hub, hub.rsplit("/", 1)[-1])):
+                    for key in variants(value):
+                        self._hubs.setdefault((kind.value, key), set()).add(f"{kind.value}:{hub}")
             for table, values in ((self._ids, names), (self._titles, titles)):
                 for value in values:
                     for key in variants(value):
@@ -122,12 +135,24 @@ class NameIndex:
                 )
                 if hits and len(hits) == 1:
                     return Match(next(iter(hits)), f"{value!r} is {alias[0]} ({alias[1]})")
+                hubs = self._hubs.get((kind.value, squash(alias[0])), set())
+                if len(hubs) == 1:  # no record of its own, but DPI's parts of that Hub dataset
+                    return Match(next(iter(hubs)), f"{value!r} is {alias[0]} ({alias[1]}), audited by DPI in parts")
             for key in variants(value):
                 hits = self._hits(kind.value, key)
                 if len(hits) == 1:
                     found = next(iter(hits))
                     return Match(
                         found, f"{value!r} is a variant of {split_id(found)[1]!r} (case, punctuation, version)"
+                    )
+            for key in variants(value):
+                hubs = self._hubs.get((kind.value, key), set())
+                if not self._hits(kind.value, key) and len(hubs) == 1:
+                    hub = next(iter(hubs))
+                    return Match(
+                        hub,
+                        f"{value!r} is a variant of the Hub dataset {split_id(hub)[1]!r} (case, punctuation, "
+                        "version), audited by DPI in parts",
                     )
         return None
 
