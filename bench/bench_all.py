@@ -28,11 +28,12 @@ Every step reports wall seconds, CPU seconds (user + system of the process and i
 peak resident memory of its largest process (``wait4``) and of the whole process tree (proportional
 set sizes summed, sampled from /proc every 0.2 s), and the 1-minute load average when it started.
 Goals are judged on CPU seconds, which hold on a loaded machine; wall seconds are printed beside them.
-A goal stated at 100,000 records is judged at a smaller size on the linear extrapolation of the
-figure (marked ``extrapolated``); a memory goal is judged only at 100,000 records, or when a smaller
-size already exceeds it. With several sizes a second table gives each row at every size and a
-two-point extrapolation to 100,000 from the two largest. ``--mem-limit`` and ``--timeout`` stop a
-step whose process tree grows past that many GiB or runs longer (its figure is then a lower bound).
+A time goal stated at 100,000 records is judged at a smaller size on the linear extrapolation of the
+figure (marked ``extrapolated``); a memory goal and the time of an incremental step (after one changed
+record) only at 100,000 records, or when a smaller size already exceeds it. With several sizes a
+second table gives each row at every size and a two-point extrapolation to 100,000 from the two largest.
+``--mem-limit`` and ``--timeout`` stop a step whose process tree grows past that many GiB or runs
+longer (its figure is then a lower bound).
 """
 
 from __future__ import annotations
@@ -278,9 +279,10 @@ class Bench:
         kind: str = "cost",
         stopped: bool = False,
     ) -> None:
-        """A figure of the scale phase at n records. kind "cost" (seconds; a goal stated at 100,000) is
-        judged below 100,000 on its linear extrapolation, marked; "memory" only at 100,000 or when n
-        already exceeds it; "rate" (more is better) and "ratio" as measured."""
+        """A figure of the scale phase at n records. kind "cost" (seconds that grow with N; a goal stated at
+        100,000) is judged below 100,000 on its linear extrapolation, marked; "bound" (memory, and the
+        seconds of an incremental step, which need not grow in proportion) only at 100,000 or when n
+        already exceeds the goal; "rate" (more is better) and "ratio" as measured."""
         extrapolate = n != AT and kind == "cost"
         shown = value * AT / n if extrapolate else value
         name = f"{row}, {n:,}" + (" → 100k extrapolated" if extrapolate else "")
@@ -294,7 +296,7 @@ class Bench:
             higher_is_better=kind == "rate",
             note=note,
             load=load,
-            judged=kind != "memory" or n >= AT or value > goal,
+            judged=kind != "bound" or n >= AT or value > goal,
             records=n,
             row=row,
             lower_bound=stopped,
@@ -550,7 +552,7 @@ class Bench:
             1.0,
             note=f"largest process {first.peak_mb:,.0f} MB",
             load=first.load,
-            kind="memory",
+            kind="bound",
             stopped=bool(first.killed),
         )
         if again is not None:
@@ -572,7 +574,7 @@ class Bench:
                 300,
                 note=f"largest process {again.peak_mb:,.0f} MB",
                 load=again.load,
-                kind="memory",
+                kind="bound",
             )
         if cold is None or warm is None:
             return
@@ -595,7 +597,7 @@ class Bench:
             1.0,
             note=f"{cold.tree_mb * 1024 / n:,.0f} KB per record",
             load=cold.load,
-            kind="memory",
+            kind="bound",
             stopped=bool(cold.killed),
         )
         if review_one is None or rescan is None:
@@ -609,6 +611,7 @@ class Bench:
             note=f"{review_one.seconds:.1f} s wall, {review_one.tree_mb:,.0f} MB; the re-scan of that change "
             f"{rescan.cpu:.1f} s CPU ({rescan.seconds:.1f} s wall)",
             load=review_one.load,
+            kind="bound",
             stopped=bool(review_one.killed),
         )
         if site is None:
@@ -633,7 +636,7 @@ class Bench:
             1.5,
             note=f"largest process {site.peak_mb:,.0f} MB" + (f"; {site.killed}" if site.killed else ""),
             load=site.load,
-            kind="memory",
+            kind="bound",
             stopped=bool(site.killed),
         )
         if site_one is None:
@@ -646,6 +649,7 @@ class Bench:
             5.0,
             note=f"{site_one.seconds:.1f} s wall, {site_one.tree_mb:,.0f} MB",
             load=site_one.load,
+            kind="bound",
             stopped=bool(site_one.killed),
         )
 
@@ -841,6 +845,10 @@ def main(argv: list[str] | None = None) -> int:
         commit.stdout = ""
     print(f"provaudit {commit.stdout.strip() or '(not a git checkout)'} on {machine()}")
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    # a job started in the background by a shell ignores SIGINT: restore it, and let SIGTERM stop the run
+    # the same way (the running step stopped, the figures of the steps that ended printed and saved)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="provaudit-bench-all-"))
     bench = Bench(args, work)
     bench.commit = commit.stdout.strip()
