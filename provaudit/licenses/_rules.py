@@ -35,7 +35,7 @@ import numpy as np
 
 RULE_INDEX_FILE = "rule_index.npz"
 RULE_META_FILE = "rule_index_meta.json.gz"
-RULE_INDEX_FORMAT = 2
+RULE_INDEX_FORMAT = 3
 
 # Rule kind flags (bit field in the index).
 FALSE_POSITIVE = 1
@@ -59,6 +59,8 @@ APPROX_MIN_TOKENS = 12
 APPROX_CANDIDATES = 12
 APPROX_PER_LICENSE = 4
 APPROX_MIN_CONTAINMENT = 0.3
+# Words in more than this share of the approximately matched rules are counted by a dense table.
+COMMON_WORD_SHARE = 0.1
 # An approximate match covers at least this much of its rule and of the text span it claims.
 APPROX_MIN_COVERAGE = 0.6
 APPROX_MIN_DENSITY = 0.6
@@ -164,13 +166,28 @@ class RuleIndex:
     def _build_lookups(self, arrays: dict[str, np.ndarray]) -> None:
         self.anchor_keys = arrays["anchor_keys"]
         self.anchor_rules = arrays["anchor_rules"].astype(np.int64)
-        self.short: dict[int, dict[int, list[int]]] = {length: {} for length in range(1, ANCHOR)}
-        for key, rule in zip(arrays["short_keys"].tolist(), arrays["short_rules"].tolist(), strict=True):
-            self.short[int(self.lengths[rule])].setdefault(key, []).append(rule)
+        short_keys, short_rules = arrays["short_keys"], arrays["short_rules"].astype(np.int64)
+        self.short_sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for length in range(1, ANCHOR):
+            of_length = self.lengths[short_rules] == length
+            order = np.argsort(short_keys[of_length], kind="stable")
+            self.short_sorted[length] = (short_keys[of_length][order], short_rules[of_length][order])
+        self.rule_hash = arrays["rule_hash"]
         self.approx_rules = arrays["approx_rules"].astype(np.int64)
         self.approx_sizes = arrays["approx_sizes"].astype(np.int32)
-        self.post_words = arrays["post_words"].astype(np.int32)
-        self.post_owner = arrays["post_owner"].astype(np.int32)
+        post_words = arrays["post_words"].astype(np.int32)
+        post_owner = arrays["post_owner"].astype(np.int32)
+        # Words in many rules ("the", "license": a tenth of them or more) were most of the postings read to
+        # rank candidates; they are counted instead by adding up the text's rows of a dense word-by-rule
+        # table, which gives the same counts.
+        frequency = np.bincount(post_words, minlength=len(self.vocab))
+        common = frequency > COMMON_WORD_SHARE * len(self.approx_sizes)
+        self.common_row = np.full(len(self.vocab), -1, dtype=np.int32)
+        self.common_row[common] = np.arange(int(common.sum()), dtype=np.int32)
+        in_common = common[post_words]
+        self.common_table = np.zeros((int(common.sum()), len(self.approx_sizes)), dtype=np.uint8)
+        self.common_table[self.common_row[post_words[in_common]], post_owner[in_common]] = 1
+        self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
         get = self.vocab.get
@@ -179,27 +196,41 @@ class RuleIndex:
     # --- matching ---------------------------------------------------------------------------------------
 
     def exact_matches(self, ids: np.ndarray) -> list[RuleMatch]:
-        """Every exact occurrence of a whole rule."""
-        out: list[RuleMatch] = []
+        """Every exact occurrence of a whole rule: short rules by their keys, long ones by their first words,
+        each candidate checked at once by a hash of the whole rule (then word by word)."""
         n = len(ids)
-        known = ids >= 0
-        for length, table in self.short.items():
-            if n < length or not table:
+        if not n:
+            return []
+        known = np.where(ids >= 0, ids, -1 - np.arange(n, dtype=np.int32))
+        pos_parts: list[np.ndarray] = []
+        rule_parts: list[np.ndarray] = []
+        for length, (keys_sorted, rules_sorted) in self.short_sorted.items():
+            if n < length:
                 continue
-            keys = anchor_keys(np.where(known, ids, -1 - np.arange(n, dtype=np.int32)), length)
-            for pos in np.flatnonzero(np.isin(keys, np.fromiter(table, dtype=np.uint64))).tolist():
-                for r in table[int(keys[pos])]:
-                    if np.array_equal(ids[pos : pos + length], self.rule_tokens(r)):
-                        out.append(RuleMatch(r, pos, pos + length, length, 1.0, True))
+            keys = anchor_keys(known, length)
+            lo = np.searchsorted(keys_sorted, keys, side="left")
+            hi = np.searchsorted(keys_sorted, keys, side="right")
+            pos_parts.append(np.repeat(np.arange(len(keys)), hi - lo))
+            rule_parts.append(rules_sorted[_ranges(lo, hi)])
         if n >= ANCHOR:
             keys = anchor_keys(ids, ANCHOR)
             lo = np.searchsorted(self.anchor_keys, keys, side="left")
             hi = np.searchsorted(self.anchor_keys, keys, side="right")
-            for pos in np.flatnonzero(hi > lo).tolist():
-                for r in self.anchor_rules[lo[pos] : hi[pos]].tolist():
-                    length = int(self.lengths[r])
-                    if pos + length <= n and np.array_equal(ids[pos : pos + length], self.rule_tokens(r)):
-                        out.append(RuleMatch(r, pos, pos + length, length, 1.0, True))
+            pos_parts.append(np.repeat(np.arange(len(keys)), hi - lo))
+            rule_parts.append(self.anchor_rules[_ranges(lo, hi)])
+        pos = np.concatenate(pos_parts)
+        rules = np.concatenate(rule_parts)
+        ends = pos + self.lengths[rules]
+        fits = ends <= n
+        pos, rules, ends = pos[fits], rules[fits], ends[fits]
+        if not len(pos):
+            return []
+        prefix, powers = _prefix_hashes(known, int(self.lengths[rules].max()))
+        same = _span_hashes(prefix, powers, pos, ends) == self.rule_hash[rules]
+        out: list[RuleMatch] = []
+        for p_, r, e in zip(pos[same].tolist(), rules[same].tolist(), ends[same].tolist(), strict=True):
+            if np.array_equal(ids[p_:e], self.rule_tokens(r)):  # a hash collision is not a match
+                out.append(RuleMatch(r, p_, e, e - p_, 1.0, True))
         return out
 
     def approx_matches(self, ids: np.ndarray, open_: np.ndarray) -> list[RuleMatch]:
@@ -207,12 +238,15 @@ class RuleIndex:
         words = np.unique(ids[open_ & (ids >= 0)])
         if not len(words) or not len(self.post_words):
             return []
+        rows = self.common_row[words]
+        words = words[rows < 0]
         lo = np.searchsorted(self.post_words, words, side="left")
         hi = np.searchsorted(self.post_words, words, side="right")
-        owners = np.concatenate([self.post_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
-        if not len(owners):
+        shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
+        if (rows >= 0).any():
+            shared = shared + np.add.reduce(self.common_table[np.sort(rows[rows >= 0])], axis=0, dtype=np.uint16)
+        if not shared.any():
             return []
-        shared = np.bincount(owners, minlength=len(self.approx_sizes))
         containment = shared / np.maximum(self.approx_sizes, 1)
         # Large rules the text contains well first: shared words weighted by containment.
         score = np.where(containment >= APPROX_MIN_CONTAINMENT, shared * containment, 0.0)
@@ -220,7 +254,8 @@ class RuleIndex:
         # one text that really matches (the LGPL-3.0 text with the GPL-3.0 after it).
         ranked: list[int] = []
         per_expr: dict[int, int] = {}
-        for j in np.argsort(-score, kind="stable")[: APPROX_CANDIDATES * 20].tolist():
+        scored = np.flatnonzero(score)
+        for j in scored[np.argsort(-score[scored], kind="stable")][: APPROX_CANDIDATES * 20].tolist():
             e = int(self.expr_of[self.approx_rules[j]])
             if per_expr.get(e, 0) < APPROX_PER_LICENSE:
                 per_expr[e] = per_expr.get(e, 0) + 1
@@ -228,17 +263,18 @@ class RuleIndex:
                 if len(ranked) == APPROX_CANDIDATES:
                     break
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
+        qkeys = anchor_keys(query, GRAM)
         out: list[RuleMatch] = []
         for j in ranked:
             if containment[j] < APPROX_MIN_CONTAINMENT:
                 break
             rule = int(self.approx_rules[j])
-            match = self._align(query, rule)
+            match = self._align(query, qkeys, rule)
             if match is not None:
                 out.append(match)
         return out
 
-    def _align(self, query: np.ndarray, rule: int) -> RuleMatch | None:
+    def _align(self, query: np.ndarray, qkeys: np.ndarray, rule: int) -> RuleMatch | None:
         """Align *rule* with the text: shared word triples grouped into diagonal blocks, the heaviest chain
         of blocks in the same order in both; the densest run of that chain that covers enough of the rule
         wins, and every required phrase of the matched part must lie inside one block."""
@@ -255,14 +291,15 @@ class RuleIndex:
         need = max(floor, self.min_coverage[rule] / 100) * length
         may_be_cut = floor < COMPOSITE_MIN_COVERAGE  # a truncated copy of one license, not of a composite
         rkeys = anchor_keys(tokens, GRAM)
-        qkeys = anchor_keys(query, GRAM)
         if not len(rkeys) or not len(qkeys):
             return None
         order = np.argsort(rkeys, kind="stable")
         sorted_keys = rkeys[order]
-        lo = np.searchsorted(sorted_keys, qkeys, side="left")
-        hi = np.searchsorted(sorted_keys, qkeys, side="right")
-        counts = hi - lo
+        # each distinct rule triple once: where its run starts in the sorted keys and how long it is
+        runs = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+        at = np.minimum(np.searchsorted(sorted_keys[runs], qkeys), len(runs) - 1)
+        lo = runs[at]
+        counts = np.where(sorted_keys[lo] == qkeys, np.diff(np.append(runs, len(sorted_keys)))[at], 0)
         hit = np.flatnonzero(counts)
         if len(hit) * GRAM < need:
             return None
@@ -411,6 +448,7 @@ def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -
     owner = np.repeat(np.arange(len(rows), dtype=np.int32), sizes)
     by_word = np.argsort(words, kind="stable")
     return {
+        "rule_hash": rule_hashes(tokens, offsets),
         "anchor_keys": keys[order],
         "anchor_rules": long_rules[order].astype(np.int32),
         "short_keys": short_keys,
@@ -420,6 +458,59 @@ def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -
         "post_words": words[by_word].astype(np.int32),
         "post_owner": owner[by_word],
     }
+
+
+_HASH_BASE = np.uint64(0x100000001B3)
+_HASH_INVERSE = np.uint64(pow(0x100000001B3, -1, 1 << 64))
+
+
+def _prefix_hashes(ids: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray]:
+    """Polynomial hashes of every prefix of *ids* (wrapping 64-bit: P[i+1] = P[i]·B + id + 1 + 2^32) and the
+    powers of B up to *longest*, so that the hash of any span is one subtraction (_span_hashes)."""
+    n = len(ids)
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(max(n, longest) + 1, _HASH_BASE, dtype=np.uint64))
+        powers = np.concatenate([np.ones(1, dtype=np.uint64), powers[:-1]])
+        values = ids.astype(np.int64).astype(np.uint64) + np.uint64(1 + (1 << 32))
+        # P[i] = sum_k v_k B^(i-1-k) = B^(i-1) * sum_k v_k B^-k; B is odd, so B^-1 exists mod 2^64
+        inverse = np.cumprod(np.full(n, _HASH_INVERSE, dtype=np.uint64))
+        inverse = np.concatenate([np.ones(1, dtype=np.uint64), inverse[:-1]])
+        sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(values * inverse, dtype=np.uint64)])
+        prefix = np.zeros(n + 1, dtype=np.uint64)
+        prefix[1:] = sums[1:] * powers[:n]
+    return prefix, powers
+
+
+def rule_hashes(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The hash of each rule's whole token sequence, as _span_hashes computes it over a text."""
+    lengths = np.diff(offsets)
+    rule_start = np.repeat(offsets[:-1], lengths)
+    prefix, powers = _prefix_hashes(tokens, int(lengths.max()))
+    within = np.arange(len(tokens), dtype=np.int64) - rule_start
+    with np.errstate(over="ignore"):
+        # the prefix hashes of all rules' tokens concatenated, restarted at each rule's first token
+        local = prefix[1:] - prefix[rule_start] * powers[within + 1]
+    out = np.zeros(len(lengths), dtype=np.uint64)
+    nonempty = lengths > 0
+    out[nonempty] = local[offsets[1:][nonempty] - 1]
+    return out
+
+
+def _span_hashes(prefix: np.ndarray, powers: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The hash of each span [start, end) of the sequence *prefix* was made from."""
+    with np.errstate(over="ignore"):
+        out: np.ndarray = prefix[ends] - prefix[starts] * powers[ends - starts]
+    return out
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The indices lo[0]..hi[0]-1, lo[1]..hi[1]-1, ... concatenated."""
+    counts = hi - lo
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+    return starts + np.arange(total)
 
 
 def _diagonal_blocks(
