@@ -5,8 +5,9 @@
     python bench/bench_site.py --budget 60          # exit 1 when the build takes longer
 
 The scan is not timed; the figure is what `provaudit site` costs: reading the store, the review,
-and writing every page, first into an empty folder (cold), then again into the same folder (a
-rebuild after a scan, which reuses the cached Markdown renderings). Peak memory is the maximum
+and writing every page, first into an empty folder (cold), then again into the same folder with
+nothing changed (every record page carried over), then after one record changed (a description
+added in memory: its page, and the pages whose graphs show it, rendered again). Peak memory is the maximum
 resident set of this process and, separately, of the largest worker process (record pages are
 rendered in forked workers). Other processes on the machine slow the wall-clock figures; the CPU
 seconds are the build's own. CORPUS (default ../shared/corpus beside the checkout) holds hf/datasets,
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 from provaudit import api
+from provaudit.records.model import Fact, Record, Source
 from provaudit.site import build
 from provaudit.site.review import review
 
@@ -39,7 +41,22 @@ def _mb(kilobytes: int) -> float:
     return kilobytes / 1024  # ru_maxrss is in KiB on Linux
 
 
-def _run(store: Path, out: Path, workers: int | None, label: str) -> float:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _change_one(records: list[Record]) -> list[Record]:
+    """The records with one description added (to a record with upstream links, when there is one)."""
+    index = next((i for i, r in enumerate(records) if r.upstream), 0)
+    changed = records[index].model_copy(deep=True)
+    source = changed.facts[0].source if changed.facts else Source(collector="bench")
+    changed.facts.append(Fact(key="description", value="edited by bench_site.py", source=source))
+    return [*records[:index], changed, *records[index + 1 :]]
+
+
+def _run(store: Path, out: Path, workers: int | None, label: str, change: bool = False) -> float:
     """One timed build from the store; prints its figures and returns its wall-clock seconds."""
     self0, children0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -48,11 +65,15 @@ def _run(store: Path, out: Path, workers: int | None, label: str) -> float:
         targets = sorted({t for scan in db.scans() for t in scan.targets})
         lookup = build.history_from_store(db, records)
         history = {r.id: lookup(r.id) for r in records}
+    if change:
+        records = _change_one(records)
     read = time.perf_counter() - started
     report = review(records)
     reviewed = time.perf_counter() - started - read
+    before_build = _cpu()
     stats = build.build_site(records, report, out, history=history, scan_targets=targets, workers=workers)
     total = time.perf_counter() - started
+    build_cpu = _cpu() - before_build
     self1, children1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(
         after - before
@@ -66,9 +87,15 @@ def _run(store: Path, out: Path, workers: int | None, label: str) -> float:
     print(f"--- {label}")
     print(f"records      {stats.records}")
     print(f"pages        {stats.pages}  (+{stats.files - stats.pages} other files, {stats.bytes / 1e6:.1f} MB)")
+    rendered = stats.pages - stats.reused
+    print(f"rendered     {rendered} pages ({stats.reused} record pages carried over unchanged)")
     print(f"seconds      {total:.1f}  (read {read:.1f}, review {reviewed:.1f}, pages {stats.seconds:.1f})")
     print(f"pages/s      {stats.pages / total:.0f}  ({stats.pages_per_second:.0f} counting page writing only)")
     print(f"cpu seconds  {cpu:.1f}  (all processes; {os.cpu_count()} cores)")
+    if cpu:
+        print(f"per CPU-s    {stats.pages / cpu:.0f} pages, {rendered / cpu:.0f} rendered (read and review included)")
+    if build_cpu:
+        print(f"build only   {build_cpu:.1f} CPU s: {stats.pages / build_cpu:.0f} pages per CPU-second")
     main_mb, worker_mb = _mb(self1.ru_maxrss), _mb(children1.ru_maxrss)
     print(f"peak memory  {main_mb:.0f} MB main process, {worker_mb:.0f} MB largest worker")
     if stats.warnings:
@@ -111,7 +138,8 @@ def main() -> int:
             return 2
         shutil.rmtree(out, ignore_errors=True)  # an earlier site: the first build must start cold
         cold = _run(store, out, args.workers, "cold build")
-        _run(store, out, args.workers, "rebuild")
+        _run(store, out, args.workers, "rebuild, nothing changed")
+        _run(store, out, args.workers, "rebuild, one record changed", change=True)
         worst = cold
         if args.budget is not None and worst > args.budget:
             print(f"over budget: {worst:.1f} s > {args.budget:.0f} s", file=sys.stderr)

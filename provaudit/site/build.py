@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
@@ -56,6 +57,9 @@ from provaudit.site.runs import RunView, run_links, runs_by_record
 from provaudit.site.urls import safe_url
 from provaudit.store.base import RevisionInfo, Store
 from provaudit.versions.runs import RunRecord, load_runs
+
+if TYPE_CHECKING:
+    from provaudit.export.public_paths import PublicPaths
 
 MARKER = ".provaudit-site"
 CACHE_DIR = incremental.MARKDOWN_DIR
@@ -702,6 +706,10 @@ def _build(
     # --- record pages: in worker processes while this one writes the overview pages -------------
     count = _workers(workers, len(records))
     pool: ProcessPoolExecutor | None = None
+    # everything built so far lives until the end: kept out of the collector's passes, so neither this
+    # process nor a forked worker touches (and so copies) the memory of every record to scan it
+    gc.collect()
+    gc.freeze()
     futures: list[Future[tuple[SiteStats, dict[str, incremental.Entry]]]] = []
     try:
         if count > 1:
@@ -730,6 +738,7 @@ def _build(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         _JOB = None
+        gc.unfreeze()
 
     stats.records = len(records)
     stats.seconds = time.perf_counter() - started
@@ -1077,6 +1086,20 @@ def history_from_store(store: Store, records: Iterable[Record]) -> Callable[[str
     return lookup
 
 
+def _public_record(paths: PublicPaths, record: Record) -> Record:
+    """``paths.record(record)``, cheaply where only the record's location names a scanned folder.
+
+    The general rewrite round-trips the record through JSON and validation; nearly every record has
+    a local path only in ``location``, which is rewritten on a shallow copy instead (same result).
+    """
+    pattern = paths.pattern()
+    if pattern is None or not record.location:
+        return paths.record(record)
+    if pattern.search(record.model_dump_json(exclude={"location"})):
+        return paths.record(record)
+    return record.model_copy(update={"location": paths.text(record.location)})
+
+
 def build_site_from_store(
     store: str | Path | Store | None,
     out: Path,
@@ -1122,11 +1145,20 @@ def build_site_from_store(
     report = run_review(records, policy)
     paths = PublicPaths.for_targets(targets, base_url)
     report = paths.model(report)
+    # each record rewritten once: a current revision in the history is the same object as its page's record
+    current = {r.id: r for r in records}
+    public = {r.id: _public_record(paths, r) for r in records}
+    del records
     history = {
-        rid: [replace(rev, record=paths.record(rev.record)) for rev in revisions] for rid, revisions in history.items()
+        rid: [
+            replace(rev, record=public[rid] if rev.record is current.get(rid) else paths.record(rev.record))
+            for rev in revisions
+        ]
+        for rid, revisions in history.items()
     }
+    del current  # the records as read: only their public copies are kept
     stats = build_site(
-        [paths.record(r) for r in records],
+        list(public.values()),
         report,
         out,
         history=history,

@@ -20,6 +20,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +57,28 @@ def _tree_digest(hasher: Any, folder: Path, suffixes: tuple[str, ...]) -> None:
         hasher.update(b"\0")
 
 
+@cache
+def _code_digest() -> str:
+    """The site package's source and the modules of _PAGE_CODE, read once: the code this process runs."""
+    hasher = hashlib.sha256()
+    _tree_digest(hasher, Path(__file__).parent, (".py",))
+    package = Path(provaudit.__file__).parent
+    for module in _PAGE_CODE:
+        path = package / module
+        hasher.update(path.read_bytes() if path.is_file() else b"-")
+    return hasher.hexdigest()
+
+
 def fingerprint(template_dirs: Sequence[str | Path], *parts: str) -> str:
     """What every page depends on besides its data: code, templates, static assets and ``parts``.
 
     The site package's own source is part of it, so a change of a view or of the graph layout
     rebuilds every page, as a template change does.
     """
-    hasher = hashlib.sha256(f"{MANIFEST_VERSION}\0{provaudit.__version__}\0".encode())
+    hasher = hashlib.sha256(f"{MANIFEST_VERSION}\0{provaudit.__version__}\0{_code_digest()}\0".encode())
     for folder in [*(Path(d) for d in template_dirs), resource("site", "templates"), resource("site", "static")]:
         hasher.update(f"{folder.name}\0".encode())
         _tree_digest(hasher, folder, (".html", ".js", ".css", ".svg", ".txt", ".jinja", ".j2"))
-    _tree_digest(hasher, Path(__file__).parent, (".py",))
-    package = Path(provaudit.__file__).parent
-    for module in _PAGE_CODE:
-        path = package / module
-        hasher.update(path.read_bytes() if path.is_file() else b"-")
     for part in parts:
         hasher.update(part.encode("utf-8", "surrogatepass"))
         hasher.update(b"\0")
