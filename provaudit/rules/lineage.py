@@ -18,11 +18,11 @@ from license_expression import AND, OR, ExpressionError, Licensing
 
 from provaudit import limits
 from provaudit.licenses.kb import Terms, Use, terms_for
-from provaudit.records.identity import hub_target, id_key
+from provaudit.records.identity import hub_target, id_key, split_id
 from provaudit.records.model import BASE_RELATIONS, Finding, Kind, LicenseClaim, Record, Relation, Severity, Upstream
 from provaudit.resources import resource
 from provaudit.rules.authority import PROSE_FIELD, authority, is_expert
-from provaudit.rules.names import NameIndex, name_entry
+from provaudit.rules.names import NameIndex, name_entry, squash
 from provaudit.rules.policy import Policy, dpi_terms
 from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
 
@@ -162,6 +162,27 @@ def _providers() -> list[tuple[re.Pattern[str], str, str, str]]:
     return [
         (re.compile(p["pattern"], re.IGNORECASE), p["provider"], p["terms"], p["source"]) for p in data["providers"]
     ]
+
+
+@cache
+def _corpora() -> dict[str, tuple[str, str, str]]:
+    """Squashed name → (corpus, terms id, source with the clause) from data/licenses/source_corpora.yaml."""
+    data = yaml.safe_load(resource("data", "licenses", "source_corpora.yaml").read_text(encoding="utf-8"))
+    return {
+        squash(str(name)): (str(c["corpus"]), str(c["terms"]), str(c["source"]))
+        for c in data["corpora"]
+        for name in c["names"]
+    }
+
+
+def corpus_terms(*names: str) -> tuple[str, str, Terms] | None:
+    """(corpus, where its terms are stated, terms) of a source corpus no store holds, named exactly."""
+    for name in names:
+        found = _corpora().get(squash(name))
+        if found:
+            corpus, symbol, source = found
+            return corpus, source, terms_for(symbol)
+    return None
 
 
 def provider_terms(model_name: str) -> tuple[str, Terms] | None:
@@ -519,6 +540,8 @@ class Lineage:
             return  # a provider's terms are the whole answer for its outputs
         if relation in BASE_RELATIONS:
             self._known_terms(rid, link, eff, blocks, how)
+        elif self._corpus_terms(rid, link, eff, blocks, how):
+            return  # a source corpus whose terms are stated: read, not waiting for a record
         failed = self._failed.get(link.target) or next(
             (f for r, f in self._failed.items() if id_key(r) == id_key(link.target)), None
         )
@@ -557,6 +580,33 @@ class Lineage:
         if not near:
             return None
         return f"no record is certainly {link.raw!r}; did you mean {' or '.join(near)}? (not linked: not certain)"
+
+    def _corpus_terms(self, rid: str, link: Upstream, eff: Effective, blocks: bool, how: str) -> bool:
+        """Add the stated terms of a source corpus (data/licenses/source_corpora.yaml); False when not listed."""
+        kind, name = split_id(link.target)
+        if kind is not Kind.DATASET or link.target in self._failed:
+            return False
+        known = corpus_terms(link.raw, name.removeprefix("dpi/").removeprefix("source/"))
+        if known is None:
+            return False
+        corpus, source, terms = known
+        eff.add(
+            terms.model_copy(update={"source": source}),
+            EvidenceStep(
+                record=link.target,
+                path=[rid, link.target],
+                relation=link.relation.value,
+                license=terms.license,
+                use=terms.use,
+                source=link.source.describe(),
+                terms_source=source,
+                inferred=link.inferred,
+                note=f"{link.raw!r} is the source corpus {corpus}, which has no record: its stated terms "
+                f"(data/licenses/source_corpora.yaml)" + (f"; {how}" if link.inferred else ""),
+            ),
+            blocks,
+        )
+        return True
 
     def _known_terms(
         self, rid: str, link: Upstream, eff: Effective, blocks: bool, how: str, skip: set[str] | None = None
