@@ -72,6 +72,9 @@ _TRIGGERS: tuple[tuple[re.Pattern[str], Relation], ...] = (
     ),
     (re.compile(r"\bbased\s+on\b", re.I), Relation.BASE_MODEL),
 )
+# a word every trigger above contains: only a line it finds goes through the five patterns (most lines of
+# a card hold none, and one search costs a fifth of five); tests/test_card_prefilter.py checks both agree
+_TRIGGER_WORDS = re.compile(r"tuned|top\s+of|files\s+for|quantized|based", re.I)
 # right after a family mention: it names the design, not the weights
 _ARCHITECTURE_AFTER = re.compile(r"^[\s\w.'’-]{0,30}?\b(architecture|arch|tokeni[sz]er|structure|design)\b", re.I)
 _ARCHITECTURE_BEFORE = re.compile(r"\b(architecture|tokeni[sz]er)s?\s+(as|of|like)\s+(the\s+)?$", re.I)
@@ -229,15 +232,17 @@ def from_card_text(
     repo id) gives the size of a family named without one. Code blocks and table rows are skipped (code
     names models it loads; tables compare models).
     """
-    hint = clean_name(repo).rpartition("/")[2] if repo else None
     out = Inferred()
+    if not _TRIGGER_WORDS.search(body):
+        return out
+    hint = clean_name(repo).rpartition("/")[2] if repo else None
     in_code = False
     for number, line in enumerate(body.splitlines(), start=first_line):
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             in_code = not in_code
             continue
-        if in_code or stripped.count("|") >= 2 or not stripped:
+        if in_code or not _TRIGGER_WORDS.search(line) or stripped.count("|") >= 2:
             continue
         taken: list[tuple[int, int]] = []  # "Finetuned from model" is also "finetuned from": read once
         for trigger, relation in _TRIGGERS:
