@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from provaudit.collectors.base import CollectOptions, Collector, available_collectors, collector_for
@@ -20,31 +20,68 @@ from provaudit.limits import MAX_FILE_BYTES
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.store.base import ScanInfo, default_store_path
 from provaudit.store.oxigraph import OxigraphStore
+from provaudit.store.rdf import ScanEntry
 from provaudit.store.sparql import SparqlStore
 
 FAIL_LEVELS = ("error", "warning", "info", "never")
 
 
-@dataclass
 class ScanResult:
-    scan: ScanInfo
-    records: list[Record]
-    outcomes: dict[str, str] = field(default_factory=dict)  # record id → new | revised | unchanged
+    """A finished scan: its counts and each record's outcome, not the records.
+
+    A scan of 100,000 folders keeps one small :class:`~provaudit.store.rdf.ScanEntry` per record (kind,
+    finding counts, the errors and warnings it names); ``records`` and ``findings`` read the records the
+    scan observed back from the store when asked (``--json``, the Python API).
+    """
+
+    def __init__(
+        self,
+        scan: ScanInfo,
+        entries: dict[str, ScanEntry],
+        outcomes: dict[str, str],
+        *,
+        store: str | Path | None = None,
+        failed: dict[str, Record] | None = None,
+    ) -> None:
+        self.scan = scan
+        self.entries = entries  # record id → what the summary counts of it, in scan order
+        self.outcomes = outcomes  # record id → new | revised | unchanged | failed
+        self._store = store
+        self._failed = failed or {}  # failed reads: not in the store as read, kept as they came
+        self._records: list[Record] | None = None
+
+    @property
+    def records(self) -> list[Record]:
+        """The records this scan observed, in scan order (without card text, file lists): read from the store."""
+        if self._records is None:
+            stored: dict[str, Record] = {}
+            if self.entries.keys() - self._failed.keys():
+                with open_store(self._store, read_only=True) as db:
+                    stored = {r.id: r for r in db.records_at(self.scan.iri, light=True)}
+            found = (self._failed.get(rid) or stored.get(rid) for rid in self.entries)
+            self._records = [r for r in found if r is not None]
+        return self._records
 
     @property
     def findings(self) -> list[tuple[str, Finding]]:
         return [(r.id, f) for r in self.records for f in r.findings]
 
+    def severity_counts(self) -> dict[str, int]:
+        """Findings of the scanned records by severity (error, warning, info)."""
+        totals = [0, 0, 0]
+        for entry in self.entries.values():
+            totals = [a + b for a, b in zip(totals, entry.severities, strict=True)]
+        return dict(zip((s.value for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)), totals, strict=True))
+
     def count_at_or_above(self, level: str) -> int:
         if level == "never":
             return 0
         rank = Severity(level).rank
-        return sum(1 for _, f in self.findings if f.severity.rank >= rank)
+        return sum(n for name, n in self.severity_counts().items() if Severity(name).rank >= rank)
 
     def to_json(self) -> dict[str, object]:
         by_severity = {s.value: 0 for s in Severity}
-        for _, finding in self.findings:
-            by_severity[finding.severity.value] += 1
+        by_severity.update(self.severity_counts())
         return {
             "scan": self.scan.iri,
             "started": self.scan.started,
@@ -207,19 +244,6 @@ def collect(targets: Iterable[str], options: CollectOptions | None = None) -> li
     return list(merged.values())
 
 
-def _summary(record: Record) -> Record:
-    """What a scan result keeps of a record once it is stored: its claims, links and findings.
-
-    Facts, agents and file lists stay in the store only, so a scan's memory does not grow with the
-    size of the cards it reads.
-    """
-    summary = record.model_copy(update={"facts": [], "files": [], "agents": []})
-    # model_copy shares the private dedup set, which holds every fact (card bodies included): a summary
-    # sharing it kept them all alive for the whole scan
-    summary._seen = set()
-    return summary
-
-
 def _absolute_target(target: str) -> str:
     """The target as recorded in the store: local paths absolute (``pipeline:.`` too), so what is
     published later can name every path relative to the root it was scanned from."""
@@ -245,14 +269,17 @@ def scan(
     Local record folders are read by ``jobs`` processes (default: the cores available); a folder whose
     file stats are unchanged since a stored scan is observed again without reading it, unless ``force``.
     """
-    from provaudit.collectors.folders import default_jobs, read_planned
+    from provaudit.collectors.folders import Stamp, default_jobs, read_planned
+    from provaudit.collectors.local import collect_folder
+    from provaudit.store.oxigraph import OxigraphScan
 
     options = options or CollectOptions()
     if progress:
         options.progress = progress
     resolved = [_absolute_target(t) for t in targets]
     recorded: dict[str, object] = {"digests": options.digests, "depth": options.depth}
-    kept: dict[str, Record] = {}
+    entries: dict[str, ScanEntry] = {}
+    failed: dict[str, Record] = {}
     groups = _plan(targets)
     store_path = Path(store or default_store_path())  # (a SPARQL server's URL is no folder: never removed)
     fresh, opened = not store_path.exists(), False
@@ -267,26 +294,52 @@ def scan(
             outcomes: dict[str, str] = {}
             # fingerprints need a store that keeps them (the embedded one does)
             known = getattr(writer, "revision_for_fingerprint", None)
+            # a store that takes store text (the embedded one) gets it made by the workers
+            stamp = Stamp(writer.iri, writer.started) if isinstance(writer, OxigraphScan) else None
             for item in read_planned(
-                groups, options, jobs=jobs or default_jobs(), known=None if force or known is None else known
+                groups,
+                options,
+                jobs=jobs or default_jobs(),
+                known=None if force or known is None else known,
+                stamp=stamp,
             ):
-                if item.record is None:  # an unchanged folder: seen again, not read again
-                    assert item.revision is not None and item.record_id is not None
-                    outcomes[item.record_id] = writer.observe(item.record_id, item.revision)
+                record: Record | None = item.record
+                if item.revision is not None:  # an unchanged folder: seen again, not read again
+                    assert item.record_id is not None
+                    outcome = writer.observe(item.record_id, item.revision)
                     if progress:  # counted like a folder that was read
                         progress(item.record_id)
-                    stored = db.record_at(item.revision, light=True)
-                    if stored is None:  # pragma: no cover - the revision was found by its fingerprint
-                        continue
-                    record = stored
+                    entry = writer.summary_of(item.revision) if isinstance(writer, OxigraphScan) else None
+                    if entry is None:  # a revision stored before revisions kept their summary
+                        record = db.record_at(item.revision, light=True)
+                        if record is None:  # pragma: no cover - the revision was found by its fingerprint
+                            continue
+                        entry = ScanEntry.of(record)
+                    rid = item.record_id
                 else:
-                    record = item.record
-                    written = writer.add([record], [item.fingerprint]) if known else writer.add([record])
-                    (outcomes[record.id],) = written
-                if record.id in kept:
-                    kept[record.id].merge(_summary(record))
+                    taken: str | None = None
+                    if item.prepared is not None:
+                        assert isinstance(writer, OxigraphScan)
+                        taken = writer.add_prepared(item.prepared, item.fingerprint)
+                        if taken is None:  # the record itself is needed: read the folder again, here
+                            assert item.folder is not None
+                            record = collect_folder(item.folder, dataclasses.replace(options, progress=None))
+                    if record is not None:
+                        (taken,) = writer.add([record], [item.fingerprint]) if known else writer.add([record])
+                    assert taken is not None
+                    outcome = taken
+                    if record is not None:
+                        entry = ScanEntry.of(record)
+                    else:
+                        assert item.prepared is not None
+                        entry = item.prepared.entry
+                    rid = entry.id
+                outcomes[rid] = outcome
+                if outcome == "failed" and record is not None:
+                    failed[rid] = _light(record)
                 else:
-                    kept[record.id] = _summary(record)
+                    failed.pop(rid, None)
+                entries[rid] = _merged(entries.get(rid), entry)
             info = writer.commit()
     except BaseException:
         # a first scan that failed (or was interrupted) committed nothing: leave no empty store
@@ -297,4 +350,20 @@ def scan(
     finally:
         gc.set_threshold(*threshold)
     info.targets = resolved
-    return ScanResult(scan=info, records=list(kept.values()), outcomes=outcomes)
+    return ScanResult(scan=info, entries=entries, outcomes=outcomes, store=store, failed=failed)
+
+
+def _light(record: Record) -> Record:
+    """A failed read as a scan result keeps it: claims, links and findings (no facts, agents or files)."""
+    light = record.model_copy(update={"facts": [], "files": [], "agents": []})
+    light._seen = set()  # model_copy shares the dedup set, which holds every fact (card bodies included)
+    return light
+
+
+def _merged(earlier: ScanEntry | None, entry: ScanEntry) -> ScanEntry:
+    """One record met twice in a scan (two folders, two collectors): counted once, its findings added."""
+    if earlier is None:
+        return entry
+    shown = earlier.shown + tuple(s for s in entry.shown if s not in earlier.shown)
+    severities = tuple(a + b for a, b in zip(earlier.severities, entry.severities, strict=True))
+    return ScanEntry(entry.id, entry.kind, earlier.licensed or entry.licensed, severities, shown)  # type: ignore[arg-type]

@@ -276,7 +276,7 @@ def scan(
         from rich.console import Console
 
         _print_scan_summary(result, Console())
-        if not result.records:
+        if not result.entries:
             click.echo(
                 f"provaudit: nothing to record in {' '.join(targets)}: no dataset or model folder (one with a "
                 "README.md card, dataset_infos.json or hub_manifest.yaml), DPI summary or reference was found",
@@ -305,8 +305,9 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     from provaudit.records.model import Severity
     from provaudit.rules.render import plural
 
-    kinds = Counter(r.kind.value for r in result.records)
-    severities = Counter(f.severity.value for _, f in result.findings)
+    entries = result.entries.values()
+    kinds = Counter(e.kind for e in entries)
+    severities = result.severity_counts()
     table = Table(title=f"provaudit scan {result.scan.iri.rsplit('/', 1)[-1]}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -316,9 +317,9 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     if counts.get("failed"):
         # a read that failed is no new content: the record keeps what an earlier scan read
         table.add_row("failed reads", f"{counts['failed']}: the last good revision of each stays current")
-    read = [r for r in result.records if result.outcomes.get(r.id) != "failed"]  # a failed read says nothing
-    licensed = sum(1 for r in read if any(c.expression for c in r.claims))
-    read_note = " read" if len(read) < len(result.records) else ""
+    read = [e for e in entries if result.outcomes.get(e.id) != "failed"]  # a failed read says nothing
+    licensed = sum(1 for e in read if e.licensed)
+    read_note = " read" if len(read) < len(entries) else ""
     table.add_row("with a readable license", f"{licensed} of {len(read)}{read_note}")
     ranked = sorted(Severity, key=lambda s: -s.rank)
     found = [plural(severities[s.value], s.value, s.value if s is Severity.INFO else None) for s in ranked]
@@ -328,19 +329,19 @@ def _print_scan_summary(result: api.ScanResult, console: Console) -> None:
     console.print("The review counts every finding (lineage and rules too): run `provaudit review`.")
     # every error and warning the summary counts is named (the first 25 of each; --json has them all)
     for level in (Severity.ERROR, Severity.WARNING):
-        named = [(rid, f) for rid, f in result.findings if f.severity is level]
+        named = [(e.id, rule, message) for e in entries for s, rule, message in e.shown if s == level.value]
         if not named:
             continue
         shown = Table(title=f"{level.value}s", show_lines=False)
         shown.add_column("rule")
         shown.add_column("record")
         shown.add_column("problem", overflow="fold")
-        for rid, finding in named[:25]:
+        for rid, rule, message in named[:25]:
             kept = " (failed read: the last good revision is kept)" if result.outcomes.get(rid) == "failed" else ""
-            shown.add_row(finding.rule, rid, finding.message + kept)
+            shown.add_row(rule, rid, message + kept)
         console.print(shown)
-        if len(named) > 25:
-            console.print(f"... and {len(named) - 25} more {level.value}s (use --json for all)")
+        if severities[level.value] > 25:
+            console.print(f"... and {severities[level.value] - 25} more {level.value}s (use --json for all)")
 
 
 @main.command()

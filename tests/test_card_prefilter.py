@@ -1,16 +1,17 @@
-"""The one-pattern pre-filter of ``basemodel.from_card_text`` changes nothing: on every card, the links read with it
-equal the links read by the five trigger patterns on every line (the pre-filter replaced by one that lets every
-line through)."""
+"""The one-pattern pre-filters of the card readers change nothing: on every card, what ``basemodel.from_card_text``,
+``lineage_text.from_merge_prose`` and ``lineage_text.prose_licenses`` read with them equals what they read when
+every line goes through their patterns (each pre-filter replaced by one that lets every line through)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from conftest import CARDS, SHARED
 
-from provaudit.collectors import basemodel
+from provaudit.collectors import basemodel, lineage_text
 
 
 def _cards() -> list[Path]:
@@ -23,15 +24,34 @@ def _links(body: str) -> list[tuple[str, str, str, int | None, float, str | None
     return [(u.target, u.relation.value, u.raw, u.source.line, u.confidence, u.evidence) for u in found]
 
 
-def test_prefilter_reads_what_every_line_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+def _merges(body: str) -> list[tuple[str, str, str, int | None, float, str | None]]:
+    found = lineage_text.from_merge_prose(body, collector="local", repo="acme/merge-7b").links
+    return [(u.target, u.relation.value, u.raw, u.source.line, u.confidence, u.evidence) for u in found]
+
+
+def _statements(body: str) -> list[lineage_text.ProseLicense]:
+    return lineage_text.prose_licenses(body, 3)
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "read"),
+    [
+        (basemodel, "_TRIGGER_WORDS", _links),
+        (lineage_text, "_MERGE_WORDS", _merges),
+        (lineage_text, "_PROSE_WORDS", _statements),
+    ],
+)
+def test_prefilter_reads_what_every_line_gives(
+    monkeypatch: pytest.MonkeyPatch, module: object, name: str, read: Callable[[str], list[object]]
+) -> None:
     cards = _cards()
     assert len(cards) > 20
     bodies = [c.read_text(encoding="utf-8", errors="replace") for c in cards]
-    filtered = [_links(body) for body in bodies]
-    monkeypatch.setattr(basemodel, "_TRIGGER_WORDS", re.compile(""))  # every line goes to the five patterns
-    unfiltered = [_links(body) for body in bodies]
+    filtered = [read(body) for body in bodies]
+    monkeypatch.setattr(module, name, re.compile(""))  # every line goes to the patterns
+    unfiltered = [read(body) for body in bodies]
     assert filtered == unfiltered
-    assert sum(1 for links in unfiltered if links) > 5  # the cards do name bases: the comparison is not empty
+    assert sum(1 for found in unfiltered if found) >= 3  # the cards do say it: the comparison is not empty
 
 
 @pytest.mark.parametrize(

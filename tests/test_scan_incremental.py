@@ -7,12 +7,15 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import CARDS
 
 from provaudit import api
 from provaudit.cli import main
+from provaudit.collectors import local
 from provaudit.collectors.base import CollectOptions
+from provaudit.store.oxigraph import OxigraphStore
 
 CARD = """---
 license: mit
@@ -126,3 +129,39 @@ def test_jobs_write_what_one_process_writes(tmp_path: Path) -> None:
             (r.id, r.content_digest()) for r in two.records()
         ]
     assert _normalized_export(stores[1]) == _normalized_export(stores[2])
+
+
+def test_an_unchanged_folder_is_not_read_and_nothing_is_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _collection(tmp_path / "c")
+    store = tmp_path / "store"
+    options = CollectOptions(digests=False)
+    first = api.scan([str(root)], store=store, options=options, jobs=1)
+    read: list[str] = []
+    real = local.collect_folder
+
+    def counted(folder: Path, *args: object, **kwargs: object) -> object:
+        read.append(folder.name)
+        return real(folder, *args, **kwargs)  # type: ignore[arg-type]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a record was read back from the store")
+
+    monkeypatch.setattr(local, "collect_folder", counted)
+    monkeypatch.setattr(OxigraphStore, "_record_at", refused)
+    again = api.scan([str(root)], store=store, options=options, jobs=1)
+    assert read == []
+    assert again.outcomes == {rid: "unchanged" for rid in first.outcomes}
+    # counted from what each revision keeps for a scan's summary, as the first scan counted them
+    assert again.entries == first.entries
+    for level in ("error", "warning", "info"):
+        assert again.count_at_or_above(level) == first.count_at_or_above(level)
+
+    # a changed file: that folder alone is read again
+    card = root / "datasets" / "other" / "README.md"
+    card.write_text(card.read_text().replace("license: mit", "license: apache-2.0"))
+    changed = api.scan([str(root)], store=store, options=options, jobs=1)
+    assert read == ["other"]
+    assert changed.outcomes["dataset:other"] == "revised"
+    assert changed.entries["dataset:other"].licensed

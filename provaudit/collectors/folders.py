@@ -15,24 +15,40 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provaudit import __version__
 from provaudit.collectors.base import CollectOptions, Collector
 from provaudit.records.model import Record
+
+if TYPE_CHECKING:  # the store's text builders are imported in the workers that use them
+    from provaudit.store.rdf import PreparedRevision
 
 _BATCH = 256  # folders planned at a time: bounds memory, keeps workers busy while the parent writes
 
 
 @dataclass
 class Collected:
-    """One record of a scan: read (``record``) or, for an unchanged folder, the stored ``revision``."""
+    """One record of a scan: read (``record``, or ``prepared`` as store text by a worker) or, for an
+    unchanged folder, the stored ``revision``."""
 
     record: Record | None
     fingerprint: str | None = None
     revision: str | None = None
     record_id: str | None = None
+    prepared: PreparedRevision | None = None
+    folder: Path | None = None  # the record folder it was read from
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The scan a worker prepares store text for: its IRI and start time (see rdf.prepare_revision)."""
+
+    scan: str
+    started: datetime
 
 
 def default_jobs() -> int:
@@ -71,17 +87,29 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
 
 
 _worker_options: CollectOptions | None = None
+_worker_stamp: Stamp | None = None
 
 
-def _init_worker(options: CollectOptions) -> None:
-    global _worker_options
-    _worker_options = options
+def _init_worker(options: CollectOptions, stamp: Stamp | None = None) -> None:
+    global _worker_options, _worker_stamp
+    _worker_options, _worker_stamp = options, stamp
 
 
-def _read_folder(folder: str) -> Record:
+def _read_folder(folder: str) -> Record | PreparedRevision:
+    """A worker's task: the folder's record, as store text when the scan asked for it (only bytes and
+    counts then go back through the pipe, and the writing process parses nothing)."""
+    return _read(Path(folder), _worker_options or CollectOptions(), _worker_stamp)
+
+
+def _read(folder: Path, options: CollectOptions, stamp: Stamp | None) -> Record | PreparedRevision:
     from provaudit.collectors.local import collect_folder
 
-    return collect_folder(Path(folder), _worker_options)
+    record = collect_folder(folder, options)
+    if stamp is None:
+        return record
+    from provaudit.store.rdf import prepare_revision
+
+    return prepare_revision(record, stamp.scan, stamp.started)
 
 
 def _batched(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
@@ -96,11 +124,13 @@ def read_planned(
     *,
     jobs: int = 1,
     known: Callable[[str], str | None] | None = None,
+    stamp: Stamp | None = None,
 ) -> Iterator[Collected]:
     """Every record of the planned targets, in the order one process reads them.
 
     ``known``: fingerprint → stored revision IRI (None: read every folder). Local folders go to
-    ``jobs`` worker processes; the records come back here, where the store is written.
+    ``jobs`` worker processes; the records come back here, where the store is written. With ``stamp``
+    a local folder's record comes back as the store text of that scan (``Collected.prepared``).
     """
     from provaudit.collectors.local import LocalCollector, find_record_folders
 
@@ -117,9 +147,9 @@ def read_planned(
                 # forked before any record is read; the workers never touch the store
                 method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
                 pool = multiprocessing.get_context(method).Pool(
-                    jobs, initializer=_init_worker, initargs=(replace(options, progress=None),)
+                    jobs, initializer=_init_worker, initargs=(replace(options, progress=None), stamp)
                 )
-            yield from _read_folders(folders, options, pool, jobs, known)
+            yield from _read_folders(folders, options, pool, jobs, known, stamp)
     finally:
         if pool is not None:
             pool.terminate()
@@ -137,9 +167,8 @@ def _read_folders(
     pool: multiprocessing.pool.Pool | None,
     jobs: int,
     known: Callable[[str], str | None] | None,
+    stamp: Stamp | None,
 ) -> Iterator[Collected]:
-    from provaudit.collectors.local import collect_folder
-
     def plan(batch: list[Path]) -> list[tuple[Path, str | None, str | None]]:
         out: list[tuple[Path, str | None, str | None]] = []
         for folder in batch:
@@ -147,17 +176,24 @@ def _read_folders(
             out.append((folder, fingerprint, known(fingerprint) if known else None))
         return out
 
-    def emit(planned: list[tuple[Path, str | None, str | None]], records: Iterator[Record]) -> Iterator[Collected]:
+    def emit(
+        planned: list[tuple[Path, str | None, str | None]], records: Iterator[Record | PreparedRevision]
+    ) -> Iterator[Collected]:
         for folder, fingerprint, revision in planned:
             if revision is not None:
-                yield Collected(None, fingerprint, revision, _record_id(revision))
+                yield Collected(None, fingerprint, revision, _record_id(revision), folder=folder)
                 continue
-            record = next(records) if pool is not None else collect_folder(folder, options)
-            if options.progress:
-                options.progress(record.id)
-            yield Collected(record, fingerprint)
+            read = next(records) if pool is not None else _read(folder, options, stamp)
+            if isinstance(read, Record):
+                if options.progress:
+                    options.progress(read.id)
+                yield Collected(read, fingerprint, folder=folder)
+            else:
+                if options.progress:
+                    options.progress(read.record_id)
+                yield Collected(None, fingerprint, record_id=read.record_id, prepared=read, folder=folder)
 
-    pending: tuple[list[tuple[Path, str | None, str | None]], Iterator[Record]] | None = None
+    pending: tuple[list[tuple[Path, str | None, str | None]], Iterator[Record | PreparedRevision]] | None = None
     for batch in _batched(folders, _BATCH):
         planned = plan(batch)
         todo = [str(folder) for folder, _, revision in planned if revision is None]
@@ -176,14 +212,14 @@ def _read_folders(
 class _LazyResults:
     """The records of one batch, waited for when the first is needed."""
 
-    def __init__(self, result: multiprocessing.pool.AsyncResult[list[Record]]) -> None:
+    def __init__(self, result: multiprocessing.pool.AsyncResult[list[Record | PreparedRevision]]) -> None:
         self._result = result
-        self._items: Iterator[Record] | None = None
+        self._items: Iterator[Record | PreparedRevision] | None = None
 
-    def __iter__(self) -> Iterator[Record]:
+    def __iter__(self) -> Iterator[Record | PreparedRevision]:
         return self
 
-    def __next__(self) -> Record:
+    def __next__(self) -> Record | PreparedRevision:
         if self._items is None:
             self._items = iter(self._result.get())
         return next(self._items)

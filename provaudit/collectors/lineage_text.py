@@ -67,6 +67,9 @@ _LIST_HEADER = re.compile(
     re.I,
 )
 _LIST_ITEM = re.compile(r"^\s*([-*+•]|\d+[.)])\s+")
+# a word each of _MERGE_TRIGGER's and _BASE_TRIGGER's phrases contains: a line without one is not searched
+# (tests/test_card_prefilter.py checks the links are the same)
+_MERGE_WORDS = re.compile(r"merg|blend|slerp|ties|dare|stacking|using", re.I)
 _SENTENCE_END = re.compile(r"[.!?;](\s|$)")
 
 
@@ -220,7 +223,6 @@ def from_merge_prose(
         if in_code or stripped.count("|") >= 2:
             in_list = False
             continue
-        source = Source(collector=collector, file=file, field="text", line=number)
         if _LIST_HEADER.match(stripped):
             in_list, blank_run = True, 0
             continue
@@ -231,12 +233,16 @@ def from_merge_prose(
                 continue
             blank_run = 0
             if _LIST_ITEM.match(line):
+                source = Source(collector=collector, file=file, field="text", line=number)
                 for target, confidence in _parents_in(stripped, repo, first_only=True):
                     out.links.append(
                         _link(target, stripped, Relation.MERGE, source, min(confidence, LIST_CONFIDENCE), stripped)
                     )
                 continue
             in_list = False
+        if not _MERGE_WORDS.search(line):
+            continue
+        source = Source(collector=collector, file=file, field="text", line=number)
         words = _URLS.sub(lambda m: " " * len(m.group(0)), line)
         for match in _BASE_TRIGGER.finditer(words):
             segment = line[match.start(1) : match.end(1)]
@@ -383,6 +389,9 @@ _CODE_ONLY = re.compile(
     r"\b(source\s+code|the\s+code|code\s+(in|of)\s+this|our\s+code|scripts?|codebase|software)\b", re.I
 )
 _MD_LINK_TEXT = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
+# a word each statement or restriction pattern above contains: a line without one holds no sentence to read
+# (tests/test_card_prefilter.py checks the statements are the same)
+_PROSE_WORDS = re.compile(r"licen[cs]|under|commercial|research|academic|educational|comply|abide|adhere", re.I)
 
 
 def prose_licenses(body: str, first_line: int = 1) -> list[ProseLicense]:
@@ -401,7 +410,9 @@ def prose_licenses(body: str, first_line: int = 1) -> list[ProseLicense]:
         stripped = line.strip()
         if in_code or not stripped or stripped.count("|") >= 2:
             continue
-        plain = _MD_LINK_TEXT.sub(lambda m: m.group(1) or m.group(2), stripped)
+        plain = _MD_LINK_TEXT.sub(lambda m: m.group(1) or m.group(2), stripped) if "[" in stripped else stripped
+        if not _PROSE_WORDS.search(plain):
+            continue
         for sentence in _sentences(plain):
             item = _read_sentence(sentence)
             if item is not None:

@@ -415,11 +415,17 @@ class OxigraphScan:
         # record id → (what a failed read gave, why it failed): written as pa:FailedObservation at commit
         self._failed: dict[str, tuple[Record, Finding]] = {}
         self._pending: list[str] = []  # N-Triples lines for this scan's graph
+        self._chunks: list[bytes] = []  # and N-Triples documents made by scan workers (PreparedRevision)
+        self._chunk_quads = 0
         self._ox = store._ox
+        # a store without a graph holds no node yet: nothing needs looking up before it is written
+        self._empty = next(iter(self._ox.named_graphs()), None) is None
         self._batch = int(os.environ.get("PROVAUDIT_WRITE_BATCH") or _BATCH_QUADS)
         self._ox.extend(rdf.scan_start_quads(self.graph, self.started, targets, options))
 
     def _exists(self, iri: str, kind: NamedNode) -> bool:
+        if self._empty:
+            return False
         return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
 
     def _source_stored(self, iri: str) -> bool:
@@ -487,11 +493,55 @@ class OxigraphScan:
             outcomes.append(outcome)
         return outcomes
 
+    def add_prepared(self, prepared: rdf.PreparedRevision, fingerprint: str | None = None) -> str | None:
+        """Write a record a scan worker turned into store text (:func:`rdf.prepare_revision`): only what is
+        not stored yet is routed to the bulk loader, nothing is parsed. Returns the outcome, as :meth:`add`
+        does, or None when the record itself is needed (met twice in this scan, or a failed read that may
+        keep the last good revision): then pass it to :meth:`add`.
+        """
+        rid = prepared.record_id
+        r = record_iri(rid)
+        previous = self._before.get(r)
+        if rid in self._seen or rid in self._failed or (prepared.failed and previous):
+            return None
+        v = prepared.revision
+        created = False
+        if v not in self._created and not self._exists(v, PA.Revision):
+            if r not in self._nodes and not self._exists(r, PROV.Entity):
+                self._chunks.append(prepared.node)
+                self._nodes.add(r)
+            self._chunks.append(prepared.body)
+            extra = []
+            if previous:
+                extra.append(f"<{v}> <{PROV.wasRevisionOf.value}> <{previous}> .")
+            if fingerprint:
+                extra.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+            self._pending += extra
+            self._chunk_quads += prepared.size
+            for iri, node in prepared.sources.items():
+                if not self._source_stored(iri):
+                    self._chunks.append(node)
+                    self._sources.add(iri)
+            self._created.add(v)
+            created = True
+            outcome = "revised" if previous else "new"
+        else:
+            outcome = "unchanged" if previous == v else ("revised" if previous else "new")
+            if fingerprint:
+                self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+        self._observe(rid, v, outcome, created, fingerprint)
+        return outcome
+
+    def summary_of(self, revision: str) -> rdf.ScanEntry | None:
+        """What a scan's summary counts of a stored revision (None: written before revisions kept it)."""
+        quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.scanSummary, None), None)
+        return rdf.ScanEntry.from_json(_value(quad.object)) if quad is not None else None
+
     def _observe(self, record_id: str, v: str, outcome: str, created: bool, fingerprint: str | None) -> None:
         self._pending.append(f"<{self.iri}> <{PA.observed.value}> <{v}> .")
         self._seen[record_id] = (v, created, fingerprint)
         self._outcomes[record_id] = outcome
-        if len(self._pending) >= self._batch:
+        if len(self._pending) + self._chunk_quads >= self._batch:
             self._flush()
 
     def revision_for_fingerprint(self, fingerprint: str) -> str | None:
@@ -547,8 +597,12 @@ class OxigraphScan:
 
     def _flush(self) -> None:
         if self._pending:
-            self._write(self._pending)
+            self._chunks.append(rdf.ntriples_text(self._pending))
             self._pending = []
+        if self._chunks:
+            self._write(b"".join(self._chunks))
+            self._chunks = []
+            self._chunk_quads = 0
 
     def add_prov(self, ntriples: bytes) -> int:
         """Triples of an exported provaudit PROV document, written as they are (``provaudit import``).
@@ -558,6 +612,7 @@ class OxigraphScan:
         many triples were written. Call before :meth:`add` for the same records.
         """
         triples = list(parse(ntriples, format=RdfFormat.N_TRIPLES))
+        self._empty = False  # what is written here is looked up by add()
         revisions = {t.subject.value for t in triples if t.predicate == RDF.type and t.object == PA.Revision}
         existing = tuple(f"{r}" for r in revisions if self._exists(r, PA.Revision))
         fresh = [
@@ -570,10 +625,10 @@ class OxigraphScan:
             self._ox.bulk_extend(fresh)
         return len(fresh)
 
-    def _write(self, lines: list[str]) -> None:
+    def _write(self, text: bytes) -> None:
         # The bulk loader is not one transaction, which is safe here: until commit() the scan's graph
         # is invisible to readers, and the next writer removes what an interrupted scan left.
-        self._ox.bulk_load(rdf.ntriples_text(lines), RdfFormat.N_TRIPLES, to_graph=self.graph)
+        self._ox.bulk_load(text, RdfFormat.N_TRIPLES, to_graph=self.graph)
 
     def commit(self) -> ScanInfo:
         for record, why in self._failed.values():

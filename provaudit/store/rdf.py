@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _encode_string
 from urllib.parse import quote
@@ -25,7 +26,8 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 from provaudit import __version__
 from provaudit.licenses.normalize import license_iri, license_symbols
 from provaudit.records.identity import ID_BASE, record_iri, revision_iri
-from provaudit.records.model import Fact, Finding, Kind, Record, Source
+from provaudit.records.model import Fact, Finding, Kind, Record, Severity, Source
+from provaudit.records.observation import failure_of
 from provaudit.store.vocab import DCT, FOAF, PA, PROV, RDF, RDFS, XSD
 
 KIND_CLASS = {
@@ -181,6 +183,7 @@ def revision_lines(
         f"{v} {_i(RDFS.label)} {_l(record.name)} .",
         f"{v} {_i(PA.recordJson)} {_typed(record.model_dump_json(exclude={'location'}), JSON_DATATYPE)} .",
         f"{v} {_i(PA.recordJsonLean)} {_typed(lean_json(record), JSON_DATATYPE)} .",
+        f"{v} {_i(PA.scanSummary)} {_typed(ScanEntry.of(record).to_json(), JSON_DATATYPE)} .",
     ]
     if previous:
         lines.append(f"{v} {_i(PROV.wasRevisionOf)} <{previous}> .")
@@ -282,6 +285,82 @@ def revision_lines(
         if finding.source:
             lines.append(src(n, finding.source))
     return lines, sources
+
+
+SHOWN_PER_LEVEL = 25  # errors (and warnings) a scan's summary names; the rest are counted
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEntry:
+    """What a scan's summary keeps of one record: its kind, counts and the errors and warnings it names.
+
+    Stored with each revision (``pa:scanSummary``), so a scan that observes an unchanged folder again
+    counts it without reading the record back.
+    """
+
+    id: str
+    kind: str
+    licensed: bool  # some claim has a license expression
+    severities: tuple[int, int, int]  # findings: errors, warnings, infos
+    shown: tuple[tuple[str, str, str], ...]  # (severity, rule, message) of its first errors and warnings
+
+    @classmethod
+    def of(cls, record: Record) -> ScanEntry:
+        counts = {s: 0 for s in Severity}
+        shown: list[tuple[str, str, str]] = []
+        for finding in record.findings:
+            counts[finding.severity] += 1
+            if finding.severity is not Severity.INFO and counts[finding.severity] <= SHOWN_PER_LEVEL:
+                shown.append((finding.severity.value, finding.rule, finding.message))
+        return cls(
+            id=record.id,
+            kind=record.kind.value,
+            licensed=any(c.expression for c in record.claims),
+            severities=(counts[Severity.ERROR], counts[Severity.WARNING], counts[Severity.INFO]),
+            shown=tuple(shown),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps([self.id, self.kind, self.licensed, self.severities, self.shown], ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> ScanEntry:
+        rid, kind, licensed, severities, shown = json.loads(text)
+        return cls(rid, kind, licensed, tuple(severities), tuple(tuple(s) for s in shown))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRevision:
+    """One record as the store text a scan writes, made where the record was read (a scan worker).
+
+    The writer only decides what of it is new (the record node, the revision, each source node) and adds
+    what depends on the store: the revision it revises, the folder's fingerprint, the observation.
+    """
+
+    record_id: str
+    revision: str
+    node: bytes  # the record node's N-Triples (written the first time the record is seen)
+    body: bytes  # the revision's N-Triples
+    size: int  # triples in ``body``
+    sources: dict[str, bytes]  # source node IRI → its N-Triples
+    entry: ScanEntry
+    failed: bool  # the read failed (records.observation): the writer may keep the last good revision
+
+
+def prepare_revision(record: Record, scan: str, generated: datetime) -> PreparedRevision:
+    """The store text of ``record`` observed by ``scan`` (see :class:`PreparedRevision`)."""
+    digest = record.content_digest()
+    lines, sources = revision_lines(record, digest, scan, generated, None)
+    return PreparedRevision(
+        record_id=record.id,
+        revision=revision_iri(record.id, digest),
+        node=ntriples_text(record_node_lines(record)),
+        body=ntriples_text(lines),
+        size=len(lines),
+        sources={iri: ntriples_text(node) for iri, node in sources.items()},
+        entry=ScanEntry.of(record),
+        failed=failure_of(record) is not None,
+    )
 
 
 def failed_observation_lines(scan: str, record: Record, why: Finding, attempted: datetime) -> list[str]:
