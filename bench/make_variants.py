@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
                 names[lid] = meta.get("name", key)
     out = OUT / args.set
     out.mkdir(parents=True, exist_ok=True)
+    # Ids whose texts are the same words in the same order (the SPDX list has a few: GFDL invariants
+    # variants, OFL -RFN/-no-RFN): no text can tell them apart, so the oracle counts either as right.
+    by_words: dict[str, list[str]] = {}
+    for lid, text in texts.items():
+        by_words.setdefault(" ".join(re.findall(r"[a-z0-9]+", text.lower())), []).append(lid)
+    same_text = {lid: sorted(group) for group in by_words.values() if len(group) > 1 for lid in group}
     expected: dict[str, dict] = {}
     for lid, text in sorted(texts.items()):
         variants = {
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         fn = f"{a}+{b}__concat.txt"
         (out / fn).write_text(fill(texts[a]) + "\n\n" + "-" * 72 + "\n\n" + texts[b], encoding="utf-8")
         expected[fn] = {"ids": [a, b], "variant": "concat"}
-    (out / "expected.json").write_text(json.dumps({"files": expected}, indent=1))
+    (out / "expected.json").write_text(json.dumps({"files": expected, "same_text": same_text}, indent=1))
     print(f"{len(expected)} files in {out}")
     return 0
 

@@ -19,8 +19,10 @@ character-reference words ignored.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import gzip
 import heapq
+import itertools
 import json
 import os
 import re
@@ -79,6 +81,8 @@ TRUNCATED_HEAD = 0.05
 OWN_TEXT_COVERAGE = 0.95
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
+# Gaps between aligned blocks up to this many words are aligned word by word.
+MAX_GAP_FILLED = 16
 # A lone shared word triple the rule repeats more often than this is not used to align it.
 MAX_GRAM_REPEATS = 1
 
@@ -334,6 +338,7 @@ class RuleIndex:
             # only phrases of the part of the rule that matched: a truncated copy lacks the rest
             if first <= s and e <= last and not any(br <= s and e <= br + size for _, br, size in run):
                 return None
+        run, got = _gaps_filled(query, tokens, run, got)
         spans = tuple((q, q + size) for q, _, size in run)
         return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans)
 
@@ -511,6 +516,25 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
     return starts + np.arange(total)
+
+
+def _gaps_filled(
+    query: np.ndarray, tokens: np.ndarray, run: list[tuple[int, int, int]], got: int
+) -> tuple[list[tuple[int, int, int]], int]:
+    """The words shared in order inside the small gaps between aligned blocks (too short for a word
+    triple: "the GPL or the LGPL" against "the GPL or LGPL"), aligned word by word as ScanCode's sequence
+    matching does, so that the match claims them rather than leaving them to a lone name."""
+    out = [run[0]]
+    for (q0, r0, n0), (q1, r1, n1) in itertools.pairwise(run):
+        qa, ra = q0 + n0, r0 + n0
+        if 0 < q1 - qa <= MAX_GAP_FILLED and 0 < r1 - ra <= MAX_GAP_FILLED:
+            matcher = difflib.SequenceMatcher(None, query[qa:q1].tolist(), tokens[ra:r1].tolist(), autojunk=False)
+            for i, j, n in matcher.get_matching_blocks():
+                if n:
+                    out.append((qa + i, ra + j, n))
+                    got += n
+        out.append((q1, r1, n1))
+    return out, got
 
 
 def _diagonal_blocks(
