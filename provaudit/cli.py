@@ -34,6 +34,7 @@ from provaudit.cli_output import (
     print_json,
     print_table,
     write_out,
+    write_out_with,
 )
 from provaudit.errors import EXIT_BUG, InputError, ProvauditError, bug_message, describe_os_error
 from provaudit.limits import ReadLimits
@@ -522,7 +523,7 @@ def review(
     text = render(report, fmt)
     if out:
         n = len(report.records)
-        write_out(text, out, f"review of {n} record{'s' if n != 1 else ''} ({fmt})")
+        write_out(text, out, _reviewed(n, fmt))
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if report.count_at_or_above(fail_on) else EXIT_OK)
@@ -538,24 +539,22 @@ def _review_cached(
     fail_on: str,
 ) -> None:
     """`review` of the store as it is now: cached reviews, printed record by record (JSON and JSON Lines)."""
-    from provaudit.rules.render import render, stream
     from provaudit.rules.review_cache import review_cached
 
     with api.open_store(store, read_only=True) as db:
         wanted = [api.resolve_id(db, ref) for ref in records]
         result = review_cached(db, policy, sparql_rules=rule_paths, ids=wanted or None)
-    try:
-        chunks = stream(result, fmt) if fmt in ("json", "jsonl") else [render(result.report(), fmt)]
-        if out:
-            n = result.count()
-            write_out(chunks, out, f"review of {n} record{'s' if n != 1 else ''} ({fmt})")
-        else:
-            for chunk in chunks:
-                click.echo(chunk, nl=False)
-        failing = result.count_at_or_above(fail_on)
-    finally:
-        result.close()
+        try:
+            # through a file: a cache row found corrupt while writing is rebuilt and the output started over
+            written = write_out_with(lambda fh: result.write(fmt, fh), out, lambda r: _reviewed(r.count(), fmt))
+            failing = written.count_at_or_above(fail_on)
+        finally:
+            result.close()
     sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
+
+
+def _reviewed(n: int, fmt: str) -> str:
+    return f"review of {n} record{'s' if n != 1 else ''} ({fmt})"
 
 
 @main.group("license")

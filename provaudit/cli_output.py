@@ -10,10 +10,12 @@ import csv
 import json
 import os
 import re
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:  # rich is imported when a table is printed: `provaudit --vers
     from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 TABLE_FORMATS = ("table", "csv", "json")
 
@@ -39,21 +42,35 @@ def format_option(func: F) -> F:
     )(func)
 
 
-def write_out(data: str | bytes | Iterable[str], out: Path, what: str) -> None:
+def write_out(data: str | bytes, out: Path, what: str) -> None:
     """Write a command's output file whole (through ``OUT.partial``, so a reader never sees half of it)
-    and say on stderr what went where: a command that writes a file names it. ``data`` may come in pieces
-    (a streamed report), written as they come."""
+    and say on stderr what went where: a command that writes a file names it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     if isinstance(data, bytes):
         tmp.write_bytes(data)
-    elif isinstance(data, str):
-        tmp.write_text(data, encoding="utf-8")
     else:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.writelines(data)
+        tmp.write_text(data, encoding="utf-8")
     tmp.replace(out)
     click.echo(f"{what} written to {out}", err=True)
+
+
+def write_out_with(write: Callable[[TextIO], T], out: Path | None, what: Callable[[T], str]) -> T:
+    """Output written piece by piece by ``write`` (which may start over: seek back and truncate) into ``out``
+    as :func:`write_out` does, or into a temporary file copied to stdout when it is done."""
+    if out is None:
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as fh:
+            done = write(fh)
+            fh.seek(0)
+            shutil.copyfileobj(fh, sys.stdout)
+        return done
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as fh:
+        done = write(fh)
+    tmp.replace(out)
+    click.echo(f"{what(done)} written to {out}", err=True)
+    return done
 
 
 def whole_table(*columns: str, title: str | None = None) -> Table:

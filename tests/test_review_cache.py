@@ -7,6 +7,7 @@ Hugging Face cards with a real lineage, Mistral-7B → zephyr, neural-chat → a
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 import provaudit
 from provaudit import api
 from provaudit.cli import main
-from provaudit.rules.render import render, stream
+from provaudit.rules.render import render
 from provaudit.rules.review import review_store
 from provaudit.rules.review_cache import CACHE_NAME, StreamedReview, review_cached
 from provaudit.store.oxigraph import OxigraphStore
@@ -42,14 +43,15 @@ def _scan(folder: Path, store: Path) -> None:
 
 def _reviews(store: Path, policy: str = "default", cache: Path | bool = True) -> tuple[str, str, StreamedReview]:
     """(the cached review's JSON, the whole cache-less review's JSON, the cached review)."""
+    out = io.StringIO()
     with OxigraphStore(store, read_only=True) as db:
         cached = review_cached(db, policy, cache=cache)
         whole = review_store(db, policy)
-    # the one value that differs: when each was made
-    cached.header.generated = whole.generated = "2026-12-01T00:00:00+00:00"
-    text = "".join(stream(cached, "json"))
-    cached.close()
-    return text, render(whole, "json"), cached
+        # the one value that differs: when each was made
+        cached.header.generated = whole.generated = "2026-12-01T00:00:00+00:00"
+        written = cached.write("json", out)  # the review read from the cache, or (corrupt) rebuilt
+        cached.close()
+    return out.getvalue(), render(whole, "json"), written
 
 
 def _relicense(card: Path, license: str) -> None:

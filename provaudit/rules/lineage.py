@@ -27,6 +27,7 @@ from provaudit.rules.policy import Policy, dpi_terms
 from provaudit.rules.report import EvidenceStep, UnresolvedUpstream
 
 _PLAIN = Licensing()
+_DEPTH_LIMIT = "beyond the lineage depth limit"
 # step "licenses" that are no SPDX id: no license at all, an unreadable string, a DPI class name
 NOT_A_LICENSE = ("NONE", "UNREAD:", "DPI:")
 UNKNOWN = "LicenseRef-provaudit-unknown"
@@ -125,6 +126,14 @@ def _simplified(text: str) -> str:
         return str(_PLAIN.parse(text, simple=True).simplify())
     except ExpressionError:
         return text
+
+
+def is_order_dependent(eff: Effective) -> bool:
+    """Whether terms name the path the walk took to them (a cycle, the depth limit): computed from another
+    record first, they could read differently."""
+    return any(f.rule == "PA110" for f in eff.findings) or any(
+        (u.reason or "").startswith(_DEPTH_LIMIT) for u in eff.unresolved
+    )
 
 
 def _not_followed(rid: str, link: Upstream, reason: str) -> UnresolvedUpstream:
@@ -322,6 +331,16 @@ class Lineage:
     def effective(self, rid: str) -> Effective:
         return self._compute(rid, [])
 
+    def forget(self, keep: int) -> None:
+        """Let go of memoized terms, oldest first, when more than ``keep`` are held (a collection of 100,000
+        records). Those that depend on where the walk started (:func:`is_order_dependent`) stay: computed
+        again they could read differently; every other record's terms are the same whenever computed."""
+        if len(self._memo) <= keep:
+            return
+        for rid in list(self._memo)[: len(self._memo) - keep // 2]:
+            if not is_order_dependent(self._memo[rid]):
+                del self._memo[rid]
+
     def _compute(self, rid: str, stack: list[str]) -> Effective:
         if rid in self._memo:
             return self._memo[rid]
@@ -377,7 +396,7 @@ class Lineage:
                     break
                 if len(stack) > policy.max_depth:
                     # a bounded walk: deeper than any real lineage, and Python's stack is finite
-                    reason = f"beyond the lineage depth limit ({policy.max_depth} links); not followed"
+                    reason = f"{_DEPTH_LIMIT} ({policy.max_depth} links); not followed"
                     eff.add_unresolved(_not_followed(rid, link, reason))
                     continue
                 self._follow(rid, link, stack, eff, blocks)

@@ -23,23 +23,26 @@ import hashlib
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TextIO
 
 import provaudit
 from provaudit import limits
 from provaudit.records.model import Finding, Record
 from provaudit.rules.engine import available_rules
-from provaudit.rules.lineage import Effective, Lineage, LinkFacts
+from provaudit.rules.lineage import Lineage, LinkFacts, is_order_dependent
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import RecordReview, ReviewReport, Tally, count_at_or_above, record_json, summarize, tally
 from provaudit.rules.review import extra_findings, review_one, stamp
 from provaudit.store.base import Store
 
 CACHE_NAME = "review-cache.sqlite"
-_SCHEMA = 1  # the table layout; a file with another one is rebuilt
-_DEPTH_LIMIT = "beyond the lineage depth limit"
+_KEEP_RECORDS = 20_000  # records held in memory at once (the rest are read again when the lineage needs them)
+_KEEP_TERMS = 20_000  # effective terms memoized at once
+_SCHEMA = 2  # the table layout; a file with another one is rebuilt
 
 
 class CacheBroken(Exception):
@@ -71,9 +74,10 @@ class StreamedReview:
     ids: set[str] | None = None  # the records asked for (None: all)
     recomputed: int = 0  # records reviewed in this run; the rest were read from the cache
     cached: int = 0
-    _tallies: list[Tally] = field(default_factory=list)
+    rebuild: Callable[[], StreamedReview] | None = field(default=None, repr=False)
+    _tallies: list[Tally] | None = None
 
-    def _rows(self, columns: str) -> Iterator[tuple[str, ...]]:
+    def _rows(self, columns: str) -> Iterator[tuple[Any, ...]]:
         rows = self.db.execute(
             f"SELECT rid, {columns} FROM review WHERE ctx = ? AND rid != '' ORDER BY rid", (self.context,)
         )
@@ -82,17 +86,25 @@ class StreamedReview:
                 yield row
 
     def fragments(self) -> Iterator[str]:
-        """Each record's review as ``review --format json`` nests it (:func:`~provaudit.rules.report.record_json`)."""
-        for _, text in self._rows("json"):
+        """Each record's review as ``review --format json`` nests it (:func:`~provaudit.rules.report.record_json`).
+
+        Raises :class:`CacheBroken` at a row whose checksum does not match (:meth:`write` starts over).
+        """
+        for rid, text, crc in self._rows("json, json_crc"):
+            if _crc(text) != crc:
+                raise CacheBroken(f"the cached review of {rid} does not match its checksum")
             yield text
 
     def tallies(self) -> list[Tally]:
-        if not self._tallies:
-            for _, text in self._rows("tally"):
-                use, conditions, attribution, share_alike, complete, findings = json.loads(text)
-                self._tallies.append(
-                    (use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings])
-                )
+        """What the summary counts of each record (checked like :meth:`fragments`)."""
+        if self._tallies is None:
+            tallies: list[Tally] = []
+            for row in self._rows(f"{_META}, meta_crc"):
+                if _crc(*map(str, row[1:-1])) != row[-1]:
+                    raise CacheBroken(f"the cached review of {row[0]} does not match its checksum")
+                use, conditions, attribution, share_alike, complete, findings = json.loads(row[-2])
+                tallies.append((use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings]))
+            self._tallies = tallies
         return self._tallies
 
     def count(self) -> int:
@@ -111,8 +123,35 @@ class StreamedReview:
         report.records = [RecordReview.model_validate_json(text) for text in self.fragments()]
         return report
 
+    def write(self, fmt: str, out: TextIO) -> StreamedReview:
+        """Write the review in a :data:`~provaudit.rules.render.FORMATS` format to ``out`` (a file that can be
+        truncated); JSON and JSON Lines record by record. A cache row found corrupt on the way is never
+        printed: ``out`` is emptied, the cache rebuilt and everything written again. Returns the review
+        written (the rebuilt one, then)."""
+        from provaudit.rules.render import render, stream
+
+        start = out.tell()
+        try:
+            out.writelines(stream(self, fmt) if fmt in ("json", "jsonl") else [render(self.report(), fmt)])
+            self.tallies()
+            return self
+        except CacheBroken:
+            if self.rebuild is None:
+                raise
+            out.seek(start)
+            out.truncate()
+            fresh = self.rebuild()
+            fresh.ids = self.ids
+            fresh.header = self.header
+            fresh.rebuild = None  # a cache made just now that does not read back: an error, not a loop
+            return fresh.write(fmt, out)
+
     def close(self) -> None:
         self.db.close()
+
+
+# the columns a row's meta_crc covers, in this order (the tally last)
+_META = "iri, revision, deps, links, open, extra, tally"
 
 
 def context_key(policy: Policy) -> str:
@@ -159,6 +198,12 @@ def review_cached(
     chosen = policy if isinstance(policy, Policy) else load_policy(policy)
     extra = extra_findings(store, sparql_rules)
     where = _cache_path(store) if cache is True else (cache or None)
+
+    def rebuild() -> StreamedReview:
+        if where is not None:
+            _remove(where)
+        return _review(store, chosen, extra, _connect(where))
+
     try:
         result = _review(store, chosen, extra, _connect(where))
     except _Busy:  # another review holds the file longer than we wait: this one keeps its cache in memory
@@ -166,11 +211,10 @@ def review_cached(
     except CacheBroken:
         if where is None:
             raise
-        _remove(where)
-        result = _review(store, chosen, extra, _connect(where))
+        result = rebuild()
+    result.rebuild = rebuild
     result.ids = set(ids) if ids is not None else None
-    scans = store.scans()
-    stamp(result.header, store, scans)
+    stamp(result.header, store, store.scans())
     return result
 
 
@@ -217,18 +261,21 @@ def _prepare(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA synchronous = OFF")  # derived data: a torn write is detected and rebuilt
     db.execute(
         "CREATE TABLE IF NOT EXISTS review (ctx TEXT, iri TEXT, rid TEXT, revision TEXT, deps TEXT, links TEXT, "
-        "open INTEGER, extra TEXT, tally TEXT, json TEXT, crc INTEGER, PRIMARY KEY (ctx, iri))"
+        "open INTEGER, extra TEXT, tally TEXT, meta_crc INTEGER, json TEXT, json_crc INTEGER, PRIMARY KEY (ctx, iri))"
     )
     db.execute("CREATE INDEX IF NOT EXISTS review_rid ON review (ctx, rid)")
-    db.execute("CREATE TABLE IF NOT EXISTS context (ctx TEXT PRIMARY KEY, names TEXT, whole INTEGER)")
+    # per context: the store's committed graphs and the outside findings it was made for (a store is
+    # append-only, so equal graphs are an equal store), every record's names, and whether the reviews hold
+    # a cycle or a depth limit
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS context (ctx TEXT PRIMARY KEY, state TEXT, extras TEXT, names TEXT, whole INTEGER)"
+    )
     db.execute(f"PRAGMA user_version = {_SCHEMA}")
 
 
 def _crc(*parts: str) -> int:
-    crc = 0
-    for part in parts:
-        crc = zlib.crc32(part.encode("utf-8", "surrogatepass") + b"\0", crc)
-    return crc
+    """A row's checksum: SQLite keeps none of its own, and a changed value must never be printed."""
+    return zlib.crc32("\0".join(parts).encode("utf-8", "surrogatepass"))
 
 
 def _links_json(facts: LinkFacts) -> str:
@@ -258,13 +305,23 @@ def _extra_digest(findings: list[Finding]) -> str:
 
 
 class _Records(Mapping[str, Record]):
-    """The collection's records by id, each read from the store when the review first needs it."""
+    """The collection's records by id, each read from the store when the review needs it.
 
-    def __init__(self, store: Store, revisions: dict[str, str], loaded: dict[str, Record]) -> None:
+    At most ``keep`` stay in memory (the least recently used go first, read again when needed): a review of
+    100,000 records must not hold them all.
+    """
+
+    def __init__(self, store: Store, revisions: dict[str, str], keep: int = _KEEP_RECORDS) -> None:
         self._store = store
         self._revisions = revisions  # record id -> current revision, in the store's order
-        self._loaded = loaded
+        self._loaded: OrderedDict[str, Record] = OrderedDict()
+        self._keep = keep
         self.read: set[str] = set()  # ids read since the last reset: what one record's review depends on
+
+    def add(self, record: Record) -> None:
+        self._loaded[record.id] = record
+        if len(self._loaded) > self._keep:
+            self._loaded.popitem(last=False)
 
     def __getitem__(self, rid: str) -> Record:
         record = self._loaded.get(rid)
@@ -274,7 +331,9 @@ class _Records(Mapping[str, Record]):
             record = self._store.record_at(self._revisions[rid], light=True)
             if record is None:
                 raise KeyError(rid)
-            self._loaded[rid] = record
+            self.add(record)
+        else:
+            self._loaded.move_to_end(rid)
         self.read.add(rid)
         return record
 
@@ -302,31 +361,41 @@ def _review(store: Store, policy: Policy, extra: dict[str, list[Finding]], db: s
         raise CacheBroken(str(exc)) from exc
 
 
+def _state(store: Store) -> str:
+    """The store's committed graphs: a store is append-only, so the same graphs hold the same records."""
+    rows = store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g pa:status "complete" } }').rows
+    return hashlib.sha256("\n".join(sorted(str(row[0]) for row in rows)).encode()).hexdigest()
+
+
 def _update(
     store: Store, policy: Policy, extra: dict[str, list[Finding]], db: sqlite3.Connection, context: str
 ) -> StreamedReview:
-    current = store.current_revisions()  # record IRI -> revision IRI
+    state = _state(store)
+    extras = hashlib.sha256(
+        json.dumps(sorted((rid, _extra_digest(found)) for rid, found in extra.items())).encode()
+    ).hexdigest()
+    result = StreamedReview(policy=policy.name, header=ReviewReport(policy=policy.name), db=db, context=context)
     db.execute("BEGIN IMMEDIATE")  # one writer at a time; a reader waits for a consistent cache
+    saved = db.execute("SELECT state, extras, names, whole FROM context WHERE ctx = ?", (context,)).fetchone()
+    if saved is not None and saved[:2] == (state, extras):  # nothing was committed since: every row holds
+        db.execute("COMMIT")
+        result.cached = db.execute("SELECT COUNT(*) FROM review WHERE ctx = ? AND rid != ''", (context,)).fetchone()[0]
+        return result
+    names_before, whole_before = (saved[2], bool(saved[3])) if saved is not None else (None, False)
+    current = store.current_revisions()  # record IRI -> revision IRI
     cached: dict[str, _Row] = {}
-    for iri, rid, revision, deps, links, is_open, extra_digest, tally_text, text, crc in db.execute(
-        "SELECT iri, rid, revision, deps, links, open, extra, tally, json, crc FROM review WHERE ctx = ?", (context,)
-    ):
-        if _crc(iri, rid, revision, deps, links, str(is_open), extra_digest, tally_text, text) != crc:
+    for row in db.execute(f"SELECT rid, {_META}, meta_crc FROM review WHERE ctx = ?", (context,)):
+        rid, iri, revision, deps, links, is_open, extra_digest, _, crc = row
+        if _crc(*map(str, row[1:-1])) != crc:
             raise CacheBroken(f"review cache row of {iri}: checksum mismatch")
         cached[iri] = _Row(rid, revision, json.loads(deps), links, bool(is_open), extra_digest)
-    names_before, whole_before = db.execute(
-        "SELECT names, whole FROM context WHERE ctx = ?", (context,)
-    ).fetchone() or (
-        None,
-        0,
-    )
 
     # which records are new or changed: read them (the others' ids and link facts come from the cache)
-    loaded: dict[str, Record] = {}
     revisions: dict[str, str] = {}  # record id -> revision, in the store's order (record IRI)
     iri_of: dict[str, str] = {}
     facts: dict[str, str] = {}  # record id -> LinkFacts JSON
     changed: set[str] = set()
+    records = _Records(store, revisions)
     gc.freeze()  # what is loaded stays: the collector need not walk it again and again
     gc.disable()
     try:
@@ -339,19 +408,13 @@ def _update(
                 continue
             record = store.record_at(revision, light=True)
             if record is None:  # a revision without a record (foreign data): nothing to review
-                cached[iri] = _Row("", revision, {}, "", False, "")
-                db.execute(
-                    "INSERT OR REPLACE INTO review VALUES (?, ?, '', ?, '{}', '', 0, '', '', '', ?)",
-                    (context, iri, revision, _crc(iri, "", revision, "{}", "", "0", "", "", "")),
-                )
+                _write(db, context, iri, "", revision, "{}", "", False, "", "", "")
                 continue
-            loaded[record.id] = record
+            records.add(record)
             revisions[record.id], iri_of[record.id] = revision, iri
             facts[record.id] = _links_json(LinkFacts.of(record))
             changed.add(record.id)
         names = hashlib.sha256(json.dumps(list(facts.items()), ensure_ascii=False).encode()).hexdigest()
-        removed = {row.rid for iri, row in cached.items() if iri not in current and row.rid}
-        changed |= removed
         digests = {rid: _extra_digest(found) for rid, found in extra.items() if rid in revisions}
         stale = set(changed)
         for row in cached.values():
@@ -363,25 +426,58 @@ def _update(
                 or digests.get(row.rid, "") != row.extra
             ):
                 stale.add(row.rid)
-        stale &= set(revisions)
+        removed = any(iri not in current for iri in cached)
         if whole_before and (stale or removed):  # the cache holds a cycle or a depth limit: all is redone
             stale = set(revisions)
-        args = (store, policy, extra, db, context, revisions, iri_of, facts, loaded)
+        args = (policy, extra, db, context, records, iri_of, facts)
         reviewed = _recompute(*args, stale)
         if reviewed is None:  # a cycle or a depth limit appeared: their report depends on the whole walk
             reviewed = _recompute(*args, set(revisions))
         assert reviewed is not None  # a whole review is never refused
-        whole = reviewed.order_dependent if reviewed.count == len(revisions) else bool(whole_before)
-        gone = [(context, iri) for iri, row in cached.items() if iri not in current]
-        db.executemany("DELETE FROM review WHERE ctx = ? AND iri = ?", gone)
-        db.execute("INSERT OR REPLACE INTO context VALUES (?, ?, ?)", (context, names, int(whole)))
+        whole = reviewed.order_dependent if reviewed.count == len(revisions) else whole_before
+        db.executemany(
+            "DELETE FROM review WHERE ctx = ? AND iri = ?", [(context, i) for i in cached if i not in current]
+        )
+        db.execute("INSERT OR REPLACE INTO context VALUES (?, ?, ?, ?, ?)", (context, state, extras, names, int(whole)))
         db.execute("COMMIT")
     finally:
         gc.enable()
-    result = StreamedReview(policy=policy.name, header=ReviewReport(policy=policy.name), db=db, context=context)
     result.recomputed = reviewed.count
     result.cached = len(revisions) - reviewed.count
     return result
+
+
+def _write(
+    db: sqlite3.Connection,
+    context: str,
+    iri: str,
+    rid: str,
+    revision: str,
+    deps: str,
+    links: str,
+    is_open: bool,
+    digest: str,
+    tally_text: str,
+    text: str,
+) -> None:
+    meta = (iri, revision, deps, links, int(is_open), digest, tally_text)
+    db.execute(
+        "INSERT OR REPLACE INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            context,
+            iri,
+            rid,
+            revision,
+            deps,
+            links,
+            int(is_open),
+            digest,
+            tally_text,
+            _crc(*map(str, meta)),
+            text,
+            _crc(text),
+        ),
+    )
 
 
 @dataclass
@@ -391,15 +487,13 @@ class _Recomputed:
 
 
 def _recompute(
-    store: Store,
     policy: Policy,
     extra: dict[str, list[Finding]],
     db: sqlite3.Connection,
     context: str,
-    revisions: dict[str, str],
+    records: _Records,
     iri_of: dict[str, str],
     facts: dict[str, str],
-    loaded: dict[str, Record],
     stale: set[str],
 ) -> _Recomputed | None:
     """Review the stale records (in id order, as a whole review does) and write their rows.
@@ -409,7 +503,7 @@ def _recompute(
     """
     if not stale:
         return _Recomputed(0, False)
-    records = _Records(store, revisions, loaded)
+    revisions = records._revisions
     lineage = Lineage(records, policy, {rid: _links_of(text) for rid, text in facts.items()})
     rules = available_rules()
     exact = {rid for rid in revisions if lineage.find(rid) == rid}
@@ -419,28 +513,28 @@ def _recompute(
         found = extra.get(rid, [])
         review = review_one(rid, lineage, rules, found)
         eff = lineage.effective(rid)
-        if _order_dependent(eff):
+        if is_order_dependent(eff):
             if len(stale) < len(revisions):
                 return None  # the rows written so far are rewritten by the whole review
             order_dependent = True
         read = records.read | {s.record for s in eff.steps if s.record in revisions}
-        record = records[rid]
-        read |= {t for link in record.upstream if (t := link.target) in exact}
+        read |= {t for link in records[rid].upstream if (t := link.target) in exact}
         is_open = any(link.target not in exact for dep in read | {rid} for link in records[dep].upstream)
         deps = json.dumps({d: revisions[d] for d in sorted(read)}, ensure_ascii=False)
         tally_text = json.dumps(tally(review), ensure_ascii=False)
         text = record_json(review)
-        iri, revision, links, digest = iri_of[rid], revisions[rid], facts[rid], _extra_digest(found)
-        crc = _crc(iri, rid, revision, deps, links, str(int(is_open)), digest, tally_text, text)
-        db.execute(
-            "INSERT OR REPLACE INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (context, iri, rid, revision, deps, links, int(is_open), digest, tally_text, text, crc),
+        _write(
+            db,
+            context,
+            iri_of[rid],
+            rid,
+            revisions[rid],
+            deps,
+            facts[rid],
+            is_open,
+            _extra_digest(found),
+            tally_text,
+            text,
         )
+        lineage.forget(_KEEP_TERMS)
     return _Recomputed(len(stale), order_dependent)
-
-
-def _order_dependent(eff: Effective) -> bool:
-    """A cycle's or the depth limit's report names the path the walk took: it depends on where it started."""
-    return any(f.rule == "PA110" for f in eff.findings) or any(
-        (u.reason or "").startswith(_DEPTH_LIMIT) for u in eff.unresolved
-    )
