@@ -40,8 +40,8 @@ from provaudit.rules.review import extra_findings, review_one, stamp
 from provaudit.store.base import Store
 
 CACHE_NAME = "review-cache.sqlite"
-_KEEP_RECORDS = 20_000  # records held in memory at once (the rest are read again when the lineage needs them)
-_KEEP_TERMS = 20_000  # effective terms memoized at once
+_KEEP_RECORDS = 5_000  # records held in memory at once (the rest are read again when the lineage needs them)
+_KEEP_TERMS = 5_000  # effective terms memoized at once
 _SCHEMA = 2  # the table layout; a file with another one is rebuilt
 
 

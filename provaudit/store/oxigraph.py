@@ -53,6 +53,10 @@ _EXPORT_FORMATS = {
 }
 
 
+# what a scan counts (ScanCounts.as_dict's keys), each stored as pa:count<Key>
+_COUNTS = tuple(ScanCounts(failed=1).as_dict())
+
+
 def _term_text(term: object) -> str | None:
     if term is None:
         return None
@@ -168,11 +172,10 @@ class OxigraphStore:
                 return [_value(q.object) for q in self._ox.quads_for_pattern(g, predicate, None, g)]
 
             counts = {}
-            for quad in self._ox.quads_for_pattern(graph, None, None, graph):
-                name = quad.predicate.value
-                if name.startswith(PA.count.value):
-                    key = name[len(PA.count.value) :]
-                    counts[key[:1].lower() + key[1:]] = int(_value(quad.object))
+            # each count by its own predicate: the scan node is also the subject of one pa:observed per record
+            for key in _COUNTS:
+                for quad in self._ox.quads_for_pattern(graph, PA.term(f"count{key[:1].upper()}{key[1:]}"), None, graph):
+                    counts[key] = int(_value(quad.object))
             started, ended = values(PROV.startedAtTime), values(PROV.endedAtTime)
             out.append(
                 ScanInfo(
