@@ -57,3 +57,8 @@ def test_a_card_source_dataset_reads_its_corpus_and_keeps_the_unknown_one_unreso
     assert "non-commercial research and/or educational purposes" in (flickr.terms_source or "")
     assert snli.use.value == "non-commercial"
     assert [u.target for u in snli.unresolved] == ["dataset:source/visual-genome"]  # no recorded terms: unresolved
+
+
+def test_the_attribution_notice_names_the_corpus() -> None:
+    snli = _reviews(FIXTURES / "cards" / "datasets" / "snli")["dataset:snli"]
+    assert any(n.startswith('"Flickr30k", licensed under') for n in snli.attribution_notices), snli.attribution_notices

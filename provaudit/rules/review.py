@@ -16,7 +16,7 @@ from provaudit.rules.authority import authority
 from provaudit.rules.builtin import is_declaration
 from provaudit.rules.conditions import conditions
 from provaudit.rules.engine import Rule, RuleContext, available_rules, load_sparql_rules, run_rules, run_sparql_rules
-from provaudit.rules.lineage import NOT_A_LICENSE, Effective, Lineage
+from provaudit.rules.lineage import NOT_A_LICENSE, Effective, Lineage, corpus_terms
 from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import DeclaredLicense, RecordReview, ReviewReport, ScanRef
 from provaudit.store.base import ScanInfo, Store
@@ -106,7 +106,9 @@ def _notices(record: Record, records: Mapping[str, Record], eff: Effective) -> l
     notices: list[str] = []
     for rid, licenses in by_record.items():
         source = records.get(rid)
-        title = (source.fact("title") if source else None) or rid.split(":", 1)[-1]
+        name = rid.split(":", 1)[-1]
+        corpus = corpus_terms(name.removeprefix("dpi/").removeprefix("source/")) if source is None else None
+        title = (source.fact("title") if source else None) or (corpus[0] if corpus else name)
         creators = merge_agents(a.name for a in source.agents if a.role in {"creator", "publisher"}) if source else []
         link = (source.fact("homepage") or source.fact("hf_url")) if source else None
         text = f'"{title}"' + (f" by {join_words(creators)}" if creators else "")
