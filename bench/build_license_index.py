@@ -101,12 +101,18 @@ def split_front(raw: str) -> tuple[str, str]:
 
 
 def simple_front(front: str) -> dict[str, str]:
-    """Top-level scalar keys of a rule's YAML header (fast; rules have no nested scalars we need)."""
+    """Top-level scalar keys of a rule's YAML header, a value wrapped over several lines joined (fast; rules
+    have no nested scalars we need)."""
     out: dict[str, str] = {}
+    last = None
     for line in front.splitlines():
         m = re.match(r"^([a-z_]+):\s*(.*)$", line)
         if m:
-            out[m.group(1)] = m.group(2).strip()
+            last = m.group(1)
+            out[last] = m.group(2).strip()
+        elif last and out[last] and line.startswith((" ", "\t")) and not line.lstrip().startswith("- "):
+            # a long value wrapped onto the next lines ("license_expression: ... OR gpl-2.0\n    WITH ...")
+            out[last] += " " + line.strip()
     return out
 
 

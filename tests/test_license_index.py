@@ -39,3 +39,14 @@ def test_rebuilding_from_the_pinned_wheel_gives_the_committed_index(tmp_path: Pa
         assert sorted(a.files) == sorted(b.files)
         for key in a.files:
             assert a[key].dtype == b[key].dtype and np.array_equal(a[key], b[key]), key
+
+
+def test_a_rule_header_value_wrapped_over_two_lines_is_read_whole() -> None:
+    build = _builder()
+    front = (
+        "license_expression: epl-2.0 OR apache-2.0 OR gpl-2.0 WITH classpath-exception-2.0 OR gpl-2.0\n"
+        "    WITH openjdk-exception\nis_license_notice: yes\nignorable_urls:\n    - https://eclipse.org/legal/epl-2.0\n"
+    )
+    meta = build.simple_front(front)  # type: ignore[attr-defined]
+    assert meta["license_expression"].endswith("OR gpl-2.0 WITH openjdk-exception")
+    assert meta["is_license_notice"] == "yes" and meta["ignorable_urls"] == ""
