@@ -349,7 +349,8 @@ def _document_text(data: bytes) -> str | None:
     return None
 
 
-# ScanCode's reading of the words after "SPDX-License-Identifier:" (misspelt too: "SPDZ-Licence-Identifer").
+# The expression after "SPDX-License-Identifier:", split off as ScanCode splits it; the line counts only when
+# its first words are exactly "spdx license identifier" (see _spdx_identifier_lines).
 _SPDX_LINE = re.compile(r"spd[xz][-\s]+lin?[cs]en?[sc]es?[-\s]+identifi?er\s*:?\s*(.+)", re.I)
 UNKNOWN_SPDX = "LicenseRef-scancode-unknown-spdx"
 # Deprecated SPDX ids that name a license with an exception, as the SPDX License List replaced them.
