@@ -581,6 +581,10 @@ def build_site(
     _clean_leftovers(out)
     _check_out(out)
     work = _start(out)
+    # the records and reviews live until the end: kept out of the collector's passes (each pass would
+    # scan millions of their objects), so neither this process nor a forked worker touches, and so
+    # copies, the memory of every record to scan it
+    gc.freeze()
     try:
         stats = _build(
             records,
@@ -601,6 +605,8 @@ def build_site(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        gc.unfreeze()
     return stats
 
 
@@ -706,10 +712,6 @@ def _build(
     # --- record pages: in worker processes while this one writes the overview pages -------------
     count = _workers(workers, len(records))
     pool: ProcessPoolExecutor | None = None
-    # everything built so far lives until the end: kept out of the collector's passes, so neither this
-    # process nor a forked worker touches (and so copies) the memory of every record to scan it
-    gc.collect()
-    gc.freeze()
     futures: list[Future[tuple[SiteStats, dict[str, incremental.Entry]]]] = []
     try:
         if count > 1:
@@ -738,7 +740,6 @@ def _build(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         _JOB = None
-        gc.unfreeze()
 
     stats.records = len(records)
     stats.seconds = time.perf_counter() - started
