@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import provaudit
 from provaudit import api
 from provaudit.cli import main
+from provaudit.rules import review_cache
 from provaudit.rules.render import render
 from provaudit.rules.review import review_store
 from provaudit.rules.review_cache import CACHE_NAME, StreamedReview, review_cached
@@ -194,3 +195,25 @@ def test_cli_jsonl_is_one_record_per_line_as_json_has_them(demo: Path, store_pat
     assert failing.exit_code == 1
     one = runner.invoke(main, [*args, "--format", "jsonl", MISTRAL])
     assert [json.loads(line)["id"] for line in one.output.splitlines()] == [MISTRAL]
+
+
+def test_a_cache_another_review_is_writing_is_left_alone(
+    demo: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scan(demo, store_path)
+    good, _, _ = _reviews(store_path)
+    _relicense(demo / "datasets" / "imdb" / "README.md", "cc-by-nc-4.0")
+    _scan(demo, store_path)
+    monkeypatch.setattr(review_cache, "WAIT_SECONDS", 0.2)
+    other = sqlite3.connect(store_path / CACHE_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another review's write, not yet committed
+    try:
+        text, whole, result = _reviews(store_path)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert text == whole != good
+    assert result.cached == 0  # reviewed in memory: the file was neither read nor replaced
+    text, whole, result = _reviews(store_path)  # the file, as the other review left it, serves the next one
+    assert text == whole
+    assert 1 <= result.recomputed < result.cached

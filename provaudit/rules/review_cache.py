@@ -40,6 +40,7 @@ from provaudit.rules.review import extra_findings, review_one, stamp
 from provaudit.store.base import Store
 
 CACHE_NAME = "review-cache.sqlite"
+WAIT_SECONDS = 30.0  # how long a review waits for another one writing the cache, then keeps its own in memory
 _KEEP_RECORDS = 5_000  # records held in memory at once (the rest are read again when the lineage needs them)
 _KEEP_TERMS = 5_000  # effective terms memoized at once
 _SCHEMA = 2  # the table layout; a file with another one is rebuilt
@@ -226,8 +227,9 @@ def _cache_path(store: Store) -> Path | None:
 
 
 def _remove(path: Path) -> None:
+    """Delete the cache file (a file that cannot be deleted is left: the review then keeps it in memory)."""
     for name in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             name.unlink()
 
 
@@ -235,13 +237,15 @@ def _connect(path: Path | None) -> sqlite3.Connection:
     """The cache database; in memory when there is no file or it cannot be opened for writing."""
     if path is not None:
         try:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(path, timeout=WAIT_SECONDS, isolation_level=None)
             _prepare(db)
             return db
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if _busy(exc):  # another review is writing it: this one keeps its cache in memory
+                return _connect(None)
             _remove(path)  # not a database, or not this layout: derived data, rebuilt
             try:
-                db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                db = sqlite3.connect(path, timeout=WAIT_SECONDS, isolation_level=None)
                 _prepare(db)
                 return db
             except (sqlite3.DatabaseError, OSError):
@@ -251,6 +255,11 @@ def _connect(path: Path | None) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", isolation_level=None)
     _prepare(db)
     return db
+
+
+def _busy(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's "database is locked": another process holds the file longer than we wait."""
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _prepare(db: sqlite3.Connection) -> None:
@@ -353,7 +362,7 @@ def _review(store: Store, policy: Policy, extra: dict[str, list[Finding]], db: s
         return _update(store, policy, extra, db, context)
     except sqlite3.OperationalError as exc:
         db.close()
-        if "locked" in str(exc) or "busy" in str(exc):
+        if _busy(exc):
             raise _Busy(str(exc)) from exc
         raise CacheBroken(str(exc)) from exc
     except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
