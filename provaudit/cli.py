@@ -505,9 +505,18 @@ def review(
     from provaudit.rules.render import render
     from provaudit.rules.review import review_store
 
-    if as_of is None:
-        _review_cached(records, store, policy, fmt, rule_paths, out, fail_on)
-        return
+    if as_of is None:  # the store as it is now: from the cached reviews, written record by record
+        from provaudit.rules.review_cache import review_cached
+
+        with api.open_store(store, read_only=True) as db:
+            wanted = [api.resolve_id(db, ref) for ref in records]
+            result = review_cached(db, policy, sparql_rules=rule_paths, ids=wanted or None)
+            try:  # through a file: a cache row found corrupt while writing is rebuilt and the output started over
+                written = write_out_with(lambda fh: result.write(fmt, fh), out, lambda r: _reviewed(r.count(), fmt))
+                failing = written.count_at_or_above(fail_on)
+            finally:
+                result.close()
+        sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
     with api.open_store(store, read_only=True) as db:
         wanted = [api.resolve_id(db, ref) for ref in records]
         report = review_store(db, policy, sparql_rules=rule_paths, as_of=as_of)
@@ -527,30 +536,6 @@ def review(
     else:
         click.echo(text, nl=False)
     sys.exit(EXIT_FINDINGS if report.count_at_or_above(fail_on) else EXIT_OK)
-
-
-def _review_cached(
-    records: tuple[str, ...],
-    store: Path | None,
-    policy: str,
-    fmt: str,
-    rule_paths: tuple[Path, ...],
-    out: Path | None,
-    fail_on: str,
-) -> None:
-    """`review` of the store as it is now: cached reviews, printed record by record (JSON and JSON Lines)."""
-    from provaudit.rules.review_cache import review_cached
-
-    with api.open_store(store, read_only=True) as db:
-        wanted = [api.resolve_id(db, ref) for ref in records]
-        result = review_cached(db, policy, sparql_rules=rule_paths, ids=wanted or None)
-        try:
-            # through a file: a cache row found corrupt while writing is rebuilt and the output started over
-            written = write_out_with(lambda fh: result.write(fmt, fh), out, lambda r: _reviewed(r.count(), fmt))
-            failing = written.count_at_or_above(fail_on)
-        finally:
-            result.close()
-    sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
 
 
 def _reviewed(n: int, fmt: str) -> str:

@@ -3,8 +3,9 @@ and its descendants'.
 
 The cache is derived data in one SQLite file in the store's folder (``review-cache.sqlite``): safe to delete,
 never the source of truth, never written into the append-only store. A missing, unreadable or corrupted file
-is rebuilt (every row carries a checksum, read before anything is printed); a store the user cannot write
-beside is reviewed with the cache in memory.
+is rebuilt: every row carries checksums, checked as it is printed, and a row that fails them is never printed
+(the output starts over from a rebuilt cache). A store the user cannot write beside, or a file another review
+is writing, is reviewed with the cache in memory.
 
 One row per record and *context* (policy, rules, record limits, provaudit version and the fingerprint of its
 code and licence data): the record's revision, the revisions of every record its review read (its lineage),
