@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from provaudit import api
 from provaudit.records.model import Fact, Record
@@ -148,3 +149,18 @@ def test_a_tampered_manifest_costs_a_full_build_only(tmp_path: Path, records: li
     build_site(records, review(records), tmp_path / "full", workers=1, built=BUILT)
     assert files(site) == files(tmp_path / "full")
     assert stats.reused == 0  # every entry named a file outside the site: none was taken
+
+
+def test_cli_says_how_many_pages_were_carried_over(tmp_path: Path) -> None:
+    from provaudit.site.commands import site as site_command
+
+    store = tmp_path / "store"
+    api.scan([str(FIXTURES / "datasets")], store=store)
+    args = ["--out", str(tmp_path / "site"), "--store", str(store)]
+    first = CliRunner().invoke(site_command, args)
+    assert first.exit_code == 0, first.output
+    assert "carried over" not in first.output
+    again = CliRunner().invoke(site_command, args)
+    assert again.exit_code == 0, again.output
+    count = len(list((tmp_path / "site" / "records").glob("*.html")))
+    assert f"({count} record pages unchanged, carried over)" in again.output

@@ -70,7 +70,8 @@ def site(
         click.echo(f"provaudit: warning: {warning}", err=True)
     if len(stats.warnings) > 20:
         click.echo(f"provaudit: warning: ... and {len(stats.warnings) - 20} more", err=True)
+    carried = f" ({stats.reused} record pages unchanged, carried over)" if stats.reused else ""
     click.echo(
-        f"{stats.records} records, {stats.pages} pages, {stats.files} files "
+        f"{stats.records} records, {stats.pages} pages{carried}, {stats.files} files "
         f"({stats.bytes / 1e6:.1f} MB) in {stats.seconds:.1f} s → {out / 'index.html'}"
     )
