@@ -217,3 +217,17 @@ def test_a_cache_another_review_is_writing_is_left_alone(
     text, whole, result = _reviews(store_path)  # the file, as the other review left it, serves the next one
     assert text == whole
     assert 1 <= result.recomputed < result.cached
+
+
+def test_every_format_from_the_cache_reads_as_a_whole_review(demo: Path, store_path: Path) -> None:
+    _scan(demo, store_path)
+    _reviews(store_path)  # fills the cache
+    with OxigraphStore(store_path, read_only=True) as db:
+        whole = review_store(db)
+        cached = review_cached(db)
+        assert cached.recomputed == 0
+        report = cached.report()  # the records' objects again, from their cached JSON
+        cached.close()
+    report.generated = whole.generated
+    for fmt in ("text", "md", "html", "sarif", "jsonl"):
+        assert render(report, fmt) == render(whole, fmt), fmt
