@@ -1,6 +1,7 @@
 """The `provaudit` command line: a thin layer over provaudit.api.
 
-Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage or input error.
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage or input error;
+141 the reader of stdout closed it early.
 Set PROVAUDIT_DEBUG=1 to see tracebacks.
 """
 
@@ -47,6 +48,7 @@ else:  # imported when a command first uses it: `--version` and `--help` stay fa
     api = LazyModule("provaudit.api")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_SIGPIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 # the same as api.FAIL_LEVELS and rules.render.FORMATS (tests/test_startup.py), spelled out to keep start-up light
 FAIL_LEVELS = ("error", "warning", "info", "never")
 REVIEW_FORMATS = ("text", "md", "html", "json", "jsonl", "sarif")
@@ -96,6 +98,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`provaudit review | head`): end quietly, as a shell tool killed by
+            # SIGPIPE does; stdout goes to /dev/null so the interpreter's last flush cannot fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_SIGPIPE)
         except ProvauditError as exc:
             if _debug(ctx):
                 raise

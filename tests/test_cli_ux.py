@@ -281,7 +281,8 @@ def test_unknown_ids_get_a_did_you_mean(scanned: Path) -> None:
 
 def test_review_of_named_records(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    assert run("scan", str(DEMO / "datasets"), "--store", str(store), "--fail-on", "never")[0] == 0
+    folders = [str(DEMO / name) for name in ("datasets", "models", "dpi", "merges")]
+    assert run("scan", *folders, "--store", str(store), "--fail-on", "never")[0] == 0
     code, out, _ = run(
         "review", "snli", "dataset:imdb", "--store", str(store), "--format", "json", "--fail-on", "never"
     )
@@ -342,3 +343,26 @@ def test_the_scan_counts_its_records_before_it_starts(tmp_path: Path) -> None:
     again: list[str] = []
     api.scan([str(DEMO)], store=tmp_path / "store", progress=again.append)  # unchanged folders count too
     assert len(seen) == len(again) == _demo_size()
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`provaudit review | head`: the reader stops after one byte; provaudit says nothing on stderr."""
+    import fcntl
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    folders = [str(DEMO / name) for name in ("datasets", "models", "dpi", "merges")]
+    assert run("scan", *folders, "--store", str(store), "--fail-on", "never")[0] == 0
+    read_end, write_end = os.pipe()
+    # a one-page pipe, set before provaudit writes: the review (100 KB) is many times what the pipe and
+    # provaudit's output buffers hold, so provaudit is still writing when the reader closes, on any machine
+    fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ
+    cmd = [sys.executable, "-m", "provaudit.cli", "review", "--format", "json", "--fail-on", "never"]
+    proc = subprocess.Popen([*cmd, "--store", str(store)], stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb", buffering=0) as reader:
+        assert reader.read(1) == b"{"
+    err = proc.communicate(timeout=300)[1].decode()
+    assert proc.returncode == 141, err
+    assert err == ""
