@@ -42,6 +42,9 @@ from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
 FORMAT_VERSION = 1
 _BATCH_QUADS = 200_000  # quads per bulk write; PROVAUDIT_WRITE_BATCH overrides (smaller: less memory)
+# and bytes of N-Triples per bulk write: the loader holds several times its input (card text in pa:recordJson
+# makes a batch of 200,000 quads 75 MB, and a scan's tree peaked at 840 MB at 5,000 records; 460 MB at 16 MiB)
+_BATCH_BYTES = 16 << 20
 _EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
     "ttl": RdfFormat.TURTLE,
@@ -413,13 +416,16 @@ class OxigraphScan:
         self._seen: dict[str, tuple[str, bool, str | None]] = {}
         self._created: set[str] = set()
         self._nodes: set[str] = set()
-        self._sources: set[str] = set()  # source node IRIs known to be stored (by this scan or before)
+        self._sources: set[str] = set()  # shared node IRIs known to be stored (by this scan or before)
         self._outcomes: dict[str, str] = {}
         # record id → (what a failed read gave, why it failed): written as pa:FailedObservation at commit
         self._failed: dict[str, tuple[Record, Finding]] = {}
         self._pending: list[str] = []  # N-Triples lines for this scan's graph
         self._chunks: list[bytes] = []  # and N-Triples documents made by scan workers (PreparedRevision)
         self._chunk_quads = 0
+        self._chunk_bytes = 0
+        self._prints: dict[str, str] | None = None  # fingerprint → revision, read on first use
+        self._summaries: dict[str, str] | None = None  # current revision → its pa:scanSummary, read on first use
         self._ox = store._ox
         # a store without a graph holds no node yet: nothing needs looking up before it is written
         self._empty = next(iter(self._ox.named_graphs()), None) is None
@@ -432,9 +438,10 @@ class OxigraphScan:
         return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
 
     def _source_stored(self, iri: str) -> bool:
+        """A shared node (source, agent, claim, fact, finding: rdf.revision_lines) is stored already."""
         if iri in self._sources:
             return True
-        if self._exists(iri, PA.Source):
+        if not self._empty and next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, None), None) is not None:
             self._sources.add(iri)
             return True
         return False
@@ -481,6 +488,7 @@ class OxigraphScan:
                     record, digest, self.iri, self.started, previous, fingerprint=fingerprint
                 )
                 self._pending += lines
+                self._chunk_bytes += sum(map(len, lines))  # characters: near enough to bytes here
                 for iri, node in sources.items():
                     if not self._source_stored(iri):
                         self._pending += node
@@ -514,6 +522,7 @@ class OxigraphScan:
                 self._chunks.append(prepared.node)
                 self._nodes.add(r)
             self._chunks.append(prepared.body)
+            self._chunk_bytes += len(prepared.body)
             extra = []
             if previous:
                 extra.append(f"<{v}> <{PROV.wasRevisionOf.value}> <{previous}> .")
@@ -536,23 +545,41 @@ class OxigraphScan:
         return outcome
 
     def summary_of(self, revision: str) -> rdf.ScanEntry | None:
-        """What a scan's summary counts of a stored revision (None: written before revisions kept it)."""
-        quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.scanSummary, None), None)
-        return rdf.ScanEntry.from_json(_value(quad.object)) if quad is not None else None
+        """What a scan's summary counts of a stored revision (None: written before revisions kept it).
+
+        The entries of the current revisions (those an unchanged folder names) are read in one pass on
+        first use; any other revision is looked up alone."""
+        if self._summaries is None:
+            current = set(self._before.values())
+            self._summaries = {
+                quad.subject.value: _value(quad.object)
+                for quad in self._ox.quads_for_pattern(None, PA.scanSummary, None)
+                if isinstance(quad.subject, NamedNode) and quad.subject.value in current
+            }
+        text = self._summaries.pop(revision, None)
+        if text is None:
+            quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.scanSummary, None), None)
+            text = _value(quad.object) if quad is not None else None
+        return rdf.ScanEntry.from_json(text) if text is not None else None
 
     def _observe(self, record_id: str, v: str, outcome: str, created: bool, fingerprint: str | None) -> None:
         self._pending.append(f"<{self.iri}> <{PA.observed.value}> <{v}> .")
         self._seen[record_id] = (v, created, fingerprint)
         self._outcomes[record_id] = outcome
-        if len(self._pending) + self._chunk_quads >= self._batch:
+        if len(self._pending) + self._chunk_quads >= self._batch or self._chunk_bytes >= _BATCH_BYTES:
             self._flush()
 
     def revision_for_fingerprint(self, fingerprint: str) -> str | None:
-        """The revision a committed scan read from a folder with exactly this file-stat fingerprint."""
-        for quad in self._ox.quads_for_pattern(None, PA.fingerprint, Literal(fingerprint)):
-            if isinstance(quad.subject, NamedNode):
-                return quad.subject.value
-        return None
+        """The revision a committed scan read from a folder with exactly this file-stat fingerprint.
+
+        Every stored fingerprint is read in one pass on first use: one seek per folder cost more than the
+        folder's stat walk (0.2 ms each on a loaded machine)."""
+        if self._prints is None:
+            self._prints = {}
+            for quad in self._ox.quads_for_pattern(None, PA.fingerprint, None):
+                if isinstance(quad.subject, NamedNode) and quad.graph_name != self.graph:
+                    self._prints.setdefault(_value(quad.object), quad.subject.value)
+        return self._prints.get(fingerprint)
 
     def observe(self, record_id: str, revision: str) -> str:
         """Record that this scan saw ``revision`` of ``record_id`` again without re-reading it (a folder whose
@@ -605,7 +632,7 @@ class OxigraphScan:
         if self._chunks:
             self._write(b"".join(self._chunks))
             self._chunks = []
-            self._chunk_quads = 0
+            self._chunk_quads = self._chunk_bytes = 0
 
     def add_prov(self, ntriples: bytes) -> int:
         """Triples of an exported provaudit PROV document, written as they are (``provaudit import``).

@@ -159,18 +159,33 @@ def revision_lines(
     previous: str | None,
     *,
     fingerprint: str | None = None,
+    entry: ScanEntry | None = None,
 ) -> tuple[list[str], dict[str, list[str]]]:
     """The observed content of a record as one revision: its N-Triples lines, and the lines of every
-    source node it cites by IRI (a store writes those only when it does not hold them yet)."""
+    shared node it cites by IRI (a store writes those only when it does not hold them yet).
+
+    Sources, agents, claims, facts and findings are shared nodes: each IRI is the hash of the node's
+    triples, so the same statement read the same way ("MIT" from README.md's ``license`` field, a
+    language) is one node for every revision and record that cites it, and a revision adds one triple
+    per statement. Derivations and attributions (PROV-O's qualified influences) stay the revision's own.
+    """
     v_iri = revision_iri(record.id, digest)
     r, v = _i(record_iri(record.id)), _i(v_iri)
-    sources: dict[str, list[str]] = {}
+    nodes: dict[str, list[str]] = {}
 
-    def src(node: str, source: Source) -> str:
+    def src(source: Source) -> str:
         iri = source_iri(source)
-        if iri not in sources:
-            sources[iri] = source_lines(iri, source)
-        return f"{node} {_i(PA.source)} <{iri}> ."
+        if iri not in nodes:
+            nodes[iri] = source_lines(iri, source)
+        return f"<{iri}>"
+
+    def shared(kind: str, body: list[tuple[str, str]]) -> str:
+        """The node with these (predicate, object) triples, named by their hash."""
+        text = "\n".join(f"{p} {o}" for p, o in body)
+        iri = f"{ID_BASE}{kind}/{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+        if iri not in nodes:
+            nodes[iri] = [f"<{iri}> {p} {o} ." for p, o in body]
+        return f"<{iri}>"
 
     lines = [
         f"{v} {_TYPE} {_i(PA.Revision)} .",
@@ -183,7 +198,7 @@ def revision_lines(
         f"{v} {_i(RDFS.label)} {_l(record.name)} .",
         f"{v} {_i(PA.recordJson)} {_typed(record.model_dump_json(exclude={'location'}), JSON_DATATYPE)} .",
         f"{v} {_i(PA.recordJsonLean)} {_typed(lean_json(record), JSON_DATATYPE)} .",
-        f"{v} {_i(PA.scanSummary)} {_typed(ScanEntry.of(record).to_json(), JSON_DATATYPE)} .",
+        f"{v} {_i(PA.scanSummary)} {_typed((entry or ScanEntry.of(record)).to_json(), JSON_DATATYPE)} .",
     ]
     if previous:
         lines.append(f"{v} {_i(PROV.wasRevisionOf)} <{previous}> .")
@@ -194,26 +209,25 @@ def revision_lines(
     if fingerprint:
         lines.append(f"{v} {_i(PA.fingerprint)} {_l(fingerprint)} .")
     licenses: set[str] = set()
-    for i, claim in enumerate(record.claims):
-        c = f"<{v_iri}/claim/{i}>"
-        lines += [
-            f"{v} {_i(PA.hasLicenseClaim)} {c} .",
-            f"{c} {_TYPE} {_i(PA.LicenseClaim)} .",
-            f"{c} {_i(PA.rawValue)} {_l(claim.raw)} .",
-            f"{c} {_i(PA.method)} {_l(claim.method)} .",
-            f"{c} {_i(PA.confidence)} {_typed(f'{claim.confidence:.3f}', XSD.decimal)} .",
+    for claim in record.claims:
+        body = [
+            (_TYPE, _i(PA.LicenseClaim)),
+            (_i(PA.rawValue), _l(claim.raw)),
+            (_i(PA.method), _l(claim.method)),
+            (_i(PA.confidence), _typed(f"{claim.confidence:.3f}", XSD.decimal)),
         ]
         if claim.expression:
-            lines.append(f"{c} {_i(PA.licenseExpression)} {_l(claim.expression)} .")
+            body.append((_i(PA.licenseExpression), _l(claim.expression)))
             for symbol in license_symbols(claim.expression):
                 iri = license_iri(symbol)
-                lines.append(f"{c} {_i(DCT.license)} <{iri}> .")
+                body.append((_i(DCT.license), f"<{iri}>"))
                 licenses.add(iri)
         if claim.name:
-            lines.append(f"{c} {_i(PA.licenseName)} {_l(claim.name)} .")
+            body.append((_i(PA.licenseName), _l(claim.name)))
         if claim.link:
-            lines.append(f"{c} {_i(PA.licenseLink)} {_l(claim.link)} .")
-        lines.append(src(c, claim.source))
+            body.append((_i(PA.licenseLink), _l(claim.link)))
+        body.append((_i(PA.source), src(claim.source)))
+        lines.append(f"{v} {_i(PA.hasLicenseClaim)} {shared('claim', body)} .")
     lines += [f"{v} {_i(DCT.license)} <{iri}> ." for iri in sorted(licenses)]
     for i, link in enumerate(record.upstream):
         d = f"<{v_iri}/derivation/{i}>"
@@ -235,13 +249,14 @@ def revision_lines(
             ]
             if link.evidence:
                 lines.append(f"{d} {_i(PA.evidence)} {_l(link.evidence)} .")
-        lines.append(src(d, link.source))
+        lines.append(f"{d} {_i(PA.source)} {src(link.source)} .")
     for i, agent in enumerate(record.agents):
-        a = _i(agent_iri(agent.name))
+        a_iri = agent_iri(agent.name).value
+        a = _i(a_iri)
+        if a_iri not in nodes:
+            nodes[a_iri] = [f"{a} {_TYPE} {_i(PROV.Agent)} .", f"{a} {_i(FOAF.name)} {_l(agent.name)} ."]
         q = f"<{v_iri}/attribution/{i}>"
         lines += [
-            f"{a} {_TYPE} {_i(PROV.Agent)} .",
-            f"{a} {_i(FOAF.name)} {_l(agent.name)} .",
             f"{v} {_i(PROV.wasAttributedTo)} {a} .",
             f"{v} {_i(PROV.qualifiedAttribution)} {q} .",
             f"{q} {_TYPE} {_i(PROV.Attribution)} .",
@@ -250,7 +265,7 @@ def revision_lines(
         ]
         if agent.role in AGENT_ROLE:
             lines.append(f"{v} {_i(AGENT_ROLE[agent.role])} {a} .")
-        lines.append(src(q, agent.source))
+        lines.append(f"{q} {_i(PA.source)} {src(agent.source)} .")
     for i, file in enumerate(record.files):
         f = f"<{v_iri}/file/{i}>"
         lines += [
@@ -261,30 +276,29 @@ def revision_lines(
         ]
         if file.sha256:
             lines.append(f"{f} {_i(PA.sha256)} {_l(file.sha256)} .")
-    for i, (key, source, values) in enumerate(_grouped_facts(record.facts)):
-        x = f"<{v_iri}/fact/{i}>"
-        lines += [f"{v} {_i(PA.hasFact)} {x} .", f"{x} {_TYPE} {_i(PA.Fact)} .", f"{x} {_i(PA.key)} {_l(key)} ."]
+    for key, source, values in _grouped_facts(record.facts):
+        body = [(_TYPE, _i(PA.Fact)), (_i(PA.key), _l(key))]
         for value in values:
             # the card body is kept once, in pa:recordJson: as a literal here it would double the store
             if key not in LARGE_FACTS:
-                lines.append(f"{x} {_i(PA.value)} {_l(value)} .")
+                body.append((_i(PA.value), _l(value)))
             if key in FACT_PREDICATE:
                 lines.append(f"{v} {_i(FACT_PREDICATE[key])} {_l(value)} .")
-        lines.append(src(x, source))
-    for i, finding in enumerate(record.findings):
-        n = f"<{v_iri}/finding/{i}>"
-        lines += [
-            f"{v} {_i(PA.hasFinding)} {n} .",
-            f"{n} {_TYPE} {_i(PA.Finding)} .",
-            f"{n} {_i(PA.rule)} {_l(finding.rule)} .",
-            f"{n} {_i(PA.severity)} {_l(finding.severity.value)} .",
-            f"{n} {_i(PA.message)} {_l(finding.message)} .",
+        body.append((_i(PA.source), src(source)))
+        lines.append(f"{v} {_i(PA.hasFact)} {shared('fact', body)} .")
+    for finding in record.findings:
+        body = [
+            (_TYPE, _i(PA.Finding)),
+            (_i(PA.rule), _l(finding.rule)),
+            (_i(PA.severity), _l(finding.severity.value)),
+            (_i(PA.message), _l(finding.message)),
         ]
         if finding.fix:
-            lines.append(f"{n} {_i(PA.fix)} {_l(finding.fix)} .")
+            body.append((_i(PA.fix), _l(finding.fix)))
         if finding.source:
-            lines.append(src(n, finding.source))
-    return lines, sources
+            body.append((_i(PA.source), src(finding.source)))
+        lines.append(f"{v} {_i(PA.hasFinding)} {shared('finding', body)} .")
+    return lines, nodes
 
 
 SHOWN_PER_LEVEL = 25  # errors (and warnings) a scan's summary names; the rest are counted
@@ -342,7 +356,7 @@ class PreparedRevision:
     node: bytes  # the record node's N-Triples (written the first time the record is seen)
     body: bytes  # the revision's N-Triples
     size: int  # triples in ``body``
-    sources: dict[str, bytes]  # source node IRI → its N-Triples
+    sources: dict[str, bytes]  # shared node IRI (source, agent, claim, fact, finding) → its N-Triples
     entry: ScanEntry
     failed: bool  # the read failed (records.observation): the writer may keep the last good revision
 
@@ -350,7 +364,8 @@ class PreparedRevision:
 def prepare_revision(record: Record, scan: str, generated: datetime) -> PreparedRevision:
     """The store text of ``record`` observed by ``scan`` (see :class:`PreparedRevision`)."""
     digest = record.content_digest()
-    lines, sources = revision_lines(record, digest, scan, generated, None)
+    entry = ScanEntry.of(record)
+    lines, sources = revision_lines(record, digest, scan, generated, None, entry=entry)
     return PreparedRevision(
         record_id=record.id,
         revision=revision_iri(record.id, digest),
@@ -358,7 +373,7 @@ def prepare_revision(record: Record, scan: str, generated: datetime) -> Prepared
         body=ntriples_text(lines),
         size=len(lines),
         sources={iri: ntriples_text(node) for iri, node in sources.items()},
-        entry=ScanEntry.of(record),
+        entry=entry,
         failed=failure_of(record) is not None,
     )
 
