@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from json.encoder import encode_basestring as _encode_string
 from urllib.parse import quote
 
@@ -121,6 +122,14 @@ def source_lines(iri: str, source: Source) -> list[str]:
     return lines
 
 
+@lru_cache(maxsize=8192)
+def _source_node(source: Source) -> tuple[str, tuple[str, ...]]:
+    """A source node's IRI and triples, made once per distinct source (most are README.md's fields, met in
+    every record of a collection)."""
+    iri = source_iri(source)
+    return iri, tuple(source_lines(iri, source))
+
+
 def record_node_lines(record: Record) -> list[str]:
     """The stable part: the record itself (written once, the first time it is seen)."""
     r = _i(record_iri(record.id))
@@ -174,9 +183,9 @@ def revision_lines(
     nodes: dict[str, list[str]] = {}
 
     def src(source: Source) -> str:
-        iri = source_iri(source)
+        iri, node = _source_node(source)
         if iri not in nodes:
-            nodes[iri] = source_lines(iri, source)
+            nodes[iri] = list(node)
         return f"<{iri}>"
 
     def shared(kind: str, body: list[tuple[str, str]]) -> str:
