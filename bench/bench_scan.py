@@ -112,11 +112,14 @@ def rdflib_rewrite(records: list, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_phase(args: list[str], checkout: Path = ROOT) -> tuple[float, float]:
-    """(seconds, peak MB) of one provaudit command of a checkout in its own process, as a user runs it."""
+def run_phase(args: list[str], checkout: Path = ROOT) -> tuple[float, float, float]:
+    """(seconds, peak MB, CPU seconds) of one provaudit command of a checkout in its own process, as a user
+    runs it; CPU is user + system of the command and its pool workers (they hold under load, wall does not)."""
+    import resource
     import subprocess
 
     env = dict(os.environ, PYTHONPATH=str(checkout))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "provaudit.cli", *args],
@@ -126,9 +129,11 @@ def run_phase(args: list[str], checkout: Path = ROOT) -> tuple[float, float]:
         env=env,
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"provaudit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, int(done.stderr.strip().splitlines()[-1]) / 1024, cpu
 
 
 def phases(label: str, checkout: Path, collection: Path, store: str, args: argparse.Namespace) -> dict[str, float]:
@@ -141,9 +146,14 @@ def phases(label: str, checkout: Path, collection: Path, store: str, args: argpa
     n = args.records
     out: dict[str, float] = {}
 
-    def show(name: str, seconds: float, mb: float) -> None:
+    def show(name: str, seconds: float, mb: float, cpu: float) -> None:
         out[name] = seconds
-        print(f"  {label:9} {name:24} {seconds:8.2f} s  {n / seconds:7.0f} records/s  peak {mb:6.0f} MB", flush=True)
+        out[f"{name} CPU"] = cpu
+        print(
+            f"  {label:9} {name:24} {seconds:8.2f} s  {n / seconds:7.0f} records/s  CPU {cpu:7.2f} s "
+            f"({n / cpu:5.0f} records per CPU-second)  peak {mb:6.0f} MB",
+            flush=True,
+        )
 
     show("scan (collect + write)", *run_phase(scan_args, checkout))
     if not args.no_rescan:
@@ -181,19 +191,27 @@ def main() -> None:
             f"built in {build_s:.1f}s); load average {os.getloadavg()[0]:.1f}"
         )
         floor(collection)  # warm the page cache: every phase below reads warm files
+        cpu_start = time.process_time()
         floor_s, files = floor(collection)
-        print(f"  floor: read + parse {files} files      {floor_s:8.2f} s  {n / floor_s:7.0f} records/s", flush=True)
+        floor_cpu = time.process_time() - cpu_start
+        print(
+            f"  floor: read + parse {files} files      {floor_s:8.2f} s  {n / floor_s:7.0f} records/s  "
+            f"CPU {floor_cpu:7.2f} s",
+            flush=True,
+        )
         runs = {}
         if args.baseline:
             runs["baseline"] = phases("baseline", args.baseline.resolve(), collection, str(work / "store-base"), args)
         runs["this"] = phases("this", ROOT, collection, str(work / "store"), args)
         for label, got in runs.items():
+            # CPU seconds against the floor's CPU seconds: what holds on a machine shared with other jobs
+            first = got["scan (collect + write) CPU"]
             ratios = ", ".join(
-                f"{name.split(' (')[0]} {seconds / floor_s:.1f}x floor"
-                + (f" ({seconds / got['scan (collect + write)']:.0%} of scan)" if name.startswith("rescan") else "")
-                for name, seconds in got.items()
+                f"{name.split(' (')[0]} {cpu / floor_cpu:.1f}x floor"
+                + (f" ({cpu / first:.0%} of scan)" if name.startswith("rescan") else "")
+                for name, cpu in ((k.removesuffix(" CPU"), v) for k, v in got.items() if k.endswith(" CPU"))
             )
-            print(f"  {label}: {ratios}")
+            print(f"  {label} (CPU seconds): {ratios}")
         if args.no_rdflib:
             return
         from provaudit import api
