@@ -52,12 +52,13 @@ class ScanResult:
 
     @property
     def records(self) -> list[Record]:
-        """The records this scan observed, in scan order (without card text, file lists): read from the store."""
+        """The records this scan observed, in scan order, with their claims, links and findings (no facts, agents
+        or files): read from the store when first asked."""
         if self._records is None:
             stored: dict[str, Record] = {}
             if self.entries.keys() - self._failed.keys():
                 with open_store(self._store, read_only=True) as db:
-                    stored = {r.id: r for r in db.records_at(self.scan.iri, light=True)}
+                    stored = {r.id: _light(r) for r in db.records_at(self.scan.iri, light=True)}
             found = (self._failed.get(rid) or stored.get(rid) for rid in self.entries)
             self._records = [r for r in found if r is not None]
         return self._records
@@ -318,22 +319,19 @@ def scan(
                     rid = item.record_id
                 else:
                     taken: str | None = None
+                    entry = None
                     if item.prepared is not None:
                         assert isinstance(writer, OxigraphScan)
                         taken = writer.add_prepared(item.prepared, item.fingerprint)
+                        entry = item.prepared.entry
                         if taken is None:  # the record itself is needed: read the folder again, here
                             assert item.folder is not None
                             record = collect_folder(item.folder, dataclasses.replace(options, progress=None))
                     if record is not None:
                         (taken,) = writer.add([record], [item.fingerprint]) if known else writer.add([record])
-                    assert taken is not None
-                    outcome = taken
-                    if record is not None:
                         entry = ScanEntry.of(record)
-                    else:
-                        assert item.prepared is not None
-                        entry = item.prepared.entry
-                    rid = entry.id
+                    assert taken is not None and entry is not None
+                    outcome, rid = taken, entry.id
                 outcomes[rid] = outcome
                 if outcome == "failed" and record is not None:
                     failed[rid] = _light(record)
