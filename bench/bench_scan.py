@@ -127,6 +127,7 @@ def run_phase(args: list[str], checkout: Path = ROOT) -> tuple[float, float, flo
         text=True,
         check=False,
         env=env,
+        cwd=checkout,  # `python -m` puts the working folder first on sys.path, before PYTHONPATH
     )
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
