@@ -52,6 +52,7 @@ from provaudit.collectors.local import BASE_FILES, CARD_NAMES, INFO_NAMES, LICEN
 from provaudit.errors import InputError
 from provaudit.records.identity import record_id, split_id
 from provaudit.records.model import (
+    BASE_RELATIONS,
     Fact,
     FileDigest,
     Finding,
@@ -66,18 +67,7 @@ from provaudit.records.model import (
 COLLECTOR = "hub"
 PREFIX = "hf:"
 # the links a scan with --depth follows; tested_on (model-index) and uses are not lineage of the weights/data
-FOLLOW = frozenset(
-    {
-        Relation.FINETUNE,
-        Relation.ADAPTER,
-        Relation.MERGE,
-        Relation.MERGE_BASE,
-        Relation.QUANTIZED,
-        Relation.BASE_MODEL,
-        Relation.TRAINED_ON,
-        Relation.DERIVED_FROM,
-    }
-)
+FOLLOW = BASE_RELATIONS | {Relation.TRAINED_ON, Relation.DERIVED_FROM}
 _TAG_RELATIONS = {
     "finetune": Relation.FINETUNE,
     "adapter": Relation.ADAPTER,

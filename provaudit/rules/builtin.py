@@ -6,7 +6,7 @@ lineage findings (PA110 cycle, PA111 self-derivation, PA112 missing upstream rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from provaudit.licenses.compat import compatible
 from provaudit.licenses.kb import Terms, Use, terms_for
@@ -17,15 +17,7 @@ from provaudit.rules.engine import RuleContext, rule
 from provaudit.rules.lineage import NOT_A_LICENSE, OTHER, claim_terms
 
 _CARD_FIELDS = {"license", "licence", "licenses", "license_details", "license_name"}
-_MODIFYING = {
-    Relation.DERIVED_FROM,
-    Relation.FINETUNE,
-    Relation.ADAPTER,
-    Relation.MERGE,
-    Relation.MERGE_BASE,
-    Relation.QUANTIZED,
-    Relation.BASE_MODEL,
-}
+_MODIFYING = BASE_RELATIONS | {Relation.DERIVED_FROM}
 _TRAINING = {
     Relation.TRAINED_ON,
     Relation.FINETUNE,
@@ -293,7 +285,7 @@ def upstream_unspecified(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-def _upstream_effective(ctx: RuleContext, relations: set[Relation]) -> Iterator[tuple[str, Relation, Terms, str]]:
+def _upstream_effective(ctx: RuleContext, relations: Set[Relation]) -> Iterator[tuple[str, Relation, Terms, str]]:
     """(upstream id, relation, its effective terms, where the link was declared) for links with a record."""
     for link in ctx.record.upstream:
         target = ctx.lineage.find(link.target)
