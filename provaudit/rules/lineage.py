@@ -415,19 +415,8 @@ class Lineage:
             for c, t in eff.own
             if c.expression in _ABSENT and not is_expert(c) and any(a >= authority(c) for a in named)
         ]
-        if not dropped:
-            return
-        eff.own = [(c, t) for c, t in eff.own if (c, t) not in dropped]
-        for claim, _ in dropped:
-            eff.add_step(
-                EvidenceStep(
-                    record=rid,
-                    path=[rid],
-                    source=f"{claim.source.describe()} ({claim.raw!r})",
-                    authority=authority(claim).label,
-                    note="declares no license; a source at least as authoritative names one, so it does not count",
-                )
-            )
+        note = "declares no license; a source at least as authoritative names one, so it does not count"
+        _leave_out(rid, eff, dropped, note, show_terms=False)
 
     def _drop_weaker_prose(self, rid: str, eff: Effective) -> None:
         """A licence read from a sentence of a card's body counts beside that card's own metadata only when
@@ -451,21 +440,8 @@ class Lineage:
             and (c.source.collector, c.source.file) in metadata
             and asks_no_more(t, metadata[c.source.collector, c.source.file])
         ]
-        if not weaker:
-            return
-        eff.own = [(c, t) for c, t in eff.own if (c, t) not in weaker]
-        for claim, terms in weaker:
-            eff.add_step(
-                EvidenceStep(
-                    record=rid,
-                    path=[rid],
-                    license=terms.license,
-                    use=terms.use,
-                    source=f"{claim.source.describe()} ({claim.raw!r})",
-                    authority=authority(claim).label,
-                    note="a sentence of the card asking no more than the card's own metadata: read, not counted",
-                )
-            )
+        note = "a sentence of the card asking no more than the card's own metadata: read, not counted"
+        _leave_out(rid, eff, weaker, note, show_terms=True)
 
     def _follow(
         self, rid: str, link: Upstream, stack: list[str], eff: Effective, blocks: bool, named_how: str | None = None
@@ -645,6 +621,28 @@ def _add_table_terms(rid: str, link: Upstream, eff: Effective, blocks: bool, how
         ),
         blocks,
     )
+
+
+def _leave_out(
+    rid: str, eff: Effective, left: list[tuple[LicenseClaim, Terms]], note: str, *, show_terms: bool
+) -> None:
+    """Take ``left`` out of the record's own licences, each shown as an evidence step saying why (with the
+    terms it would have brought when ``show_terms``)."""
+    if not left:
+        return
+    eff.own = [(c, t) for c, t in eff.own if (c, t) not in left]
+    for claim, terms in left:
+        eff.add_step(
+            EvidenceStep(
+                record=rid,
+                path=[rid],
+                license=terms.license if show_terms else None,
+                use=terms.use if show_terms else None,
+                source=f"{claim.source.describe()} ({claim.raw!r})",
+                authority=authority(claim).label,
+                note=note,
+            )
+        )
 
 
 def _declared(claim: LicenseClaim) -> str:
