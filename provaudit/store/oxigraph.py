@@ -497,9 +497,7 @@ class OxigraphScan:
                 created = True
                 outcome = "revised" if previous else "new"
             else:
-                outcome = "unchanged" if previous == v else ("revised" if previous else "new")
-                if fingerprint:
-                    self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+                outcome = self._stored(v, previous, fingerprint)
             self._observe(record.id, v, outcome, created, fingerprint)
             outcomes.append(outcome)
         return outcomes
@@ -538,11 +536,15 @@ class OxigraphScan:
             created = True
             outcome = "revised" if previous else "new"
         else:
-            outcome = "unchanged" if previous == v else ("revised" if previous else "new")
-            if fingerprint:
-                self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+            outcome = self._stored(v, previous, fingerprint)
         self._observe(rid, v, outcome, created, fingerprint)
         return outcome
+
+    def _stored(self, v: str, previous: str | None, fingerprint: str | None) -> str:
+        """The outcome of a revision already in the store (this folder's fingerprint added to it)."""
+        if fingerprint:
+            self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+        return "unchanged" if previous == v else ("revised" if previous else "new")
 
     def summary_of(self, revision: str) -> rdf.ScanEntry | None:
         """What a scan's summary counts of a stored revision (None: written before revisions kept it).
