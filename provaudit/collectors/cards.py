@@ -262,17 +262,8 @@ class CardReader:
             return
         source = self.source(file, field, url)
         if len(record.claims) >= limits.MAX_EXPRESSION_TERMS:  # a list of licences is an expression too
-            if not any(f.rule == "PA042" and "licences declared" in f.message for f in record.findings):
-                record.findings.append(
-                    Finding(
-                        rule="PA042",
-                        severity=Severity.ERROR,
-                        message=f"{source.describe()}: more than {limits.MAX_EXPRESSION_TERMS} licences declared "
-                        "(--max-expression-terms); the rest are not read",
-                        source=source,
-                        fix="declare the licences that apply, or raise --max-expression-terms if the list is real",
-                    )
-                )
+            fix = "declare the licences that apply, or raise --max-expression-terms if the list is real"
+            _over_limit(record, source, "licences declared", limits.MAX_EXPRESSION_TERMS, "--max-expression-terms", fix)
             return
         read = normalize(text)
         expression, method, confidence = read.expression, read.method, read.confidence
@@ -485,6 +476,13 @@ def license_link_path(link: str | None, repo_id: str) -> str | None:
     return path
 
 
+def _over_limit(record: Record, source: Source, what: str, limit: int, flag: str, fix: str) -> None:
+    """One PA042 per record and kind of list: past ``limit`` the rest of the list is not read."""
+    if not any(f.rule == "PA042" and what in f.message for f in record.findings):
+        message = f"{source.describe()}: more than {limit} {what} ({flag}); the rest are not read"
+        record.findings.append(Finding(rule="PA042", severity=Severity.ERROR, message=message, source=source, fix=fix))
+
+
 def _add_fact(record: Record, key: str, value: str, source: Source) -> None:
     record.add("facts", Fact(key=key, value=value, source=source))
 
@@ -492,17 +490,8 @@ def _add_fact(record: Record, key: str, value: str, source: Source) -> None:
 def _add_upstream(record: Record, target: str, raw: str, relation: Relation, source: Source) -> None:
     """Link an upstream; past --max-upstreams links a finding says the rest were not read."""
     if len(record.upstream) >= limits.MAX_UPSTREAMS:
-        if not any(f.rule == "PA042" and "--max-upstreams" in f.message for f in record.findings):
-            record.findings.append(
-                Finding(
-                    rule="PA042",
-                    severity=Severity.ERROR,
-                    message=f"{source.describe()}: more than {limits.MAX_UPSTREAMS} upstream links (--max-upstreams); "
-                    "the rest are not read",
-                    source=source,
-                    fix="name the upstreams that were really used, or raise --max-upstreams if the list is real",
-                )
-            )
+        fix = "name the upstreams that were really used, or raise --max-upstreams if the list is real"
+        _over_limit(record, source, "upstream links", limits.MAX_UPSTREAMS, "--max-upstreams", fix)
         return
     record.add("upstream", Upstream(target=target, raw=raw, relation=relation, source=source))
 
