@@ -60,6 +60,7 @@ from provaudit.versions.runs import RunRecord, load_runs
 
 if TYPE_CHECKING:
     from provaudit.export.public_paths import PublicPaths
+    from provaudit.rules.review_cache import StreamedReview
 
 MARKER = ".provaudit-site"
 CACHE_DIR = incremental.MARKDOWN_DIR
@@ -95,6 +96,42 @@ def _html_safe_chars(text: str) -> str:
 GENERATED_DIRS = ("records", "collections", "downloads", "static", "catalog", "findings")
 
 HistoryLookup = Callable[[str], list[RevisionInfo]] | Mapping[str, list[RevisionInfo]]
+# Record pages rendered per batch: a process holds at most this many whole records (card text, file list) at once.
+PAGE_SIZE = 200
+
+
+class FullRecords:
+    """The whole records (card text, file list) of a page of light ones, read from the store when a page asks.
+
+    The build holds every record light; a page's process reads the whole ones of the pages it renders, a
+    batch at a time, over its own read-only view of the store (opened there: a store is never shared
+    with a forked process) and closed by :meth:`close`. A record the store no longer holds stays light.
+    """
+
+    def __init__(self, store: str | Path | None, revisions: Mapping[str, str], public: Callable[[Record], Record]):
+        self._where = store
+        self._revisions = revisions  # record id -> its current revision IRI
+        self._public = public
+        self._store: Store | None = None
+        self._pid = 0
+
+    def __call__(self, light: Sequence[Record]) -> list[Record]:
+        from provaudit import api
+
+        if self._store is None or self._pid != os.getpid():
+            self._store, self._pid = api.open_store(self._where, read_only=True), os.getpid()
+        out: list[Record] = []
+        for record in light:
+            revision = self._revisions.get(record.id)
+            full = self._store.record_at(revision) if revision else None
+            out.append(self._public(full) if full is not None else record)
+        return out
+
+    def close(self) -> None:
+        """Close this process's view of the store (a worker's ends with its batch of pages)."""
+        if self._store is not None and self._pid == os.getpid():
+            self._store.close()
+        self._store = None
 
 
 @dataclass
@@ -108,6 +145,7 @@ class SiteStats:
     seconds: float = 0.0
     card_files: int = 0
     reused: int = 0  # record pages carried over unchanged from the previous site (counted in pages too)
+    held: int = 0  # the most whole records (card text, file list) a process held at once for its pages
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -369,9 +407,16 @@ class _Job:
     previous: Path | None = None  # the earlier site, whose unchanged pages are carried over
     manifest: dict[str, incremental.Entry] = field(default_factory=dict)  # the earlier site's page keys
     fingerprint: str = ""  # code, templates, assets and settings every page depends on
+    # record id -> digest of what the store holds for it (revision, location, review): stands for the record
+    # and review in its page key, so an unchanged page is recognised without the whole record
+    content_keys: Mapping[str, str] = field(default_factory=dict)
+    # the whole records of a page of ``records`` (which may be light: no card text, no file list)
+    fetch: FullRecords | None = None
+    page_size: int = PAGE_SIZE
 
 
 _JOB: _Job | None = None  # set in the parent before forking workers, so nothing is pickled
+_CACHE_NAME = re.compile(r"[0-9a-f]{64}\.raw")  # a Markdown cache file a manifest may name
 
 
 def _page_key(job: _Job, record: Record, rv: RecordReview | None, rel: str, graph_parts: object) -> str:
@@ -380,9 +425,11 @@ def _page_key(job: _Job, record: Record, rv: RecordReview | None, rel: str, grap
     linked = {u.target for u in record.upstream} | {rid for rid, _ in down}
     linked |= {step.record for step in rv.evidence} if rv else set()
     revisions = job.revisions.get(record.id, [])
+    content = job.content_keys.get(record.id)
+    shown = (content,) if content is not None else (record.model_dump_json(), rv.model_dump_json() if rv else "-")
     return (
         incremental.KeyHasher(job.fingerprint)
-        .add(rel, record.model_dump_json(), rv.model_dump_json() if rv else "-", graph_parts, down)
+        .add(rel, *shown, graph_parts, down)
         .add(sorted((rid, job.record_hrefs.get(rid)) for rid in linked))
         .add([(n, job.collection_slugs[n]) for n in job.record_collections[record.id]])
         .add([(r.iri, r.generated, r.scan, r.digest) for r in revisions])
@@ -394,98 +441,147 @@ def _page_key(job: _Job, record: Record, rv: RecordReview | None, rel: str, grap
 def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, incremental.Entry]]:
     """Render the record pages (and their card downloads) of these records; safe to run in a worker.
 
-    A page whose key equals the previous site's is linked from it instead, with its downloads.
+    A page whose key equals the previous site's is linked from it instead, with its downloads. The
+    pages to render are taken ``job.page_size`` at a time: only their whole records are read and held.
     Returns the counts and the manifest entries of these pages.
     """
     job = _JOB
     assert job is not None
     stats = SiteStats()
     entries: dict[str, incremental.Entry] = {}
+    order: list[str] = []
     writer = _Writer(job.out, stats)
     template = job.env.get_template("record.html")
-    for i in indices:
-        record = job.records[i]
-        rv = job.reviews.get(record.id)
-        slug = job.slugs[record.id]
-        rel = f"records/{slug}.html"
-        nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
-        key = _page_key(job, record, rv, rel, (nodes, edges))
-        card_fact = next((f for f in record.facts if f.key == views.CARD_FACT), None)
-        old = job.manifest.get(rel)
-        if old is not None and old.key == key and job.previous is not None:
-            size = incremental.carry_over(job.previous, job.out, [rel, *old.files])
-            if size >= 0:
-                if card_fact:  # its rendering stays cached for the day the page changes
-                    job.markdown.keep(card_fact.value)
-                entries[rel] = old
-                stats.reused += 1
-                stats.pages += 1
-                stats.files += 1 + len(old.files)
-                stats.card_files += len(old.files)
-                stats.bytes += size
-                stats.warnings += old.warnings
-                continue
-        entry = entries[rel] = incremental.Entry(key)
-        graph = render_svg(record.id, nodes, edges, f"Lineage of {record.name}: {len(nodes)} records")
-        downloads: list[tuple[str, str, str]] = []
-        for exporter, suffix, label in (
-            (job.render_card, "README.md", "Hugging Face card"),
-            (job.to_umr_yaml, "umr.yaml", "UMR record (YAML)"),
-        ):
-            if exporter is None:
-                continue
-            try:
-                text = exporter(record, rv)
-            except Exception as exc:  # one record's exporter failure must not stop the site
-                entry.warnings.append(f"{record.id}: {suffix} not generated: {exc}")
-                continue
-            writer.text(f"downloads/{slug}.{suffix}", text)
-            entry.files.append(f"downloads/{slug}.{suffix}")
-            stats.card_files += 1
-            downloads.append((f"../downloads/{slug}.{suffix}", suffix, label))
-        stats.warnings += entry.warnings
-        revisions = job.revisions.get(record.id, [])
-        upstream_links = [
-            views.Link(
-                id=u.target,
-                label=u.target,
-                kind="",
-                href=job.record_hrefs.get(u.target),
-                relation=u.relation.value.replace("_", " "),
-                raw=u.raw,
-                source=views.source_ref(u.source),
-                version=u.version,
-                inferred=f"inferred ({u.evidence or u.raw}; confidence {u.confidence:.2f}), not declared"
-                if u.inferred
-                else None,
-            )
-            for u in record.upstream
-        ]
-        context = {
-            **job.base,
-            # a record page is rewritten only when what it shows changes, so it does not name the build time
-            "built": "",
-            "root": "../",
-            "page": "record",
-            "record": record,
-            "review": rv,
-            "findings": job.findings[record.id],
-            "publisher": _publisher(record),
-            "umr": views.umr_sections(record, rv, job.record_hrefs, job.lineage.down.get(record.id, [])),
-            "card_html": job.markdown.html(card_fact.value) if card_fact else None,
-            "card_source": views.source_ref(card_fact.source) if card_fact else None,
-            "graph": graph,
-            "upstream_links": upstream_links,
-            "source_ref": views.source_ref,
-            "record_hrefs": job.record_hrefs,
-            "revisions": views.revision_views(revisions, record.content_digest() if len(revisions) > 1 else None),
-            "downloads": downloads,
-            "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
-            "runs": job.runs.get(record.id, []),
-            "used_by": job.used_by.get(record.id, []),
-        }
-        writer.page(template, rel, context)
+    todo: list[tuple[int, str]] = []
+    try:
+        for i in indices:
+            record = job.records[i]
+            rel = f"records/{job.slugs[record.id]}.html"
+            order.append(rel)
+            nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
+            key = _page_key(job, record, job.reviews.get(record.id), rel, (nodes, edges))
+            if not _carried(job, stats, entries, rel, key):
+                entries[rel] = incremental.Entry(key)
+                todo.append((i, rel))
+            if len(todo) >= job.page_size:
+                _render_pages(job, writer, template, todo, entries)
+                todo = []
+        _render_pages(job, writer, template, todo, entries)
+    finally:
+        if job.fetch is not None:
+            job.fetch.close()
+    # in the records' order, however the pages were batched
+    stats.warnings += [w for rel in order for w in entries[rel].warnings]
     return stats, entries
+
+
+def _carried(job: _Job, stats: SiteStats, entries: dict[str, incremental.Entry], rel: str, key: str) -> bool:
+    """Link the previous site's page (its downloads, its card's Markdown rendering) when its key is ``key``."""
+    old = job.manifest.get(rel)
+    if old is None or old.key != key or job.previous is None:
+        return False
+    size = incremental.carry_over(job.previous, job.out, [rel, *old.files])
+    if size < 0:
+        return False
+    for name in old.cache:  # the rendering stays cached for the day the page changes
+        if _CACHE_NAME.fullmatch(name):
+            job.markdown.keep_file(name)
+    entries[rel] = old
+    stats.reused += 1
+    stats.pages += 1
+    stats.files += 1 + len(old.files)
+    stats.card_files += len(old.files)
+    stats.bytes += size
+    return True
+
+
+def _render_pages(
+    job: _Job,
+    writer: _Writer,
+    template: jinja2.Template,
+    todo: Sequence[tuple[int, str]],
+    entries: dict[str, incremental.Entry],
+) -> None:
+    """Render a page of record pages: their whole records read together, held only while they render."""
+    if not todo:
+        return
+    stats = writer.stats
+    shown = [job.records[i] for i, _ in todo]
+    records = job.fetch(shown) if job.fetch is not None else shown
+    stats.held = max(stats.held, len(records))
+    for record, (_, rel) in zip(records, todo, strict=True):
+        _render_page(job, writer, template, record, rel, entries[rel])
+
+
+def _render_page(
+    job: _Job, writer: _Writer, template: jinja2.Template, record: Record, rel: str, entry: incremental.Entry
+) -> None:
+    """One record page and its card downloads."""
+    stats = writer.stats
+    rv = job.reviews.get(record.id)
+    slug = job.slugs[record.id]
+    nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
+    card_fact = next((f for f in record.facts if f.key == views.CARD_FACT), None)
+    if card_fact:
+        entry.cache.append(job.markdown.name(card_fact.value))
+    graph = render_svg(record.id, nodes, edges, f"Lineage of {record.name}: {len(nodes)} records")
+    downloads: list[tuple[str, str, str]] = []
+    for exporter, suffix, label in (
+        (job.render_card, "README.md", "Hugging Face card"),
+        (job.to_umr_yaml, "umr.yaml", "UMR record (YAML)"),
+    ):
+        if exporter is None:
+            continue
+        try:
+            text = exporter(record, rv)
+        except Exception as exc:  # one record's exporter failure must not stop the site
+            entry.warnings.append(f"{record.id}: {suffix} not generated: {exc}")
+            continue
+        writer.text(f"downloads/{slug}.{suffix}", text)
+        entry.files.append(f"downloads/{slug}.{suffix}")
+        stats.card_files += 1
+        downloads.append((f"../downloads/{slug}.{suffix}", suffix, label))
+    revisions = job.revisions.get(record.id, [])
+    upstream_links = [
+        views.Link(
+            id=u.target,
+            label=u.target,
+            kind="",
+            href=job.record_hrefs.get(u.target),
+            relation=u.relation.value.replace("_", " "),
+            raw=u.raw,
+            source=views.source_ref(u.source),
+            version=u.version,
+            inferred=f"inferred ({u.evidence or u.raw}; confidence {u.confidence:.2f}), not declared"
+            if u.inferred
+            else None,
+        )
+        for u in record.upstream
+    ]
+    context = {
+        **job.base,
+        # a record page is rewritten only when what it shows changes, so it does not name the build time
+        "built": "",
+        "root": "../",
+        "page": "record",
+        "record": record,
+        "review": rv,
+        "findings": job.findings[record.id],
+        "publisher": _publisher(record),
+        "umr": views.umr_sections(record, rv, job.record_hrefs, job.lineage.down.get(record.id, [])),
+        "card_html": job.markdown.html(card_fact.value) if card_fact else None,
+        "card_source": views.source_ref(card_fact.source) if card_fact else None,
+        "graph": graph,
+        "upstream_links": upstream_links,
+        "source_ref": views.source_ref,
+        "record_hrefs": job.record_hrefs,
+        "revisions": views.revision_views(revisions, record.content_digest() if len(revisions) > 1 else None),
+        "downloads": downloads,
+        "collections": [(n, job.collection_slugs[n]) for n in job.record_collections[record.id]],
+        "runs": job.runs.get(record.id, []),
+        "used_by": job.used_by.get(record.id, []),
+    }
+    writer.page(template, rel, context)
 
 
 class _MarkdownCache:
@@ -504,7 +600,8 @@ class _MarkdownCache:
         self.folder.mkdir(exist_ok=True)
 
     @staticmethod
-    def _name(text: str) -> str:
+    def name(text: str) -> str:
+        """The cache file of a card body's rendering (named in the manifest beside its page)."""
         digest = hashlib.sha256(f"{RENDER_VERSION}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
         return f"{digest}.raw"  # not .html: a static host must never serve unsanitized HTML as a page
 
@@ -518,12 +615,12 @@ class _MarkdownCache:
         incremental.link_or_copy(source, self.folder / name)
         return True
 
-    def keep(self, text: str) -> None:
-        """Carry the rendering of a card whose page was not re-rendered."""
-        self._carry(self._name(text))
+    def keep_file(self, name: str) -> None:
+        """Carry the rendering (by its file :meth:`name`) of a card whose page was not re-rendered."""
+        self._carry(name)
 
     def html(self, text: str) -> Markup:
-        name = self._name(text)
+        name = self.name(text)
         target = self.folder / name
         if target.is_file() or self._carry(name):
             try:
@@ -559,6 +656,9 @@ def build_site(
     runs: Iterable[RunRecord] = (),
     used_by: Mapping[str, Mapping[str, int]] | None = None,
     built: str | None = None,
+    content_keys: Mapping[str, str] | None = None,
+    fetch: FullRecords | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> SiteStats:
     """Write the whole site into ``out``: every record and collection, the catalog and the audit page.
 
@@ -570,6 +670,10 @@ def build_site(
     ``used_by``: model record id → the models that consumed its predictions, with the number of
     ``depends_on`` links (:func:`provaudit.versions.composed.used_by`), listed on its page;
     ``built``: the build time the overview pages name (default: ``SOURCE_DATE_EPOCH`` when set, else now).
+
+    ``records`` may be light (no card text, no file list) when ``fetch`` reads the whole ones of a page of
+    them (:class:`FullRecords`), ``page_size`` at a time; ``content_keys`` (record id → digest of the
+    stored revision, location and review) then stands for the record and review in each page's key.
 
     When ``out`` holds an earlier site, record pages whose key did not change (see
     :mod:`provaudit.site.incremental`) are carried over from it instead of rendered again.
@@ -599,6 +703,9 @@ def build_site(
             runs=runs,
             used_by=used_by,
             built=built,
+            content_keys=content_keys or {},
+            fetch=fetch,
+            page_size=max(1, page_size),
         )
         _carry_over(out, work)
         _swap(work, out)
@@ -624,6 +731,9 @@ def _build(
     runs: Iterable[RunRecord] = (),
     used_by: Mapping[str, Mapping[str, int]] | None = None,
     built: str | None = None,
+    content_keys: Mapping[str, str] | None = None,
+    fetch: FullRecords | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> SiteStats:
     """Write every page into ``out``, a new folder; ``previous`` is the earlier site (its pages and cache)."""
     global _JOB
@@ -706,6 +816,9 @@ def _build(
         previous=previous,
         manifest=manifest,
         fingerprint=fingerprint,
+        content_keys=content_keys or {},
+        fetch=fetch,
+        page_size=page_size,
     )
     entries: dict[str, incremental.Entry] = {}
 
@@ -769,6 +882,7 @@ def _merge(
     total.files += part.files
     total.bytes += part.bytes
     total.card_files += part.card_files
+    total.held = max(total.held, part.held)
     total.warnings += part.warnings
 
 
@@ -1111,64 +1225,149 @@ def build_site_from_store(
     workers: int | None = None,
     base_url: str | None = None,
     logs: Sequence[str | Path] = (),
+    page_size: int = PAGE_SIZE,
 ) -> SiteStats:
     """Read the current records of a store (an open one, or its folder), review them under ``policy``, build.
 
     ``logs``: prediction logs whose ``depends_on`` links show, on each model's page, the models that
     consumed its predictions ("used by").
 
+    The reviews are the review cache's (provaudit.rules.review_cache: an unchanged record's review is
+    read, not made again), as ``provaudit review`` prints them. A store named by its folder is read
+    light (no card text, no file lists); the pages to render read their whole records ``page_size`` at a
+    time (:class:`FullRecords`), and each page's key names the stored revision instead of the record.
+
     Local absolute paths are published relative to the scanned roots, each root named by its folder
     name or under ``base_url`` (see provaudit.export.public_paths).
     """
     from provaudit import api
     from provaudit.export.public_paths import PublicPaths
-    from provaudit.site.review import review as run_review
 
-    def read(db: Store) -> tuple[list[Record], list[str], dict[str, list[RevisionInfo]], list[RunRecord]]:
-        records = list(db.records())
+    # a store named by its folder (or the default one) is opened again, page by page, by the page processes
+    where = store if store is None or isinstance(store, str | Path) else None
+    stream = where is not None or store is None
+
+    def read(db: Store) -> _StoreRead:
+        revisions: dict[str, str] = {}  # record id -> current revision
+        records: list[Record] = []
+        for _, revision in sorted(db.current_revisions().items()):
+            record = db.record_at(revision, light=stream)
+            if record is not None:
+                records.append(record)
+                revisions[record.id] = revision
         targets = sorted({t for scan in db.scans() for t in scan.targets})
         lookup = history_from_store(db, records)
-        return records, targets, {r.id: lookup(r.id) for r in records}, load_runs(db)
+        reviews, texts = _reviews(db, records, policy)
+        history = {r.id: lookup(r.id) for r in records}
+        return _StoreRead(records, revisions, targets, history, load_runs(db), reviews, texts)
 
-    # read everything before building: worker processes are forked and must not inherit a store in use
-    if store is not None and not isinstance(store, str | Path):
-        records, targets, history, runs = read(store)
-    else:
-        with api.open_store(store, read_only=True) as db:
-            records, targets, history, runs = read(db)
+    # read everything before building: worker processes are forked and must not inherit a store in use;
+    # records hold no reference cycles, so the collector is kept out of the reading (it was 43% of a review)
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+    try:
+        if store is not None and not isinstance(store, str | Path):
+            got = read(store)
+        else:
+            with api.open_store(where, read_only=True) as db:
+                got = read(db)
+    finally:
+        gc.set_threshold(*threshold)
     consumers: dict[str, dict[str, int]] = {}
     problems: list[str] = []
     if logs:
         from provaudit.versions.composed import used_by
 
-        consumers, problems = used_by(logs, runs)
+        consumers, problems = used_by(logs, got.runs)
     # reviewed as stored (collections come from folder names), published without local paths
-    report = run_review(records, policy)
-    paths = PublicPaths.for_targets(targets, base_url)
-    report = paths.model(report)
+    paths = PublicPaths.for_targets(got.targets, base_url)
+    report = paths.model(got.review)
     # each record rewritten once: a current revision in the history is the same object as its page's record
-    current = {r.id: r for r in records}
-    public = {r.id: _public_record(paths, r) for r in records}
-    del records
+    current = {r.id: r for r in got.records}
+    public = {r.id: _public_record(paths, r) for r in got.records}
     history = {
         rid: [
             replace(rev, record=public[rid] if rev.record is current.get(rid) else paths.record(rev.record))
             for rev in revisions
         ]
-        for rid, revisions in history.items()
+        for rid, revisions in got.history.items()
+    }
+    # what each page shows of its record and review, named by the stored revision and location and the
+    # review's text, under these public paths (the page shows the public copy of both)
+    setting = incremental.KeyHasher("public").add(paths.targets(got.targets), base_url or "").hexdigest()
+    content_keys = {
+        rid: incremental.KeyHasher(setting)
+        .add(revision, current[rid].location or "", got.texts.get(rid, "-"))
+        .hexdigest()
+        for rid, revision in got.revisions.items()
     }
     del current  # the records as read: only their public copies are kept
+    got.records = []
     stats = build_site(
         list(public.values()),
         report,
         out,
         history=history,
         template_dirs=template_dirs,
-        scan_targets=paths.targets(targets),
+        scan_targets=paths.targets(got.targets),
         title=title,
         workers=workers,
-        runs=runs,
+        runs=got.runs,
         used_by=consumers,
+        content_keys=content_keys,
+        fetch=FullRecords(where, got.revisions, lambda r: _public_record(paths, r)) if stream else None,
+        page_size=page_size,
     )
     stats.warnings += problems
     return stats
+
+
+@dataclass
+class _StoreRead:
+    """What a site build reads from a store before it renders anything."""
+
+    records: list[Record]
+    revisions: dict[str, str]  # record id -> current revision IRI
+    targets: list[str]
+    history: dict[str, list[RevisionInfo]]
+    runs: list[RunRecord]
+    review: ReviewReport
+    texts: dict[str, str]  # record id -> digest of its review as cached (its part of the page key)
+
+
+def _reviews(db: Store, records: list[Record], policy: str) -> tuple[ReviewReport, dict[str, str]]:
+    """The review of every record: the review cache's when the review engine is installed, else the stand-in.
+
+    Returns the report and, per record id, a digest of its review's text (its part of each page key).
+    """
+    try:
+        from provaudit.rules.review_cache import review_cached
+    except ImportError:
+        from provaudit.site.review import review as run_review
+
+        report = run_review(records, policy)
+        return report, {r.id: hashlib.sha256(r.model_dump_json().encode()).hexdigest() for r in report.records}
+    from provaudit.rules.review_cache import CacheBroken
+
+    streamed = review_cached(db, policy)
+    try:
+        try:
+            return _read_reviews(streamed)
+        except CacheBroken:  # a row that does not match its checksum: the cache is made again, once
+            if streamed.rebuild is None:
+                raise
+            streamed.close()
+            streamed = streamed.rebuild()
+            return _read_reviews(streamed)
+    finally:
+        streamed.close()
+
+
+def _read_reviews(streamed: StreamedReview) -> tuple[ReviewReport, dict[str, str]]:
+    report = streamed.header.model_copy()
+    texts: dict[str, str] = {}
+    for text in streamed.fragments():
+        review = RecordReview.model_validate_json(text)
+        report.records.append(review)
+        texts[review.id] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return report, texts

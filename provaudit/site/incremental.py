@@ -28,7 +28,7 @@ import provaudit
 from provaudit.resources import resource
 
 MANIFEST = ".provaudit-manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: each page names its Markdown cache files
 # Cached Markdown renderings, one file per card body (content hash), carried over like the pages.
 MARKDOWN_DIR = ".provaudit-markdown"
 # outside the site package, modules whose output the pages show (read as files, not imported)
@@ -42,9 +42,12 @@ class Entry:
     key: str
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the Markdown cache files (MARKDOWN_DIR) the page read: carried with it, so a rebuild that links the page
+    # need not read its record's card text to keep the rendering
+    cache: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"key": self.key, "files": self.files, "warnings": self.warnings}
+        return {"key": self.key, "files": self.files, "warnings": self.warnings, "cache": self.cache}
 
 
 def _tree_digest(hasher: Any, folder: Path, suffixes: tuple[str, ...]) -> None:
@@ -118,7 +121,8 @@ def load(site: Path, build_fingerprint: str) -> dict[str, Entry]:
         if isinstance(raw, dict) and isinstance(raw.get("key"), str):
             files = [f for f in raw.get("files", []) if isinstance(f, str)]
             warnings = [w for w in raw.get("warnings", []) if isinstance(w, str)]
-            out[rel] = Entry(raw["key"], files, warnings)
+            cache = [c for c in raw.get("cache", []) if isinstance(c, str)]
+            out[rel] = Entry(raw["key"], files, warnings, cache)
     return out
 
 
