@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -83,6 +83,8 @@ OWN_TEXT_COVERAGE = 0.95
 GRAM = 3
 # Gaps between aligned blocks up to this many words are aligned word by word.
 MAX_GAP_FILLED = 16
+# Rules whose sorted word triples are kept between alignments (a few MB).
+RULE_TRIPLES_KEPT = 1024
 # A lone shared word triple the rule repeats more often than this is not used to align it.
 MAX_GRAM_REPEATS = 1
 
@@ -116,6 +118,19 @@ def anchor_keys(ids: np.ndarray, length: int) -> np.ndarray:
         for j in range(length):
             keys = keys * mult + v[j : j + n] + np.uint64(1)
     return keys
+
+
+class _RuleTriples(NamedTuple):
+    """A rule's word triples sorted (stably), as _align looks the text's up in them, and its word counts.
+    Kept for the last rules aligned (RuleIndex._rule_triples): the same few license texts are candidates
+    in text after text."""
+
+    order: np.ndarray  # the order that sorts the triples
+    distinct: np.ndarray  # each distinct triple once, sorted
+    runs: np.ndarray  # where each distinct triple's run starts in the sorted triples
+    run_sizes: np.ndarray  # and how long it is
+    words: np.ndarray  # the rule's distinct words
+    counts: np.ndarray  # how often the rule has each
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,7 @@ class RuleIndex:
         for r, s, e in zip(req_rule.tolist(), req_start.tolist(), req_end.tolist(), strict=True):
             self.required.setdefault(r, []).append((s, e))
         self._build_lookups(arrays)
+        self._rule_triples = lru_cache(maxsize=RULE_TRIPLES_KEPT)(self._triples_of)
 
     def rule_tokens(self, rule: int) -> np.ndarray:
         return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
@@ -191,6 +207,7 @@ class RuleIndex:
         in_common = common[post_words]
         self.common_table = np.zeros((int(common.sum()), len(self.approx_sizes)), dtype=np.uint8)
         self.common_table[self.common_row[post_words[in_common]], post_owner[in_common]] = 1
+        self.common_total = np.add.reduce(self.common_table, axis=0, dtype=np.uint16)
         self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
@@ -237,8 +254,9 @@ class RuleIndex:
                 out.append(RuleMatch(r, p_, e, e - p_, 1.0, True))
         return out
 
-    def approx_matches(self, ids: np.ndarray, open_: np.ndarray) -> list[RuleMatch]:
-        """Approximate matches of long rules over the positions still *open_*."""
+    def approx_matches(self, ids: np.ndarray, open_: np.ndarray, own_text: float | None = None) -> list[RuleMatch]:
+        """Approximate matches of long rules over the positions still *open_*; with *own_text*, only the
+        matches of a license's own text that cover at least that share of it (the others are not aligned)."""
         words = np.unique(ids[open_ & (ids >= 0)])
         if not len(words) or not len(self.post_words):
             return []
@@ -247,8 +265,14 @@ class RuleIndex:
         lo = np.searchsorted(self.post_words, words, side="left")
         hi = np.searchsorted(self.post_words, words, side="right")
         shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
-        if (rows >= 0).any():
-            shared = shared + np.add.reduce(self.common_table[np.sort(rows[rows >= 0])], axis=0, dtype=np.uint16)
+        rows = np.sort(rows[rows >= 0])
+        if len(rows) > len(self.common_table) // 2:
+            # most texts hold most common words: their counts less the rows of the few missing ones
+            missing = np.ones(len(self.common_table), dtype=bool)
+            missing[rows] = False
+            shared = shared + (self.common_total - np.add.reduce(self.common_table[missing], axis=0, dtype=np.uint16))
+        elif len(rows):
+            shared = shared + np.add.reduce(self.common_table[rows], axis=0, dtype=np.uint16)
         if not shared.any():
             return []
         containment = shared / np.maximum(self.approx_sizes, 1)
@@ -258,8 +282,7 @@ class RuleIndex:
         # one text that really matches (the LGPL-3.0 text with the GPL-3.0 after it).
         ranked: list[int] = []
         per_expr: dict[int, int] = {}
-        scored = np.flatnonzero(score)
-        for j in scored[np.argsort(-score[scored], kind="stable")][: APPROX_CANDIDATES * 20].tolist():
+        for j in _top(score, APPROX_CANDIDATES * 20).tolist():
             e = int(self.expr_of[self.approx_rules[j]])
             if per_expr.get(e, 0) < APPROX_PER_LICENSE:
                 per_expr[e] = per_expr.get(e, 0) + 1
@@ -268,20 +291,37 @@ class RuleIndex:
                     break
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
         qkeys = anchor_keys(query, GRAM)
+        # how often the text has each word: no alignment matches more of a word than both sides hold
+        qcount = np.bincount(query[query >= 0], minlength=len(self.vocab))
         out: list[RuleMatch] = []
         for j in ranked:
             if containment[j] < APPROX_MIN_CONTAINMENT:
                 break
             rule = int(self.approx_rules[j])
-            match = self._align(query, qkeys, rule)
-            if match is not None:
+            if own_text is not None and not self.is_license[rule]:
+                continue
+            match = self._align(query, qkeys, qcount, rule, own_text or 0.0)
+            if match is not None and (own_text is None or match.coverage >= own_text):
                 out.append(match)
         return out
 
-    def _align(self, query: np.ndarray, qkeys: np.ndarray, rule: int) -> RuleMatch | None:
+    def _triples_of(self, rule: int) -> _RuleTriples:
+        """*rule*'s words and word triples as alignment reads them (see _RuleTriples)."""
+        tokens = self.rule_tokens(rule)
+        rkeys = anchor_keys(tokens, GRAM)
+        order = np.argsort(rkeys, kind="stable")
+        sorted_keys = rkeys[order]
+        runs = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+        words, counts = np.unique(tokens, return_counts=True)
+        return _RuleTriples(order, sorted_keys[runs], runs, np.diff(np.append(runs, len(sorted_keys))), words, counts)
+
+    def _align(
+        self, query: np.ndarray, qkeys: np.ndarray, qcount: np.ndarray, rule: int, at_least: float = 0.0
+    ) -> RuleMatch | None:
         """Align *rule* with the text: shared word triples grouped into diagonal blocks, the heaviest chain
         of blocks in the same order in both; the densest run of that chain that covers enough of the rule
-        wins, and every required phrase of the matched part must lie inside one block."""
+        wins, and every required phrase of the matched part must lie inside one block. *qcount*: how often
+        each word is open in the text; *at_least*: the share of the rule a match must cover to be of use."""
         tokens = self.rule_tokens(rule)
         length = len(tokens)
         if self.composite[rule]:
@@ -294,16 +334,19 @@ class RuleIndex:
             floor = APPROX_MIN_COVERAGE
         need = max(floor, self.min_coverage[rule] / 100) * length
         may_be_cut = floor < COMPOSITE_MIN_COVERAGE  # a truncated copy of one license, not of a composite
-        rkeys = anchor_keys(tokens, GRAM)
-        if not len(rkeys) or not len(qkeys):
+        triples = self._rule_triples(rule)
+        order, distinct, runs, run_sizes = triples.order, triples.distinct, triples.runs, triples.run_sizes
+        if not len(order) or not len(qkeys):
             return None
-        order = np.argsort(rkeys, kind="stable")
-        sorted_keys = rkeys[order]
-        # each distinct rule triple once: where its run starts in the sorted keys and how long it is
-        runs = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
-        at = np.minimum(np.searchsorted(sorted_keys[runs], qkeys), len(runs) - 1)
+        # Aligned words pair one rule word with one text word, in order: never more of a word than the text
+        # and the rule both hold. Below the least a match may cover (a cut copy's, if it may be one),
+        # nothing can match, and the alignment is not tried.
+        least = min(need, max(TRUNCATED_MIN_COVERAGE * length, APPROX_MIN_TOKENS)) if may_be_cut else need
+        if np.minimum(triples.counts, qcount[triples.words]).sum() < max(least, at_least * length):
+            return None
+        at = np.minimum(np.searchsorted(distinct, qkeys), len(runs) - 1)
         lo = runs[at]
-        counts = np.where(sorted_keys[lo] == qkeys, np.diff(np.append(runs, len(sorted_keys)))[at], 0)
+        counts = np.where(distinct[at] == qkeys, run_sizes[at], 0)
         hit = np.flatnonzero(counts)
         if len(hit) * GRAM < need:
             return None
@@ -360,8 +403,7 @@ class RuleIndex:
             if self.flags[m.rule] & TEXT and not self.is_license[m.rule] and m.end - m.start >= PARTIAL_TEXT_TOKENS:
                 span = np.zeros(len(ids), dtype=bool)
                 span[m.start : m.end] = True
-                own = self.approx_matches(ids, span)
-                found += [a for a in own if self.is_license[a.rule] and a.coverage >= OWN_TEXT_COVERAGE]
+                found += self.approx_matches(ids, span, own_text=OWN_TEXT_COVERAGE)
         # Approximate matching, round by round, each round on what earlier rounds' matches left, so
         # several texts in one file are all found; exact matches compete with them at the end.
         open_ = np.ones(len(ids), dtype=bool)
@@ -506,6 +548,18 @@ def _span_hashes(prefix: np.ndarray, powers: np.ndarray, starts: np.ndarray, end
     with np.errstate(over="ignore"):
         out: np.ndarray = prefix[ends] - prefix[starts] * powers[ends - starts]
     return out
+
+
+def _top(score: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the *k* largest positive scores, largest first, ties in index order: a stable sort
+    of only the scores at or above the k-th largest (thousands of rules score, a few hundred are read)."""
+    scored = np.flatnonzero(score)
+    values = score[scored]
+    if len(scored) > k:
+        floor = np.partition(values, len(values) - k)[len(values) - k]
+        keep = values >= floor
+        scored, values = scored[keep], values[keep]
+    return scored[np.argsort(-values, kind="stable")][:k]
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
