@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from typing import Any
 
 import yaml
 from license_expression import AND, OR, ExpressionError, Licensing
@@ -278,6 +279,21 @@ class LinkFacts:
     def of(cls, record: Record) -> LinkFacts:
         titles, collections, hubs = name_entry(record)
         return cls(fetch_failure(record), tuple(hubs), tuple(titles), tuple(collections))
+
+    @classmethod
+    def of_data(cls, data: Mapping[str, Any]) -> LinkFacts:
+        """:meth:`of` a record given as plain JSON data (:meth:`provaudit.store.bulk.LeanRevision.data`), read
+        without validating the whole record."""
+        facts = data.get("facts") or []
+
+        def values(key: str) -> tuple[str, ...]:
+            return tuple(f["value"] for f in facts if f["key"] == key and f["value"].strip())
+
+        failure = None
+        if not any(data.get(k) for k in ("version", "claims", "upstream", "facts", "files", "agents")):
+            found = next((f for f in data.get("findings") or [] if f["rule"] in FETCH_FAILED), None)
+            failure = Finding.model_validate(found) if found else None
+        return cls(failure, values("hf_dataset"), values("title"), values("collection"))
 
 
 class Lineage:

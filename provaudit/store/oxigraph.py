@@ -45,6 +45,7 @@ _BATCH_QUADS = 200_000  # quads per bulk write; PROVAUDIT_WRITE_BATCH overrides 
 # and bytes of N-Triples per bulk write: the loader holds several times its input (card text in pa:recordJson
 # makes a batch of 200,000 quads 75 MB, and a scan's tree peaked at 840 MB at 5,000 records; 460 MB at 16 MiB)
 _BATCH_BYTES = 16 << 20
+_LOOKUPS = 2_000  # lean_json: up to this many revisions asked, a look-up each; more, one scan of them all
 _EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
     "ttl": RdfFormat.TURTLE,
@@ -276,6 +277,35 @@ class OxigraphStore:
     def record_at(self, revision: str, *, light: bool = False) -> Record | None:
         """The record one revision holds (``light``: without card text and file lists)."""
         return self._record_at(revision, light=light)
+
+    def lean_json(self, revisions: Collection[str]) -> Iterator[tuple[str, str, str | None]]:
+        """(revision IRI, lean record JSON, location) of each of ``revisions`` stored with a lean form, in the
+        store's order (not the order asked): one scan of the committed graphs' lean-JSON literals when many
+        are asked, a look-up each when few. The text is as the scan wrote it, never validated here;
+        :mod:`provaudit.store.bulk` is the reader to use."""
+        wanted = revisions if isinstance(revisions, set | frozenset | dict) else set(revisions)
+        if len(wanted) <= _LOOKUPS:
+            for v in wanted:
+                node = NamedNode(v)
+                lean = next(self._ox.quads_for_pattern(node, PA.recordJsonLean, None), None)
+                if lean is not None:
+                    place = next(self._ox.quads_for_pattern(node, PA.location, None), None)
+                    yield v, _value(lean.object), _value(place.object) if place else None
+            return
+        graphs = self._committed()
+        locations = {
+            _value(q.subject): _value(q.object)
+            for g in graphs
+            for q in self._ox.quads_for_pattern(None, PA.location, None, g)
+            if _value(q.subject) in wanted
+        }
+        seen: set[str] = set()  # a revision another graph wrote again (an import) is read once
+        for g in graphs:
+            for q in self._ox.quads_for_pattern(None, PA.recordJsonLean, None, g):
+                v = _value(q.subject)
+                if v in wanted and v not in seen:
+                    seen.add(v)
+                    yield v, _value(q.object), locations.get(v)
 
     def records(self, *, light: bool = False) -> Iterator[Record]:
         """The current revision of every record; ``light`` leaves out card text and file lists."""
