@@ -73,16 +73,18 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
         limits.append(options.max_digest_bytes)
     head = [__version__, os.path.realpath(folder), options.digests, limits, options.extra]  # never raises on a loop
     digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
+    top = os.path.join(folder, "")
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        # each path relative to the folder (what os.path.relpath gave, at a fraction of its cost)
+        here = os.path.join(dirpath, "")[len(top) :]
         for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
             try:
-                st = os.stat(path)
+                st = os.stat(os.path.join(dirpath, name))
                 stat = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
             except OSError as exc:  # a broken link or unreadable entry: its state is the error
                 stat = f"error:{exc.errno}"
-            digest.update(f"{os.path.relpath(path, folder)}\0{stat}\n".encode("utf-8", "surrogatepass"))
+            digest.update(f"{here}{name}\0{stat}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -134,7 +136,21 @@ def read_planned(
     """
     from provaudit.collectors.local import LocalCollector, find_record_folders
 
-    pool = None
+    pools: list[multiprocessing.pool.Pool] = []
+
+    def pool() -> multiprocessing.pool.Pool | None:
+        """The worker processes, started when a folder first needs reading (an unchanged collection
+        starts none)."""
+        if jobs > 1 and not pools:
+            # forked before any record is read; the workers never touch the store
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            pools.append(
+                multiprocessing.get_context(method).Pool(
+                    jobs, initializer=_init_worker, initargs=(replace(options, progress=None), stamp)
+                )
+            )
+        return pools[0] if pools else None
+
     try:
         for collector, group in groups.values():
             if not isinstance(collector, LocalCollector):
@@ -143,17 +159,11 @@ def read_planned(
                 yield from (Collected(record) for record in records)
                 continue
             folders = (folder for target in group for folder in find_record_folders(Path(target)))
-            if jobs > 1 and pool is None:
-                # forked before any record is read; the workers never touch the store
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-                pool = multiprocessing.get_context(method).Pool(
-                    jobs, initializer=_init_worker, initargs=(replace(options, progress=None), stamp)
-                )
             yield from _read_folders(folders, options, pool, jobs, known, stamp)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        for started in pools:
+            started.terminate()
+            started.join()
 
 
 def _each(collector: Collector, group: list[str], options: CollectOptions) -> Iterator[Record]:
@@ -164,7 +174,7 @@ def _each(collector: Collector, group: list[str], options: CollectOptions) -> It
 def _read_folders(
     folders: Iterable[Path],
     options: CollectOptions,
-    pool: multiprocessing.pool.Pool | None,
+    pool_for: Callable[[], multiprocessing.pool.Pool | None],
     jobs: int,
     known: Callable[[str], str | None] | None,
     stamp: Stamp | None,
@@ -177,13 +187,14 @@ def _read_folders(
         return out
 
     def emit(
-        planned: list[tuple[Path, str | None, str | None]], records: Iterator[Record | PreparedRevision]
+        planned: list[tuple[Path, str | None, str | None]], records: Iterator[Record | PreparedRevision] | None
     ) -> Iterator[Collected]:
+        """The batch's records in folder order (``records``: the workers' results; None: read here)."""
         for folder, fingerprint, revision in planned:
             if revision is not None:
                 yield Collected(None, fingerprint, revision, _record_id(revision), folder=folder)
                 continue
-            read = next(records) if pool is not None else _read(folder, options, stamp)
+            read = next(records) if records is not None else _read(folder, options, stamp)
             if isinstance(read, Record):
                 if options.progress:
                     options.progress(read.id)
@@ -197,8 +208,12 @@ def _read_folders(
     for batch in _batched(folders, _BATCH):
         planned = plan(batch)
         todo = [str(folder) for folder, _, revision in planned if revision is None]
-        if pool is None:
-            yield from emit(planned, iter(()))
+        pool = pool_for() if todo else None
+        if pool is None:  # one process, or nothing to read in this batch
+            if pending is not None:
+                yield from emit(*pending)
+                pending = None
+            yield from emit(planned, None)
             continue
         # the next batch is read by the workers while this process writes the one before
         started = pool.map_async(_read_folder, todo, chunksize=max(1, len(todo) // (jobs * 4)))
