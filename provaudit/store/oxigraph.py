@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import json
 import os
+import tempfile
 import time
 from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from pyoxigraph import (
     BlankNode,
@@ -36,7 +38,7 @@ from provaudit.errors import InputError, StoreError
 from provaudit.records.identity import record_iri, revision_iri
 from provaudit.records.model import Finding, Record
 from provaudit.records.observation import failure_of, keeps_last_good
-from provaudit.store import rdf, resilience
+from provaudit.store import rdf, resilience, scan_index
 from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCounts, ScanInfo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
@@ -441,7 +443,11 @@ class OxigraphScan:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         self.graph = rdf.scan_iri(stamp)
         self.iri = self.graph.value
-        self._before = store.current_revisions()  # record IRI → its current revision before this scan
+        self._committed = [g.value for g in store._committed()]
+        # what the last scan left in the scan index, when it describes this store; else read from the store
+        index = scan_index.read(store.path, scan_index.graphs_key(self._committed))
+        # record IRI → its current revision before this scan
+        self._before = index.current if index is not None else store.current_revisions()
         # record id → (revision observed, written by this scan, fingerprint written with it)
         self._seen: dict[str, tuple[str, bool, str | None]] = {}
         self._created: set[str] = set()
@@ -454,8 +460,10 @@ class OxigraphScan:
         self._chunks: list[bytes] = []  # and N-Triples documents made by scan workers (PreparedRevision)
         self._chunk_quads = 0
         self._chunk_bytes = 0
-        self._prints: dict[str, str] | None = None  # fingerprint → revision, read on first use
-        self._summaries: dict[str, str] | None = None  # current revision → its pa:scanSummary, read on first use
+        # fingerprint → revision, and current revision → its pa:scanSummary: from the index, else read on first use
+        self._prints: dict[str, str] | None = index.prints if index is not None else None
+        self._summaries: dict[str, str] | None = index.summaries if index is not None else None
+        self._noted: IO[str] | None = None  # the summaries this scan wrote, for the next scan index (scan_index)
         self._ox = store._ox
         # a store without a graph holds no node yet: nothing needs looking up before it is written
         self._empty = next(iter(self._ox.named_graphs()), None) is None
@@ -514,9 +522,11 @@ class OxigraphScan:
                 if r not in self._nodes and not self._exists(r, PROV.Entity):
                     self._pending += rdf.record_node_lines(record)
                     self._nodes.add(r)
+                entry = rdf.ScanEntry.of(record)
                 lines, sources = rdf.revision_lines(
-                    record, digest, self.iri, self.started, previous, fingerprint=fingerprint
+                    record, digest, self.iri, self.started, previous, fingerprint=fingerprint, entry=entry
                 )
+                self._note(v, entry.to_json())
                 self._pending += lines
                 self._chunk_bytes += sum(map(len, lines))  # characters: near enough to bytes here
                 for iri, node in sources.items():
@@ -551,6 +561,7 @@ class OxigraphScan:
                 self._nodes.add(r)
             self._chunks.append(prepared.body)
             self._chunk_bytes += len(prepared.body)
+            self._note(v, prepared.summary)
             extra = []
             if previous:
                 extra.append(f"<{v}> <{PROV.wasRevisionOf.value}> <{previous}> .")
@@ -588,11 +599,40 @@ class OxigraphScan:
                 for quad in self._ox.quads_for_pattern(None, PA.scanSummary, None)
                 if isinstance(quad.subject, NamedNode) and quad.subject.value in current
             }
-        text = self._summaries.pop(revision, None)
+        text = self._summaries.get(revision)
         if text is None:
             quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.scanSummary, None), None)
             text = _value(quad.object) if quad is not None else None
+            if text is not None:
+                self._note(revision, text)
         return rdf.ScanEntry.from_json(text) if text is not None else None
+
+    def _note(self, revision: str, summary: str) -> None:
+        """Keep a revision's summary for the scan index, in a temporary file (memory stays flat)."""
+        if self._noted is None:
+            self._noted = tempfile.TemporaryFile(  # noqa: SIM115 - closed by _write_index (or with the process)
+                "w+", encoding="utf-8", errors="surrogatepass", dir=self.store.path
+            )
+        self._noted.write(scan_index.summary_line(revision, summary))
+
+    def _write_index(self) -> None:
+        """The scan index as this scan leaves the store (after its commit): current revisions, their
+        summaries, fingerprints."""
+        current = dict(self._before)
+        for rid, (v, _, _) in self._seen.items():
+            current[record_iri(rid)] = v
+        if self._prints is None:
+            self.revision_for_fingerprint("")  # every stored fingerprint, read once
+        prints = self._prints or {}
+        for v, _, fingerprint in self._seen.values():
+            if fingerprint:
+                prints.setdefault(fingerprint, v)
+        index = scan_index.ScanIndex(current, self._summaries or {}, prints)
+        try:
+            scan_index.write(self.store.path, scan_index.graphs_key([*self._committed, self.iri]), index, self._noted)
+        finally:
+            if self._noted is not None:
+                self._noted.close()
 
     def _observe(self, record_id: str, v: str, outcome: str, created: bool, fingerprint: str | None) -> None:
         self._pending.append(f"<{self.iri}> <{PA.observed.value}> <{v}> .")
@@ -699,6 +739,7 @@ class OxigraphScan:
         ended = rdf.now()
         self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))
         self._ox.flush()
+        self._write_index()
         del self._ox  # the store's lock must not outlive the store because a writer is still referenced
         return ScanInfo(
             iri=self.iri,

@@ -367,6 +367,7 @@ class PreparedRevision:
     size: int  # triples in ``body``
     sources: dict[str, bytes]  # shared node IRI (source, agent, claim, fact, finding) → its N-Triples
     entry: ScanEntry
+    summary: str  # ``entry`` as its pa:scanSummary JSON
     failed: bool  # the read failed (records.observation): the writer may keep the last good revision
 
 
@@ -383,6 +384,7 @@ def prepare_revision(record: Record, scan: str, generated: datetime) -> Prepared
         size=len(lines),
         sources={iri: ntriples_text(node) for iri, node in sources.items()},
         entry=entry,
+        summary=entry.to_json(),
         failed=failure_of(record) is not None,
     )
 
