@@ -1242,6 +1242,7 @@ def build_site_from_store(
     """
     from provaudit import api
     from provaudit.export.public_paths import PublicPaths
+    from provaudit.store.bulk import lean_revisions
 
     # a store named by its folder (or the default one) is opened again, page by page, by the page processes
     where = store if store is None or isinstance(store, str | Path) else None
@@ -1250,8 +1251,13 @@ def build_site_from_store(
     def read(db: Store) -> _StoreRead:
         revisions: dict[str, str] = {}  # record id -> current revision
         records: list[Record] = []
-        for _, revision in sorted(db.current_revisions().items()):
-            record = db.record_at(revision, light=stream)
+        current = db.current_revisions()
+        found: list[tuple[str, Record | None]]
+        if stream:  # light: the lean forms in one scan of the store
+            found = [(lean.revision, lean.record()) for lean in lean_revisions(db, current.values())]
+        else:
+            found = [(v, db.record_at(v)) for v in current.values()]
+        for revision, record in sorted(found, key=lambda pair: pair[0]):
             if record is not None:
                 records.append(record)
                 revisions[record.id] = revision
