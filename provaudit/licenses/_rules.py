@@ -79,6 +79,12 @@ TRUNCATED_MIN_COVERAGE = 0.35
 TRUNCATED_HEAD = 0.05
 # A license's own text found where a rule's copy of it matched exactly counts from this coverage on.
 OWN_TEXT_COVERAGE = 0.95
+# A text whose distinct words and a rule's overlap this much (shared / all) is aligned with that rule first.
+NEAR_DUPE_RESEMBLANCE = 0.8
+# A near-duplicate match keeps a whole text matched exactly when it aligned this much of it.
+NEAR_DUPE_OVER_TEXT = 0.9
+# An exact match of a license text longer than this is final: approximate matching skips its words.
+WHOLE_TEXT_TOKENS = 120
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
 # Gaps between aligned blocks up to this many words are aligned word by word.
@@ -145,6 +151,7 @@ class RuleMatch:
     exact: bool
     # text positions the rule's words were aligned to, as [start, end) runs (exact: the whole span)
     blocks: tuple[tuple[int, int], ...] = ()
+    rule_start: int = 0  # the first rule position aligned (a truncated copy starts at 0)
 
     def runs(self) -> tuple[tuple[int, int], ...]:
         return self.blocks or ((self.start, self.end),)
@@ -254,9 +261,13 @@ class RuleIndex:
                 out.append(RuleMatch(r, p_, e, e - p_, 1.0, True))
         return out
 
-    def approx_matches(self, ids: np.ndarray, open_: np.ndarray, own_text: float | None = None) -> list[RuleMatch]:
+    def approx_matches(
+        self, ids: np.ndarray, open_: np.ndarray, own_text: float | None = None, near_dupe: bool = False
+    ) -> list[RuleMatch]:
         """Approximate matches of long rules over the positions still *open_*; with *own_text*, only the
-        matches of a license's own text that cover at least that share of it (the others are not aligned)."""
+        matches of a license's own text that cover at least that share of it (the others are not aligned);
+        with *near_dupe*, only of the rules whose words are nearly those of the text (ScanCode's
+        near-duplicate candidates) or hold them all (a truncated copy, kept when aligned over the text)."""
         words = np.unique(ids[open_ & (ids >= 0)])
         if not len(words) or not len(self.post_words):
             return []
@@ -276,6 +287,10 @@ class RuleIndex:
         if not shared.any():
             return []
         containment = shared / np.maximum(self.approx_sizes, 1)
+        resemblant = np.zeros(0, dtype=bool)
+        if near_dupe:
+            resemblant, part = self._near_dupes(ids[open_ & (ids >= 0)], shared)
+            containment = np.where(resemblant | part, containment, 0.0)
         # Large rules the text contains well first: shared words weighted by containment.
         score = np.where(containment >= APPROX_MIN_CONTAINMENT, shared * containment, 0.0)
         # A few per license: ScanCode keeps dozens of near-copies of the GPL, which would crowd out the
@@ -301,9 +316,27 @@ class RuleIndex:
             if own_text is not None and not self.is_license[rule]:
                 continue
             match = self._align(query, qkeys, qcount, rule, own_text or 0.0)
+            if match is not None and near_dupe and not resemblant[j]:
+                # a text made of a part of the rule's words: only its first part, aligned over the whole text
+                whole = match.matched >= NEAR_DUPE_RESEMBLANCE * int((open_ & (ids >= 0)).sum())
+                match = match if whole and match.rule_start <= TRUNCATED_HEAD * len(self.rule_tokens(rule)) else None
             if match is not None and (own_text is None or match.coverage >= own_text):
                 out.append(match)
         return out
+
+    def _near_dupes(self, known: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which approximately matched rules resemble the text as ScanCode's near-duplicates do (shared words
+        over all words at least NEAR_DUPE_RESEMBLANCE, counted once each and counted with repeats), and which
+        hold nearly all the text's words (the text may be a truncated copy)."""
+        words, counts = np.unique(known, return_counts=True)
+        near = shared >= NEAR_DUPE_RESEMBLANCE * (len(words) + self.approx_sizes - shared)
+        part = shared >= NEAR_DUPE_RESEMBLANCE * len(words)
+        for j in np.flatnonzero(near).tolist():
+            rule_words, rule_counts = np.unique(self.rule_tokens(int(self.approx_rules[j])), return_counts=True)
+            _, at_text, at_rule = np.intersect1d(words, rule_words, assume_unique=True, return_indices=True)
+            both = int(np.minimum(counts[at_text], rule_counts[at_rule]).sum())
+            near[j] = both >= NEAR_DUPE_RESEMBLANCE * (len(known) + int(rule_counts.sum()) - both)
+        return near, part & ~near
 
     def _triples_of(self, rule: int) -> _RuleTriples:
         """*rule*'s words and word triples as alignment reads them (see _RuleTriples)."""
@@ -383,7 +416,7 @@ class RuleIndex:
                 return None
         run, got = _gaps_filled(query, tokens, run, got)
         spans = tuple((q, q + size) for q, _, size in run)
-        return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans)
+        return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans, first)
 
     def match(self, ids: np.ndarray, tokens: list[str]) -> list[RuleMatch]:
         """The winning rule matches of a text's word ids (and its *tokens*), in text order."""
@@ -405,8 +438,26 @@ class RuleIndex:
                 span[m.start : m.end] = True
                 found += self.approx_matches(ids, span, own_text=OWN_TEXT_COVERAGE)
         # Approximate matching, round by round, each round on what earlier rounds' matches left, so
-        # several texts in one file are all found; exact matches compete with them at the end.
+        # several texts in one file are all found; exact matches compete with them at the end. As in
+        # ScanCode, a long license text matched exactly is taken out first: no sibling text is aligned over it.
         open_ = np.ones(len(ids), dtype=bool)
+        whole = [m for m in exact if self.flags[m.rule] & TEXT and self.lengths[m.rule] > WHOLE_TEXT_TOKENS]
+        if rounds:
+            # A text that is nearly one rule's words (ScanCode's near-duplicate step) is aligned with it whole,
+            # a whole text matched exactly inside it included (the Python license over its PSF part); a
+            # whole text it only touches keeps its words (a license text right before the GPL's).
+            near = self._select(ids, self.approx_matches(ids, open_, near_dupe=True), keep_false_positives=True)
+            for e in whole:
+                near = [
+                    n if _overlap(n, e) >= NEAR_DUPE_OVER_TEXT * (e.end - e.start) else _clipped(n, e) for n in near
+                ]
+            near = [n for n in near if n.matched]
+            found.extend(near)
+            for m in near:
+                for a, b in m.runs():
+                    open_[a:b] = False
+        for m in whole:
+            open_[m.start : m.end] = False
         for _ in range(rounds):
             if open_.sum() < APPROX_MIN_TOKENS:
                 break
@@ -472,6 +523,26 @@ class RuleIndex:
 
 _CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"})
 _CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
+
+
+def _overlap(m: RuleMatch, other: RuleMatch) -> int:
+    """How many words of *m*'s runs lie inside *other*'s span."""
+    return sum(max(0, min(b, other.end) - max(a, other.start)) for a, b in m.runs())
+
+
+def _clipped(m: RuleMatch, other: RuleMatch) -> RuleMatch:
+    """*m* without the words it aligned inside *other*'s span."""
+    runs = [
+        piece
+        for a, b in m.runs()
+        for piece in ((a, min(b, other.start)), (max(a, other.end), b))
+        if piece[1] > piece[0]
+    ]
+    if not runs:
+        return RuleMatch(m.rule, m.start, m.start, 0, 0.0, m.exact, ())
+    matched = m.matched - _overlap(m, other)
+    length = round(m.matched / m.coverage) if m.coverage else 1
+    return RuleMatch(m.rule, runs[0][0], runs[-1][1], matched, matched / length, m.exact, tuple(runs))
 
 
 def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
