@@ -39,10 +39,11 @@ from provaudit.rules.policy import Policy, load_policy
 from provaudit.rules.report import RecordReview, ReviewReport, Tally, count_at_or_above, record_json, summarize, tally
 from provaudit.rules.review import extra_findings, review_one, stamp
 from provaudit.store.base import Store
+from provaudit.store.bulk import lean_revisions
 
 CACHE_NAME = "review-cache.sqlite"
 WAIT_SECONDS = 30.0  # how long a review waits for another one writing the cache, then keeps its own in memory
-_KEEP_RECORDS = 5_000  # records held in memory at once (the rest are read again when the lineage needs them)
+_KEEP_RECORDS = 1_000  # records held validated at once (the rest are made again from their text when needed)
 _KEEP_TERMS = 5_000  # effective terms memoized at once
 _SCHEMA = 2  # the table layout; a file with another one is rebuilt
 
@@ -315,10 +316,11 @@ def _extra_digest(findings: list[Finding]) -> str:
 
 
 class _Records(Mapping[str, Record]):
-    """The collection's records by id, each read from the store when the review needs it.
+    """The collection's records by id, each validated when the review needs it.
 
-    At most ``keep`` stay in memory (the least recently used go first, read again when needed): a review of
-    100,000 records must not hold them all.
+    The records read in bulk are kept as their lean JSON (``texts``), the others read from the store; at
+    most ``keep`` stay validated in memory (the least recently used go first, made again when needed): a
+    review of 100,000 records must not hold them all as objects.
     """
 
     def __init__(self, store: Store, revisions: dict[str, str], keep: int = _KEEP_RECORDS) -> None:
@@ -326,6 +328,7 @@ class _Records(Mapping[str, Record]):
         self._revisions = revisions  # record id -> current revision, in the store's order
         self._loaded: OrderedDict[str, Record] = OrderedDict()
         self._keep = keep
+        self.texts: dict[str, tuple[bytes, str | None]] = {}  # record id -> (lean JSON, location)
         self.read: set[str] = set()  # ids read since the last reset: what one record's review depends on
 
     def add(self, record: Record) -> None:
@@ -338,7 +341,12 @@ class _Records(Mapping[str, Record]):
         if record is None:
             if rid not in self._revisions:
                 raise KeyError(rid)
-            record = self._store.record_at(self._revisions[rid], light=True)
+            held = self.texts.get(rid)
+            if held is not None:  # the scan's own JSON of a validated record: validated again, not trusted blind
+                record = Record.model_validate_json(held[0])
+                record.location = held[1]
+            else:
+                record = self._store.record_at(self._revisions[rid], light=True)
             if record is None:
                 raise KeyError(rid)
             self.add(record)
@@ -409,6 +417,12 @@ def _update(
     gc.freeze()  # what is loaded stays: the collector need not walk it again and again
     gc.disable()
     try:
+        # the new and changed revisions, read in bulk as plain data (their link facts), kept as text until reviewed
+        read: dict[str, tuple[str, bytes, str | None, str]] = {}  # revision -> (id, lean JSON, location, links)
+        stale_revisions = {v for iri, v in current.items() if (row := cached.get(iri)) is None or row.revision != v}
+        for lean in lean_revisions(store, stale_revisions):
+            data = lean.data()
+            read[lean.revision] = (data["id"], lean.text.encode(), lean.location, _links_json(LinkFacts.of_data(data)))
         for iri in sorted(current):
             revision = current[iri]
             row = cached.get(iri)
@@ -416,14 +430,13 @@ def _update(
                 if row.rid:
                     revisions[row.rid], iri_of[row.rid], facts[row.rid] = revision, iri, row.links
                 continue
-            record = store.record_at(revision, light=True)
-            if record is None:  # a revision without a record (foreign data): nothing to review
+            if revision not in read:  # a revision without a record (foreign data): nothing to review
                 _write(db, context, iri, "", revision, "{}", "", False, "", "", "")
                 continue
-            records.add(record)
-            revisions[record.id], iri_of[record.id] = revision, iri
-            facts[record.id] = _links_json(LinkFacts.of(record))
-            changed.add(record.id)
+            rid, text, location, links = read.pop(revision)
+            records.texts[rid] = (text, location)
+            revisions[rid], iri_of[rid], facts[rid] = revision, iri, links
+            changed.add(rid)
         names = hashlib.sha256(json.dumps(list(facts.items()), ensure_ascii=False).encode()).hexdigest()
         digests = {rid: _extra_digest(found) for rid, found in extra.items() if rid in revisions}
         stale = set(changed)
