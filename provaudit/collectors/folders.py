@@ -13,6 +13,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,11 +60,28 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
+def _realpath(folder: Path, parents: dict[str, str] | None) -> str:
+    """``os.path.realpath(folder)``; with ``parents`` (a cache for one batch of folders) each parent is
+    resolved once for all its sub-folders, and a folder that is no symlink costs one lstat."""
+    if parents is None or folder.name in ("", ".", ".."):
+        return os.path.realpath(folder)
+    try:
+        if stat.S_ISLNK(os.lstat(folder).st_mode):
+            return os.path.realpath(folder)
+    except OSError:
+        return os.path.realpath(folder)
+    parent = str(folder.parent)
+    real = parents.get(parent)
+    if real is None:
+        real = parents[parent] = os.path.realpath(parent)
+    return os.path.join(real, folder.name)
+
+
+def folder_fingerprint(folder: Path, options: CollectOptions, parents: dict[str, str] | None = None) -> str:
     """A hash of what a folder's record depends on, from file stats only (nothing is read).
 
     The resolved path is part of it (a record's kind can come from its parent folders' names), and so
-    are provaudit's version and the options that change what is read.
+    are provaudit's version and the options that change what is read. ``parents``: see :func:`_realpath`.
     """
     from provaudit.collectors.local import _SKIP_DIRS
 
@@ -71,7 +89,7 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
     limits = [options.max_file_bytes, options.max_nesting, options.max_yaml_bytes, options.max_files]
     if options.max_digest_bytes != CollectOptions.max_digest_bytes:  # kept out at its default: older prints hold
         limits.append(options.max_digest_bytes)
-    head = [__version__, os.path.realpath(folder), options.digests, limits, options.extra]  # never raises on a loop
+    head = [__version__, _realpath(folder, parents), options.digests, limits, options.extra]  # never raises on a loop
     digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
     top = os.path.join(folder, "")
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -81,10 +99,10 @@ def folder_fingerprint(folder: Path, options: CollectOptions) -> str:
         for name in sorted(filenames):
             try:
                 st = os.stat(os.path.join(dirpath, name))
-                stat = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+                state = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
             except OSError as exc:  # a broken link or unreadable entry: its state is the error
-                stat = f"error:{exc.errno}"
-            digest.update(f"{here}{name}\0{stat}\n".encode("utf-8", "surrogatepass"))
+                state = f"error:{exc.errno}"
+            digest.update(f"{here}{name}\0{state}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -181,8 +199,9 @@ def _read_folders(
 ) -> Iterator[Collected]:
     def plan(batch: list[Path]) -> list[tuple[Path, str | None, str | None]]:
         out: list[tuple[Path, str | None, str | None]] = []
+        parents: dict[str, str] = {}
         for folder in batch:
-            fingerprint = folder_fingerprint(folder, options)
+            fingerprint = folder_fingerprint(folder, options, parents)
             out.append((folder, fingerprint, known(fingerprint) if known else None))
         return out
 

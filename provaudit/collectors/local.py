@@ -128,10 +128,10 @@ def find_folders(
 def is_collection(path: Path) -> bool:
     """A folder with a README whose sub-folders (or theirs) are record folders is a collection: its README
     describes the collection and is no card. A folder with a dataset's or model's own files is a record."""
-    if any(_present(path / name) for name in (*INFO_NAMES, "hub_manifest.yaml", *BASE_FILES)):
-        return False
     try:
-        children = _subfolders(path, _SKIP_DIRS, None, None)
+        children = _subfolders(path, _SKIP_DIRS, None, None)  # first: most record folders have none
+        if not children or any(_present(path / name) for name in (*INFO_NAMES, "hub_manifest.yaml", *BASE_FILES)):
+            return False
         for child in children:
             if is_record_folder(child) or any(is_record_folder(g) for g in _subfolders(child, _SKIP_DIRS, None, None)):
                 return True
