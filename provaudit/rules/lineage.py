@@ -318,12 +318,19 @@ class Lineage:
             for value in fact.hf_datasets:
                 if id_key(f"dataset:{value}") != id_key(rid):
                     self._parts.setdefault(id_key(f"dataset:{value}"), []).append(rid)
-        # an upstream named by a variant of a record's id, title or Hub id ("cnn/daily mail", "mnli")
-        self._names = NameIndex(
-            entries=(
-                (rid, f.titles, f.collections, f.hf_datasets) for rid, f in facts.items() if rid not in self._failed
+        self._facts = facts
+        self._name_index: NameIndex | None = None
+
+    @property
+    def _names(self) -> NameIndex:
+        """An upstream named by a variant of a record's id, title or Hub id ("cnn/daily mail", "mnli"); made
+        when a link first needs it (a review of one changed record whose links all resolve never does)."""
+        if self._name_index is None:
+            facts, failed = self._facts, self._failed
+            self._name_index = NameIndex(
+                entries=((rid, f.titles, f.collections, f.hf_datasets) for rid, f in facts.items() if rid not in failed)
             )
-        )
+        return self._name_index
 
     def find(self, target: str) -> str | None:
         """The id of the record a link points at (case-insensitive), or None when it has no record."""

@@ -404,7 +404,7 @@ def stream(review: StreamedReview, fmt: str) -> Iterator[str]:
     """A cached review as ``json`` (the same text as :func:`render`) or ``jsonl`` (one record per line), in pieces."""
     if fmt == "jsonl":
         return (jsonl_line(text) for text in review.fragments())
-    return json_document(review.fragments(), review.summary(), review.header.header())
+    return json_document(review.fragments(count=True), review.summary, review.header.header())
 
 
 def header_lines(report: ReviewReport) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -231,15 +231,18 @@ def record_json(review: RecordReview) -> str:
         return json.dumps(review.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
 
 
-def json_document(records: Iterable[str], summary: dict[str, Any], header: dict[str, Any] | None) -> Iterator[str]:
+def json_document(
+    records: Iterable[str], summary: dict[str, Any] | Callable[[], dict[str, Any]], header: dict[str, Any] | None
+) -> Iterator[str]:
     """The text of ``json.dumps(report.to_json(), indent=2)``, piece by piece, from each record's
-    :func:`record_json`: a report of 100,000 records is written without holding it whole."""
+    :func:`record_json`: a report of 100,000 records is written without holding it whole. ``summary`` may be
+    a function, called once the records are written (a streamed review counts them on the way)."""
     yield '{\n  "records": ['
     first = True
     for text in records:
         yield ("\n    " if first else ",\n    ") + text.replace("\n", "\n    ")
         first = False
-    yield ("]" if first else "\n  ]") + ',\n  "summary": ' + _nested(summary)
+    yield ("]" if first else "\n  ]") + ',\n  "summary": ' + _nested(summary() if callable(summary) else summary)
     if header is not None:
         yield ',\n  "header": ' + _nested(header)
     yield "\n}\n"

@@ -45,7 +45,8 @@ CACHE_NAME = "review-cache.sqlite"
 WAIT_SECONDS = 30.0  # how long a review waits for another one writing the cache, then keeps its own in memory
 _KEEP_RECORDS = 1_000  # records held validated at once (the rest are made again from their text when needed)
 _KEEP_TERMS = 5_000  # effective terms memoized at once
-_SCHEMA = 2  # the table layout; a file with another one is rebuilt
+_SCHEMA = 3  # the table layout; a file with another one is rebuilt
+_SCAN_MOVED = 64  # up to this many changed record ids, a row's dependencies are searched as text before parsed
 
 
 class CacheBroken(Exception):
@@ -60,7 +61,7 @@ class _Busy(Exception):
 class _Row:
     rid: str
     revision: str
-    deps: dict[str, str]  # record id -> the revision its review read
+    deps: str  # JSON: record id -> the revision its review read
     links: str  # LinkFacts as JSON
     open: bool  # followed a link that reaches no record exactly: depends on every record's names
     extra: str  # digest of the findings added from outside the records (SPARQL rules, failed reads)
@@ -88,26 +89,28 @@ class StreamedReview:
             if self.ids is None or row[0] in self.ids:
                 yield row
 
-    def fragments(self) -> Iterator[str]:
+    def fragments(self, *, count: bool = False) -> Iterator[str]:
         """Each record's review as ``review --format json`` nests it (:func:`~provaudit.rules.report.record_json`).
 
-        Raises :class:`CacheBroken` at a row whose checksum does not match (:meth:`write` starts over).
+        ``count``: read what the summary counts of each in the same pass (:meth:`tallies` then reads no row
+        again). Raises :class:`CacheBroken` at a row whose checksum does not match (:meth:`write` starts over).
         """
-        for rid, text, crc in self._rows("json, json_crc"):
+        count = count and self._tallies is None
+        tallies: list[Tally] = []
+        for row in self._rows(f"json, json_crc, {_META}, meta_crc" if count else "json, json_crc"):
+            rid, text, crc = row[:3]
             if _crc(text) != crc:
                 raise CacheBroken(f"the cached review of {rid} does not match its checksum")
+            if count:
+                tallies.append(_tally(rid, row[3:]))
             yield text
+        if count:
+            self._tallies = tallies
 
     def tallies(self) -> list[Tally]:
         """What the summary counts of each record (checked like :meth:`fragments`)."""
         if self._tallies is None:
-            tallies: list[Tally] = []
-            for row in self._rows(f"{_META}, meta_crc"):
-                if _crc(*map(str, row[1:-1])) != row[-1]:
-                    raise CacheBroken(f"the cached review of {row[0]} does not match its checksum")
-                use, conditions, attribution, share_alike, complete, findings = json.loads(row[-2])
-                tallies.append((use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings]))
-            self._tallies = tallies
+            self._tallies = [_tally(row[0], row[1:]) for row in self._rows(f"{_META}, meta_crc")]
         return self._tallies
 
     def count(self) -> int:
@@ -155,6 +158,14 @@ class StreamedReview:
 
 # the columns a row's meta_crc covers, in this order (the tally last)
 _META = "iri, revision, deps, links, open, extra, tally"
+
+
+def _tally(rid: str, meta: tuple[Any, ...]) -> Tally:
+    """What the summary counts of one row (its :data:`_META` columns and meta_crc), checked."""
+    if _crc(*map(str, meta[:-1])) != meta[-1]:
+        raise CacheBroken(f"the cached review of {rid} does not match its checksum")
+    use, conditions, attribution, share_alike, complete, findings = json.loads(meta[-2])
+    return use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings]
 
 
 def context_key(policy: Policy) -> str:
@@ -279,7 +290,8 @@ def _prepare(db: sqlite3.Connection) -> None:
     # append-only, so equal graphs are an equal store), every record's names, and whether the reviews hold
     # a cycle or a depth limit
     db.execute(
-        "CREATE TABLE IF NOT EXISTS context (ctx TEXT PRIMARY KEY, state TEXT, extras TEXT, names TEXT, whole INTEGER)"
+        "CREATE TABLE IF NOT EXISTS context (ctx TEXT PRIMARY KEY, state TEXT, extras TEXT, names TEXT, whole INTEGER, "
+        "graphs TEXT)"
     )
     db.execute(f"PRAGMA user_version = {_SCHEMA}")
 
@@ -379,34 +391,61 @@ def _review(store: Store, policy: Policy, extra: dict[str, list[Finding]], db: s
         raise CacheBroken(str(exc)) from exc
 
 
-def _state(store: Store) -> str:
+def _graphs(store: Store) -> list[str]:
     """The store's committed graphs: a store is append-only, so the same graphs hold the same records."""
     rows = store.query('SELECT DISTINCT ?g WHERE { GRAPH ?g { ?g pa:status "complete" } }').rows
-    return hashlib.sha256("\n".join(sorted(str(row[0]) for row in rows)).encode()).hexdigest()
+    return sorted(str(row[0]) for row in rows)
+
+
+def _current(store: Store, graphs: list[str], saved: str | None, rows: dict[str, _Row]) -> dict[str, str]:
+    """record IRI -> current revision. When the graphs the cache was made for are all still there and every
+    newer one is a scan that ended after them, the cached rows' revisions (current then) updated with what the
+    newer scans observed: the store's index is read for those scans only, not for every scan of every record."""
+    if saved:
+        before = dict(json.loads(saved))  # graph -> when it ended
+        ended = {s.iri: s.ended or "" for s in store.scans()}
+        new = [g for g in graphs if g not in before]
+        if (
+            set(before) <= set(graphs)
+            and all(g in ended for g in new)
+            and (not new or not before or min((ended[g], g) for g in new) > max((e, g) for g, e in before.items()))
+        ):
+            current = {iri: row.revision for iri, row in rows.items()}
+            if new:
+                current.update(store.current_revisions(graphs=new))
+            return current
+    return store.current_revisions()
+
+
+def _ended(store: Store, graphs: list[str]) -> str:
+    """The graphs and when each ended, as the context row keeps them (a committed graph that is no scan: "")."""
+    ended = {s.iri: s.ended or "" for s in store.scans()}
+    return json.dumps([[g, ended.get(g, "")] for g in graphs])
 
 
 def _update(
     store: Store, policy: Policy, extra: dict[str, list[Finding]], db: sqlite3.Connection, context: str
 ) -> StreamedReview:
-    state = _state(store)
+    graphs = _graphs(store)
+    state = hashlib.sha256("\n".join(graphs).encode()).hexdigest()
     extras = hashlib.sha256(
         json.dumps(sorted((rid, _extra_digest(found)) for rid, found in extra.items())).encode()
     ).hexdigest()
     result = StreamedReview(policy=policy.name, header=ReviewReport(policy=policy.name), db=db, context=context)
     db.execute("BEGIN IMMEDIATE")  # one writer at a time; a reader waits for a consistent cache
-    saved = db.execute("SELECT state, extras, names, whole FROM context WHERE ctx = ?", (context,)).fetchone()
+    saved = db.execute("SELECT state, extras, names, whole, graphs FROM context WHERE ctx = ?", (context,)).fetchone()
     if saved is not None and saved[:2] == (state, extras):  # nothing was committed since: every row holds
         db.execute("COMMIT")
         result.cached = db.execute("SELECT COUNT(*) FROM review WHERE ctx = ? AND rid != ''", (context,)).fetchone()[0]
         return result
     names_before, whole_before = (saved[2], bool(saved[3])) if saved is not None else (None, False)
-    current = store.current_revisions()  # record IRI -> revision IRI
     cached: dict[str, _Row] = {}
     for row in db.execute(f"SELECT rid, {_META}, meta_crc FROM review WHERE ctx = ?", (context,)):
         rid, iri, revision, deps, links, is_open, extra_digest, _, crc = row
         if _crc(*map(str, row[1:-1])) != crc:
             raise CacheBroken(f"review cache row of {iri}: checksum mismatch")
-        cached[iri] = _Row(rid, revision, json.loads(deps), links, bool(is_open), extra_digest)
+        cached[iri] = _Row(rid, revision, deps, links, bool(is_open), extra_digest)
+    current = _current(store, graphs, saved[4] if saved is not None else None, cached)  # record IRI -> revision
 
     # which records are new or changed: read them (the others' ids and link facts come from the cache)
     revisions: dict[str, str] = {}  # record id -> revision, in the store's order (record IRI)
@@ -440,11 +479,18 @@ def _update(
         names = hashlib.sha256(json.dumps(list(facts.items()), ensure_ascii=False).encode()).hexdigest()
         digests = {rid: _extra_digest(found) for rid, found in extra.items() if rid in revisions}
         stale = set(changed)
+        # every row was checked against the revisions current when the cache was written: a dependency that is no
+        # longer current is a record whose row changed or went since (``moved``), named as a key in the row's text
+        moved = changed | {row.rid for iri, row in cached.items() if row.rid and current.get(iri) != row.revision}
+        keys = [json.dumps(rid, ensure_ascii=False) + ":" for rid in moved] if len(moved) <= _SCAN_MOVED else None
         for row in cached.values():
             if not row.rid or row.rid not in revisions or row.rid in stale:
                 continue
             if (
-                any(revisions.get(d) != rev for d, rev in row.deps.items())
+                (
+                    (keys is None or any(key in row.deps for key in keys))
+                    and any(revisions.get(d) != rev for d, rev in json.loads(row.deps).items())
+                )
                 or (row.open and names != names_before)
                 or digests.get(row.rid, "") != row.extra
             ):
@@ -461,7 +507,10 @@ def _update(
         db.executemany(
             "DELETE FROM review WHERE ctx = ? AND iri = ?", [(context, i) for i in cached if i not in current]
         )
-        db.execute("INSERT OR REPLACE INTO context VALUES (?, ?, ?, ?, ?)", (context, state, extras, names, int(whole)))
+        db.execute(
+            "INSERT OR REPLACE INTO context VALUES (?, ?, ?, ?, ?, ?)",
+            (context, state, extras, names, int(whole), _ended(store, graphs)),
+        )
         db.execute("COMMIT")
     finally:
         gc.enable()

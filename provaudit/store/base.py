@@ -9,7 +9,7 @@ Every store is append-only: scans add, nothing is overwritten.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Self
@@ -130,8 +130,9 @@ class Store(Protocol):
         """The records one committed scan observed, as it observed them (``only``: these revision IRIs)."""
         ...
 
-    def current_revisions(self, only: str | None = None) -> dict[str, str]:
-        """record IRI → IRI of the revision its latest committed observation saw (``only``: one record IRI)."""
+    def current_revisions(self, only: str | None = None, graphs: Sequence[str] | None = None) -> dict[str, str]:
+        """record IRI → IRI of the revision its latest committed observation saw (``only``: one record IRI;
+        ``graphs``: only those committed graphs' observations)."""
         ...
 
     def history(self, record_id: str) -> list[RevisionInfo]:
