@@ -2,8 +2,8 @@
 
 The expectations are ScanCode's (tests/fixtures/scancode_datadriven/SOURCE.md), written out as SPDX ids by
 hand from the pinned LicenseDB (scancode-toolkit-mini 32.3.0): tatu-ylonen is SSH-short, bsd-simplified
-BSD-2-Clause, bsd-new BSD-3-Clause, python Python-2.0, and vixie-cron has no SPDX id there
-(LicenseRef-scancode-vixie-cron).
+BSD-2-Clause, bsd-new BSD-3-Clause, python Python-2.0, gpl-2.0-plus GPL-2.0-or-later, and vixie-cron has
+no SPDX id there (LicenseRef-scancode-vixie-cron).
 """
 
 from __future__ import annotations
@@ -50,3 +50,11 @@ def test_a_license_keeps_the_id_of_the_pinned_licensedb_when_an_spdx_id_has_its_
     rule = idx.names.index("vixie-cron.LICENSE")
     assert idx.exprs[int(idx.expr_of[rule])] == "LicenseRef-scancode-vixie-cron"
     assert _ids(FIXTURES / "vixie.txt") == {"LicenseRef-scancode-vixie-cron"}
+
+
+def test_a_word_no_rule_has_does_not_break_a_notice() -> None:
+    # "testVMX is free software; ... GNU General Public License ... either version 2": the program's name
+    # is a word no rule has; as in ScanCode's query it is skipped, and the notice is ScanCode's
+    # GPL-2.0-or-later notice matched exactly (it was read as a GPL-2.0-or-later AND LGPL-2.0 notice).
+    matches = [m for m in detect_file(FIXTURES / "testVMX.c.2-lines55-95").matches if m.rule != "clue"]
+    assert [(m.expression, m.start_line, m.end_line) for m in matches] == [("GPL-2.0-or-later", 21, 33)]

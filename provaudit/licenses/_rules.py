@@ -39,6 +39,10 @@ RULE_INDEX_FILE = "rule_index.npz"
 RULE_META_FILE = "rule_index_meta.json.gz"
 RULE_INDEX_FORMAT = 3
 
+# Word ids of a text: a word no rule has, and a position no rule may match (an SPDX line already read).
+UNKNOWN = -1
+BLOCKED = -2
+
 # Rule kind flags (bit field in the index).
 FALSE_POSITIVE = 1
 TEXT = 2
@@ -419,9 +423,24 @@ class RuleIndex:
         return RuleMatch(rule, run[0][0], run[-1][0] + run[-1][2], got, got / length, False, spans, first)
 
     def match(self, ids: np.ndarray, tokens: list[str]) -> list[RuleMatch]:
-        """The winning rule matches of a text's word ids (and its *tokens*), in text order."""
+        """The winning rule matches of a text's word ids (and its *tokens*), in text order. As in ScanCode's
+        query, words no rule has (id -1: a program's name in a notice) are skipped, not breaks; positions
+        set to BLOCKED (an SPDX line already read) stay breaks."""
+        known = np.flatnonzero(ids != UNKNOWN)
+        if len(known) == len(ids):
+            return self._match(ids, tokens, np.zeros(len(ids), dtype=bool))
+        # where words were skipped: a name (provaudit's aliases) is not found across them
+        skipped = np.diff(known, prepend=-1) > 1
+        found = self._match(ids[known], [tokens[i] for i in known.tolist()], skipped)
+        return [_remapped(m, known) for m in found]
+
+    def _match(self, ids: np.ndarray, tokens: list[str], skipped: np.ndarray) -> list[RuleMatch]:
         exact = [
-            m for m in self.exact_matches(ids) if not self._version_differs(ids, m) and not self._without_cue(tokens, m)
+            m
+            for m in self.exact_matches(ids)
+            if not self._version_differs(ids, m)
+            and not self._without_cue(tokens, m)
+            and not (self.flags[m.rule] & ALIAS and skipped[m.start + 1 : m.end].any())
         ]
         # As ScanCode: no approximate matching when exact matches cover every legal word of the text
         # (most files: a license text or notice copied whole) -- nothing is left for it to find.
@@ -523,6 +542,14 @@ class RuleIndex:
 
 _CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"})
 _CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
+
+
+def _remapped(m: RuleMatch, positions: np.ndarray) -> RuleMatch:
+    """*m* found among the known words only, with its positions in the whole text (*positions*[i] is where
+    the i-th known word is)."""
+    runs = tuple((int(positions[a]), int(positions[b - 1]) + 1) for a, b in m.blocks)
+    start, end = int(positions[m.start]), int(positions[m.end - 1]) + 1
+    return RuleMatch(m.rule, start, end, m.matched, m.coverage, m.exact, runs, m.rule_start)
 
 
 def _overlap(m: RuleMatch, other: RuleMatch) -> int:

@@ -31,6 +31,7 @@ from license_expression import ExpressionError, Licensing, get_spdx_licensing
 
 from provaudit.errors import InputError
 from provaudit.licenses._rules import (
+    BLOCKED,
     CLUE,
     REFERENCE,
     TAG,
@@ -119,7 +120,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
     # An SPDX-License-Identifier line says its expression exactly: its words are not matched again.
     for tag in _spdx_identifier_lines(lines, idx.stopwords):
         found.append(tag)
-        ids[line_arr == tag.start] = -1
+        ids[line_arr == tag.start] = BLOCKED
     rule_matches = idx.match(ids, tokens)
     if binary:
         rule_matches = [m for m in rule_matches if m.end - m.start >= BINARY_MIN_TOKENS]
