@@ -57,16 +57,17 @@ def read(store: Path, key: str) -> ScanIndex | None:
         with open(fd, **_ENCODING) as handle:  # type: ignore[call-overload]  # encoding and errors as keywords
             if handle.readline() != f"{_MAGIC} {key}\n":
                 return None
+            same: dict[str, str] = {}  # one string per revision IRI (C, S and F lines name the same ones)
             for line in handle:
                 kind, first, second, *rest = line.rstrip("\n").split("\t")
                 if rest or kind not in "CSF" or len(kind) != 1:
                     return None
                 if kind == "C":
-                    index.current[first] = second
+                    index.current[first] = same.setdefault(second, second)
                 elif kind == "S":
-                    index.summaries[first] = second
+                    index.summaries[same.setdefault(first, first)] = second
                 else:
-                    index.prints.setdefault(first, second)
+                    index.prints.setdefault(first, same.setdefault(second, second))
     except (OSError, ValueError):  # unreadable or malformed (too few fields, not UTF-8): read the store instead
         return None
     return index
