@@ -65,8 +65,8 @@ APPROX_MIN_TOKENS = 12
 APPROX_CANDIDATES = 12
 APPROX_PER_LICENSE = 4
 APPROX_MIN_CONTAINMENT = 0.3
-# Words in more than this share of the approximately matched rules are counted by a dense table.
-COMMON_WORD_SHARE = 0.1
+# The words in most approximately matched rules are counted by bit sets (a multiple of 64).
+COMMON_WORDS = 256
 # An approximate match covers at least this much of its rule and of the text span it claims.
 APPROX_MIN_COVERAGE = 0.6
 APPROX_MIN_DENSITY = 0.6
@@ -93,8 +93,8 @@ WHOLE_TEXT_TOKENS = 120
 GRAM = 3
 # Gaps between aligned blocks up to this many words are aligned word by word.
 MAX_GAP_FILLED = 16
-# Rules whose sorted word triples are kept between alignments (a few MB).
-RULE_TRIPLES_KEPT = 1024
+# Rules whose word counts are kept between alignments (a few MB).
+RULE_WORDS_KEPT = 8192
 # A lone shared word triple the rule repeats more often than this is not used to align it.
 MAX_GRAM_REPEATS = 1
 
@@ -130,17 +130,13 @@ def anchor_keys(ids: np.ndarray, length: int) -> np.ndarray:
     return keys
 
 
-class _RuleTriples(NamedTuple):
-    """A rule's word triples sorted (stably), as _align looks the text's up in them, and its word counts.
-    Kept for the last rules aligned (RuleIndex._rule_triples): the same few license texts are candidates
-    in text after text."""
+class _Query(NamedTuple):
+    """The open part of a text as every candidate rule is aligned with it."""
 
-    order: np.ndarray  # the order that sorts the triples
-    distinct: np.ndarray  # each distinct triple once, sorted
-    runs: np.ndarray  # where each distinct triple's run starts in the sorted triples
-    run_sizes: np.ndarray  # and how long it is
-    words: np.ndarray  # the rule's distinct words
-    counts: np.ndarray  # how often the rule has each
+    ids: np.ndarray  # word ids, a distinct negative number where the word is unknown or not open
+    order: np.ndarray  # the order that sorts the text's word triples (stably)
+    sorted_keys: np.ndarray  # the text's word triples, sorted
+    counts: np.ndarray  # how often each word of the vocabulary is open in the text
 
 
 @dataclass(frozen=True)
@@ -189,7 +185,7 @@ class RuleIndex:
         for r, s, e in zip(req_rule.tolist(), req_start.tolist(), req_end.tolist(), strict=True):
             self.required.setdefault(r, []).append((s, e))
         self._build_lookups(arrays)
-        self._rule_triples = lru_cache(maxsize=RULE_TRIPLES_KEPT)(self._triples_of)
+        self._rule_words = lru_cache(maxsize=RULE_WORDS_KEPT)(self._words_of)
 
     def rule_tokens(self, rule: int) -> np.ndarray:
         return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
@@ -208,22 +204,21 @@ class RuleIndex:
         self.approx_sizes = arrays["approx_sizes"].astype(np.int32)
         post_words = arrays["post_words"].astype(np.int32)
         post_owner = arrays["post_owner"].astype(np.int32)
-        # Words in many rules ("the", "license": a tenth of them or more) were most of the postings read to
-        # rank candidates; they are counted instead by adding up the text's rows of a dense word-by-rule
-        # table, which gives the same counts.
+        # Words in many rules ("the", "license") were most of the postings read to rank candidates; the
+        # COMMON_WORDS most frequent are counted instead from a bit set per rule (bit c: the rule has common
+        # word c), ANDed with the text's and the bits counted, which gives the same counts.
         frequency = np.bincount(post_words, minlength=len(self.vocab))
-        common = frequency > COMMON_WORD_SHARE * len(self.approx_sizes)
+        top = np.argsort(-frequency, kind="stable")[:COMMON_WORDS]
         self.common_row = np.full(len(self.vocab), -1, dtype=np.int32)
-        self.common_row[common] = np.arange(int(common.sum()), dtype=np.int32)
-        in_common = common[post_words]
-        self.common_table = np.zeros((int(common.sum()), len(self.approx_sizes)), dtype=np.uint8)
-        self.common_table[self.common_row[post_words[in_common]], post_owner[in_common]] = 1
-        self.common_total = np.add.reduce(self.common_table, axis=0, dtype=np.uint16)
+        self.common_row[top] = np.arange(len(top), dtype=np.int32)
+        in_common = self.common_row[post_words] >= 0
+        dense = np.zeros((len(self.approx_sizes), COMMON_WORDS), dtype=bool)
+        dense[post_owner[in_common], self.common_row[post_words[in_common]]] = True
+        self.common_bits = np.packbits(dense, axis=1, bitorder="little").view(np.uint64)
         self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
-        get = self.vocab.get
-        return np.fromiter((get(t, -1) for t in tokens), dtype=np.int32, count=len(tokens))
+        return np.fromiter(map(self.vocab.get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
 
     # --- matching ---------------------------------------------------------------------------------------
 
@@ -280,14 +275,11 @@ class RuleIndex:
         lo = np.searchsorted(self.post_words, words, side="left")
         hi = np.searchsorted(self.post_words, words, side="right")
         shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
-        rows = np.sort(rows[rows >= 0])
-        if len(rows) > len(self.common_table) // 2:
-            # most texts hold most common words: their counts less the rows of the few missing ones
-            missing = np.ones(len(self.common_table), dtype=bool)
-            missing[rows] = False
-            shared = shared + (self.common_total - np.add.reduce(self.common_table[missing], axis=0, dtype=np.uint16))
-        elif len(rows):
-            shared = shared + np.add.reduce(self.common_table[rows], axis=0, dtype=np.uint16)
+        if (rows >= 0).any():
+            text_bits = np.zeros(COMMON_WORDS, dtype=bool)
+            text_bits[rows[rows >= 0]] = True
+            in_both = self.common_bits & np.packbits(text_bits, bitorder="little").view(np.uint64)
+            shared = shared + np.bitwise_count(in_both).sum(axis=1, dtype=np.int64)
         if not shared.any():
             return []
         containment = shared / np.maximum(self.approx_sizes, 1)
@@ -310,8 +302,8 @@ class RuleIndex:
                     break
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
         qkeys = anchor_keys(query, GRAM)
-        # how often the text has each word: no alignment matches more of a word than both sides hold
-        qcount = np.bincount(query[query >= 0], minlength=len(self.vocab))
+        order = np.argsort(qkeys, kind="stable")
+        text = _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
         out: list[RuleMatch] = []
         for j in ranked:
             if containment[j] < APPROX_MIN_CONTAINMENT:
@@ -319,7 +311,7 @@ class RuleIndex:
             rule = int(self.approx_rules[j])
             if own_text is not None and not self.is_license[rule]:
                 continue
-            match = self._align(query, qkeys, qcount, rule, own_text or 0.0)
+            match = self._align(text, rule, own_text or 0.0)
             if match is not None and near_dupe and not resemblant[j]:
                 # a text made of a part of the rule's words: only its first part, aligned over the whole text
                 whole = match.matched >= NEAR_DUPE_RESEMBLANCE * int((open_ & (ids >= 0)).sum())
@@ -342,23 +334,18 @@ class RuleIndex:
             near[j] = both >= NEAR_DUPE_RESEMBLANCE * (len(known) + int(rule_counts.sum()) - both)
         return near, part & ~near
 
-    def _triples_of(self, rule: int) -> _RuleTriples:
-        """*rule*'s words and word triples as alignment reads them (see _RuleTriples)."""
-        tokens = self.rule_tokens(rule)
-        rkeys = anchor_keys(tokens, GRAM)
-        order = np.argsort(rkeys, kind="stable")
-        sorted_keys = rkeys[order]
-        runs = np.flatnonzero(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
-        words, counts = np.unique(tokens, return_counts=True)
-        return _RuleTriples(order, sorted_keys[runs], runs, np.diff(np.append(runs, len(sorted_keys))), words, counts)
+    def _words_of(self, rule: int) -> tuple[np.ndarray, np.ndarray]:
+        """*rule*'s distinct words and how often it has each (kept for the last rules aligned: the same
+        license texts are candidates in text after text)."""
+        words, counts = np.unique(self.rule_tokens(rule), return_counts=True)
+        return words, counts
 
-    def _align(
-        self, query: np.ndarray, qkeys: np.ndarray, qcount: np.ndarray, rule: int, at_least: float = 0.0
-    ) -> RuleMatch | None:
-        """Align *rule* with the text: shared word triples grouped into diagonal blocks, the heaviest chain
+    def _align(self, text: _Query, rule: int, at_least: float = 0.0) -> RuleMatch | None:
+        """Align *rule* with the *text*: shared word triples grouped into diagonal blocks, the heaviest chain
         of blocks in the same order in both; the densest run of that chain that covers enough of the rule
-        wins, and every required phrase of the matched part must lie inside one block. *qcount*: how often
-        each word is open in the text; *at_least*: the share of the rule a match must cover to be of use."""
+        wins, and every required phrase of the matched part must lie inside one block. *at_least*: the
+        share of the rule a match must cover to be of use."""
+        query = text.ids
         tokens = self.rule_tokens(rule)
         length = len(tokens)
         if self.composite[rule]:
@@ -371,27 +358,30 @@ class RuleIndex:
             floor = APPROX_MIN_COVERAGE
         need = max(floor, self.min_coverage[rule] / 100) * length
         may_be_cut = floor < COMPOSITE_MIN_COVERAGE  # a truncated copy of one license, not of a composite
-        triples = self._rule_triples(rule)
-        order, distinct, runs, run_sizes = triples.order, triples.distinct, triples.runs, triples.run_sizes
-        if not len(order) or not len(qkeys):
+        if length < GRAM or not len(text.sorted_keys):
             return None
         # Aligned words pair one rule word with one text word, in order: never more of a word than the text
         # and the rule both hold. Below the least a match may cover (a cut copy's, if it may be one),
         # nothing can match, and the alignment is not tried.
         least = min(need, max(TRUNCATED_MIN_COVERAGE * length, APPROX_MIN_TOKENS)) if may_be_cut else need
-        if np.minimum(triples.counts, qcount[triples.words]).sum() < max(least, at_least * length):
+        words, counts = self._rule_words(rule)
+        if np.minimum(counts, text.counts[words]).sum() < max(least, at_least * length):
             return None
-        at = np.minimum(np.searchsorted(distinct, qkeys), len(runs) - 1)
-        lo = runs[at]
-        counts = np.where(distinct[at] == qkeys, run_sizes[at], 0)
-        hit = np.flatnonzero(counts)
-        if len(hit) * GRAM < need:
+        # Each rule triple looked up in the text's sorted triples: the text positions that share it are
+        # order[lo:hi]; rule positions with the same triple share lo.
+        rkeys = anchor_keys(tokens, GRAM)
+        lo = np.searchsorted(text.sorted_keys, rkeys, side="left")
+        found = np.searchsorted(text.sorted_keys, rkeys, side="right") - lo
+        r_hit = np.flatnonzero(found)
+        lo, found = lo[r_hit], found[r_hit]
+        in_text = np.zeros(len(text.sorted_keys), dtype=np.int64)
+        in_text[lo] = found
+        if int(in_text.sum()) * GRAM < need:  # text positions starting a triple of the rule
             return None
-        q_pos = np.repeat(hit, counts[hit])
-        repeats = np.repeat(counts[hit], counts[hit])
-        starts = np.repeat(lo[hit] - np.cumsum(counts[hit]) + counts[hit], counts[hit])
-        r_pos = order[starts + np.arange(len(q_pos))]
-        blocks = _chain(*_diagonal_blocks(q_pos, r_pos, repeats))
+        repeats = np.bincount(lo, minlength=len(text.sorted_keys))[lo]  # how often the rule has the triple
+        q_pos = text.order[_ranges(lo, lo + found)]
+        r_pos = np.repeat(r_hit, found)
+        blocks = _chain(*_diagonal_blocks(q_pos, r_pos, np.repeat(repeats, found)))
         # The run of blocks with the most matched words less the text words left unmatched inside it.
         best: tuple[int, int, int, int] | None = None  # score, matched, first block, last block
         for a in range(len(blocks)):
@@ -506,19 +496,21 @@ class RuleIndex:
         nxt = int(ids[m.end])
         return nxt >= 0 and bool(self.has_digit[nxt]) and not self.has_digit[self.rule_tokens(m.rule)].any()
 
-    def _weight(self, ids: np.ndarray, m: RuleMatch) -> float:
+    def _weight(self, digits: list[int], m: RuleMatch) -> float:
         # Version words say which license: between equal matches the one that reads them wins
-        # ("under GPL-2.0+" is GPL-2.0-or-later, not "licensed under GPL").
-        digits = sum(int(self.has_digit[ids[a:b][ids[a:b] >= 0]].sum()) for a, b in m.runs())
-        return m.matched + 0.5 * digits
+        # ("under GPL-2.0+" is GPL-2.0-or-later, not "licensed under GPL"). *digits*: how many words with
+        # a digit the text has before each position.
+        return m.matched + 0.5 * sum(digits[b] - digits[a] for a, b in m.runs())
 
     def _select(self, ids: np.ndarray, matches: list[RuleMatch], keep_false_positives: bool = False) -> list[RuleMatch]:
         # Larger evidence first; between equals the better covered rule, then one of an SPDX-listed license
         # (ScanCode's bsd-endorsement-allowed text is also a BSD-3-Clause rule's), then a license's own text
         # over a rule that copies it (ScanCode's PPL rule is the ODC-By text), the exact, the earlier.
+        digits = [0, *np.cumsum(self.has_digit[ids] & (ids >= 0)).tolist()]
+
         def key(m: RuleMatch) -> tuple[float, ...]:
             return (
-                -self._weight(ids, m),
+                -self._weight(digits, m),
                 -round(m.coverage, 2),
                 not self.listed[m.rule],
                 not self.is_license[m.rule],
