@@ -206,7 +206,7 @@ class RuleIndex:
         post_owner = arrays["post_owner"].astype(np.int32)
         # Words in many rules ("the", "license") were most of the postings read to rank candidates; the
         # COMMON_WORDS most frequent are counted instead from a bit set per rule (bit c: the rule has common
-        # word c), ANDed with the text's and the bits counted, which gives the same counts.
+        # word c, one row per 64 words), ANDed with the text's and the bits counted: the same counts.
         frequency = np.bincount(post_words, minlength=len(self.vocab))
         top = np.argsort(-frequency, kind="stable")[:COMMON_WORDS]
         self.common_row = np.full(len(self.vocab), -1, dtype=np.int32)
@@ -214,7 +214,7 @@ class RuleIndex:
         in_common = self.common_row[post_words] >= 0
         dense = np.zeros((len(self.approx_sizes), COMMON_WORDS), dtype=bool)
         dense[post_owner[in_common], self.common_row[post_words[in_common]]] = True
-        self.common_bits = np.packbits(dense, axis=1, bitorder="little").view(np.uint64)
+        self.common_bits = np.ascontiguousarray(np.packbits(dense, axis=1, bitorder="little").view(np.uint64).T)
         self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
@@ -278,8 +278,8 @@ class RuleIndex:
         if (rows >= 0).any():
             text_bits = np.zeros(COMMON_WORDS, dtype=bool)
             text_bits[rows[rows >= 0]] = True
-            in_both = self.common_bits & np.packbits(text_bits, bitorder="little").view(np.uint64)
-            shared = shared + np.bitwise_count(in_both).sum(axis=1, dtype=np.int64)
+            in_both = self.common_bits & np.packbits(text_bits, bitorder="little").view(np.uint64)[:, None]
+            shared = shared + np.add.reduce(np.bitwise_count(in_both), axis=0, dtype=np.uint16)
         if not shared.any():
             return []
         containment = shared / np.maximum(self.approx_sizes, 1)
@@ -377,6 +377,12 @@ class RuleIndex:
         in_text = np.zeros(len(text.sorted_keys), dtype=np.int64)
         in_text[lo] = found
         if int(in_text.sum()) * GRAM < need:  # text positions starting a triple of the rule
+            return None
+        # Blocks are made of shared triples: they cover no rule word outside one.
+        covered = np.zeros(length, dtype=bool)
+        for k in range(GRAM):
+            covered[r_hit + k] = True
+        if int(covered.sum()) < least:
             return None
         repeats = np.bincount(lo, minlength=len(text.sorted_keys))[lo]  # how often the rule has the triple
         q_pos = text.order[_ranges(lo, lo + found)]
