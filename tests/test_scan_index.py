@@ -120,3 +120,21 @@ def test_an_index_that_is_a_symlink_is_not_followed(tmp_path: Path) -> None:
     (store / scan_index.NAME).rename(elsewhere)
     (store / scan_index.NAME).symlink_to(elsewhere)
     assert scan_index.read(store, key) is None
+
+
+def test_a_scan_whose_index_cannot_be_written_is_still_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+
+    def fail(*_: object, **__: object) -> None:
+        raise RuntimeError("the index cannot be written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(scan_index, "write", fail)
+        first = api.scan([str(CARDS / "datasets")], store=store, options=OPTIONS)  # a first scan: never undone
+    assert not (store / scan_index.NAME).exists()
+    assert set(first.outcomes.values()) == {"new"}
+    again = api.scan([str(CARDS / "datasets")], store=store, options=OPTIONS)
+    assert again.outcomes == dict.fromkeys(first.outcomes, "unchanged")
+    assert _index(store).current == _store_state(store)[0]

@@ -8,6 +8,7 @@ committed scan wrote is ever changed or removed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -741,7 +742,10 @@ class OxigraphScan:
         ended = rdf.now()
         self._ox.extend(rdf.scan_end_quads(self.graph, ended, self.counts.as_dict()))
         self._ox.flush()
-        self._write_index()
+        # committed: whatever befalls the index now must not fail the scan (the caller would undo a first
+        # scan); the index is a shortcut, and one that names other graphs is never read
+        with contextlib.suppress(Exception):
+            self._write_index()
         del self._ox  # the store's lock must not outlive the store because a writer is still referenced
         return ScanInfo(
             iri=self.iri,
