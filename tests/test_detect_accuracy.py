@@ -58,3 +58,14 @@ def test_a_word_no_rule_has_does_not_break_a_notice() -> None:
     # GPL-2.0-or-later notice matched exactly (it was read as a GPL-2.0-or-later AND LGPL-2.0 notice).
     matches = [m for m in detect_file(FIXTURES / "testVMX.c.2-lines55-95").matches if m.rule != "clue"]
     assert [(m.expression, m.start_line, m.end_line) for m in matches] == [("GPL-2.0-or-later", 21, 33)]
+
+
+def test_a_quote_right_after_the_spdx_tag_opens_the_expression_rather_than_ending_it() -> None:
+    from provaudit.licenses.detect import detect_text
+
+    # U-Boot's README line, as ScanCode reads it: the words after the tag are ids no license has
+    prose = 'If a "SPDX-License-Identifier:" line references more than one Unique\n'
+    assert {m.expression for m in detect_text(prose).matches} == {"LicenseRef-scancode-unknown-spdx"}
+    # a JSON or Python string still ends the expression at its closing quote
+    assert detect_text('{"SPDX-License-Identifier": "MIT"}\n').expression == "MIT"
+    assert detect_text("x = 'SPDX-License-Identifier: Apache-2.0'\n").expression == "Apache-2.0"

@@ -424,7 +424,9 @@ def _spdx_identifier_lines(lines: list[str], stopwords: frozenset[str]) -> list[
         words = tokenize(line[: m.start(1)], stopwords)
         if not any(words[k : k + 3] == ["spdx", "license", "identifier"] for k in range(3)):
             continue
-        expr = _spdx_expression(re.split(r"\*/|-->|\s#|\"|'|`", m.group(1))[0])
+        # the expression ends at a comment's or a string's end; a quote right after the tag only opens it
+        # ('"SPDX-License-Identifier:" line references ...' is read on, as ScanCode reads it)
+        expr = _spdx_expression(re.split(r"\*/|-->|\s#|\"|'|`", m.group(1).lstrip(" \t\"'`:"))[0])
         if expr:
             out.append(_Found(expr, 1.0, i, i, "spdx-identifier"))
     return out
