@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,25 @@ def test_lean_revision_keeps_its_location() -> None:
     )
     assert lean.record().location == lean.data()["location"] == "d/x"
     assert lean.data()["files"] == []
+
+
+def test_current_revisions_of_newer_scans_update_the_earlier_ones(tmp_path: Path) -> None:
+    """What the review cache relies on after a scan: the current revisions then, updated with what the newer
+    scans observed, are the store's current revisions."""
+    demo = tmp_path / "demo"
+    shutil.copytree(DEMO, demo)
+    store_path = tmp_path / "store"
+    folders = [str(demo / "datasets"), str(demo / "models")]
+    api.scan(folders, store=store_path, jobs=1)
+    with OxigraphStore(store_path, read_only=True) as store:
+        before, graphs = store.current_revisions(), [s.iri for s in store.scans()]
+    card = demo / "datasets" / "imdb" / "README.md"
+    card.write_text(card.read_text(encoding="utf-8").replace("license:", "license: cc-by-nc-4.0\nold_license:", 1))
+    api.scan(folders, store=store_path, jobs=1)
+    with OxigraphStore(store_path, read_only=True) as store:
+        now = store.current_revisions()
+        new = [s.iri for s in store.scans() if s.iri not in graphs]
+        assert len(new) == 1
+        assert now == {**before, **store.current_revisions(graphs=new)}
+        changed = {iri for iri in now if now[iri] != before[iri]}
+    assert changed == {iri for iri in now if iri.endswith("/dataset/imdb")}
