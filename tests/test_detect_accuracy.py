@@ -2,8 +2,8 @@
 
 The expectations are ScanCode's (tests/fixtures/scancode_datadriven/SOURCE.md), written out as SPDX ids by
 hand from the pinned LicenseDB (scancode-toolkit-mini 32.3.0): tatu-ylonen is SSH-short, bsd-simplified
-BSD-2-Clause, bsd-new BSD-3-Clause, python Python-2.0, gpl-2.0-plus GPL-2.0-or-later, and vixie-cron has
-no SPDX id there (LicenseRef-scancode-vixie-cron).
+BSD-2-Clause, bsd-new BSD-3-Clause, python Python-2.0, gpl-2.0-plus GPL-2.0-or-later, mpl-1.1 MPL-1.1,
+lgpl-2.1-plus LGPL-2.1-or-later, and vixie-cron has no SPDX id there (LicenseRef-scancode-vixie-cron).
 """
 
 from __future__ import annotations
@@ -69,3 +69,11 @@ def test_a_quote_right_after_the_spdx_tag_opens_the_expression_rather_than_endin
     # a JSON or Python string still ends the expression at its closing quote
     assert detect_text('{"SPDX-License-Identifier": "MIT"}\n').expression == "MIT"
     assert detect_text("x = 'SPDX-License-Identifier: Apache-2.0'\n").expression == "Apache-2.0"
+
+
+def test_a_bare_name_inside_a_notice_of_the_same_license_is_part_of_it() -> None:
+    # The MPL/GPL/LGPL tri-license notice says "the LGPL or the GPL" where ScanCode's rule says "the GPL or
+    # the LGPL": the two bare names left between the aligned words are part of the notice, not GPL-1.0 and
+    # LGPL-2.0 beside it.
+    matches = [m for m in detect_file(FIXTURES / "slic-tests-4-LICENSE.txt").matches if m.rule != "clue"]
+    assert [m.expression for m in matches] == ["MPL-1.1 OR GPL-2.0-or-later OR LGPL-2.1-or-later"]

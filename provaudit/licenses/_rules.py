@@ -39,6 +39,8 @@ RULE_INDEX_FILE = "rule_index.npz"
 RULE_META_FILE = "rule_index_meta.json.gz"
 RULE_INDEX_FORMAT = 3
 
+# A match of at most this many words is a bare name or mention.
+BARE_NAME_TOKENS = 3
 # Word ids of a text: a word no rule has, and a position no rule may match (an SPDX line already read).
 UNKNOWN = -1
 BLOCKED = -2
@@ -535,11 +537,29 @@ class RuleIndex:
                 taken[a:b] = True
             kept.append(m)
         kept.sort(key=lambda m: m.start)
-        return kept if keep_false_positives else [m for m in kept if not self.flags[m.rule] & FALSE_POSITIVE]
+        if keep_false_positives:
+            return kept
+        kept = [m for m in kept if not self.flags[m.rule] & FALSE_POSITIVE]
+        # A bare name inside a larger match of the same license, any version ("the LGPL or the GPL" in a
+        # MPL/GPL/LGPL notice whose words are in another order): part of it, as ScanCode's small matches
+        # surrounded by one whose licensing contains theirs.
+        return [m for m in kept if not any(self._surrounds(big, m) for big in kept if big is not m)]
+
+    def _surrounds(self, big: RuleMatch, small: RuleMatch) -> bool:
+        if small.end - small.start > BARE_NAME_TOKENS or not big.start < small.start < small.end < big.end:
+            return False
+        if big.end - big.start <= BARE_NAME_TOKENS:
+            return False
+        return _bases(self.exprs[int(self.expr_of[small.rule])]) <= _bases(self.exprs[int(self.expr_of[big.rule])])
 
 
 _CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under", "spdx", "identifier", "terms"})
 _CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
+
+
+def _bases(expression: str) -> set[str]:
+    """The license names of *expression* without versions ("GPL-2.0-or-later" -> "GPL")."""
+    return {re.sub(r"-v?\d.*$", "", x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()\s]", expression) if x}
 
 
 def _remapped(m: RuleMatch, positions: np.ndarray) -> RuleMatch:
