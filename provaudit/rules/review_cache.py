@@ -397,13 +397,15 @@ def _graphs(store: Store) -> list[str]:
     return sorted(str(row[0]) for row in rows)
 
 
-def _current(store: Store, graphs: list[str], saved: str | None, rows: dict[str, _Row]) -> dict[str, str]:
-    """record IRI -> current revision. When the graphs the cache was made for are all still there and every
-    newer one is a scan that ended after them, the cached rows' revisions (current then) updated with what the
-    newer scans observed: the store's index is read for those scans only, not for every scan of every record."""
+def _current(
+    store: Store, graphs: list[str], ended: dict[str, str], saved: str | None, rows: dict[str, _Row]
+) -> dict[str, str]:
+    """record IRI -> current revision. When the graphs the cache was made for (``saved``) are all still there
+    and every newer one is a scan that ended after them, the cached rows' revisions (current then) updated with
+    what the newer scans observed: the store's index is read for those scans only, not for every scan of every
+    record. ``ended``: each scan's end, by its graph."""
     if saved:
         before = dict(json.loads(saved))  # graph -> when it ended
-        ended = {s.iri: s.ended or "" for s in store.scans()}
         new = [g for g in graphs if g not in before]
         if (
             set(before) <= set(graphs)
@@ -415,12 +417,6 @@ def _current(store: Store, graphs: list[str], saved: str | None, rows: dict[str,
                 current.update(store.current_revisions(graphs=new))
             return current
     return store.current_revisions()
-
-
-def _ended(store: Store, graphs: list[str]) -> str:
-    """The graphs and when each ended, as the context row keeps them (a committed graph that is no scan: "")."""
-    ended = {s.iri: s.ended or "" for s in store.scans()}
-    return json.dumps([[g, ended.get(g, "")] for g in graphs])
 
 
 def _update(
@@ -445,7 +441,8 @@ def _update(
         if _crc(*map(str, row[1:-1])) != crc:
             raise CacheBroken(f"review cache row of {iri}: checksum mismatch")
         cached[iri] = _Row(rid, revision, deps, links, bool(is_open), extra_digest)
-    current = _current(store, graphs, saved[4] if saved is not None else None, cached)  # record IRI -> revision
+    ended = {s.iri: s.ended or "" for s in store.scans()}
+    current = _current(store, graphs, ended, saved[4] if saved is not None else None, cached)  # IRI -> revision
 
     # which records are new or changed: read them (the others' ids and link facts come from the cache)
     revisions: dict[str, str] = {}  # record id -> revision, in the store's order (record IRI)
@@ -509,7 +506,8 @@ def _update(
         )
         db.execute(
             "INSERT OR REPLACE INTO context VALUES (?, ?, ?, ?, ?, ?)",
-            (context, state, extras, names, int(whole), _ended(store, graphs)),
+            # the graphs and when each ended (a committed graph that is no scan: "")
+            (context, state, extras, names, int(whole), json.dumps([[g, ended.get(g, "")] for g in graphs])),
         )
         db.execute("COMMIT")
     finally:
