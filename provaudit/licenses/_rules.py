@@ -263,27 +263,29 @@ class RuleIndex:
         return out
 
     def approx_matches(
-        self, ids: np.ndarray, open_: np.ndarray, own_text: float | None = None, near_dupe: bool = False
+        self,
+        ids: np.ndarray,
+        open_: np.ndarray,
+        own_text: float | None = None,
+        near_dupe: bool = False,
+        memo: dict[bytes, tuple[np.ndarray, _Query] | None] | None = None,
     ) -> list[RuleMatch]:
         """Approximate matches of long rules over the positions still *open_*; with *own_text*, only the
         matches of a license's own text that cover at least that share of it (the others are not aligned);
         with *near_dupe*, only of the rules whose words are nearly those of the text (ScanCode's
-        near-duplicate candidates) or hold them all (a truncated copy, kept when aligned over the text)."""
-        words = np.unique(ids[open_ & (ids >= 0)])
-        if not len(words) or not len(self.post_words):
+        near-duplicate candidates) or hold them all (a truncated copy, kept when aligned over the text).
+        *memo* keeps, per set of open positions of this text, the words each rule shares with them and the
+        text as alignment reads it, for the next call on the same positions."""
+        key = open_.tobytes()
+        if memo is not None and key in memo:
+            opened = memo[key]
+        else:
+            opened = self._opened(ids, open_)
+            if memo is not None:
+                memo[key] = opened
+        if opened is None:
             return []
-        rows = self.common_row[words]
-        words = words[rows < 0]
-        lo = np.searchsorted(self.post_words, words, side="left")
-        hi = np.searchsorted(self.post_words, words, side="right")
-        shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
-        if (rows >= 0).any():
-            text_bits = np.zeros(COMMON_WORDS, dtype=bool)
-            text_bits[rows[rows >= 0]] = True
-            in_both = self.common_bits & np.packbits(text_bits, bitorder="little").view(np.uint64)[:, None]
-            shared = shared + np.add.reduce(np.bitwise_count(in_both), axis=0, dtype=np.uint16)
-        if not shared.any():
-            return []
+        shared, text = opened
         containment = shared / np.maximum(self.approx_sizes, 1)
         resemblant = np.zeros(0, dtype=bool)
         if near_dupe:
@@ -302,10 +304,6 @@ class RuleIndex:
                 ranked.append(j)
                 if len(ranked) == APPROX_CANDIDATES:
                     break
-        query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
-        qkeys = anchor_keys(query, GRAM)
-        order = np.argsort(qkeys, kind="stable")
-        text = _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
         out: list[RuleMatch] = []
         for j in ranked:
             if containment[j] < APPROX_MIN_CONTAINMENT:
@@ -322,6 +320,29 @@ class RuleIndex:
                 out.append(match)
         return out
 
+    def _opened(self, ids: np.ndarray, open_: np.ndarray) -> tuple[np.ndarray, _Query] | None:
+        """How many distinct words each approximately matched rule shares with the words *open_* in the text,
+        and the text as alignment reads it; None when no rule shares any."""
+        words = np.unique(ids[open_ & (ids >= 0)])
+        if not len(words) or not len(self.post_words):
+            return None
+        rows = self.common_row[words]
+        words = words[rows < 0]
+        lo = np.searchsorted(self.post_words, words, side="left")
+        hi = np.searchsorted(self.post_words, words, side="right")
+        shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
+        if (rows >= 0).any():
+            text_bits = np.zeros(COMMON_WORDS, dtype=bool)
+            text_bits[rows[rows >= 0]] = True
+            in_both = self.common_bits & np.packbits(text_bits, bitorder="little").view(np.uint64)[:, None]
+            shared = shared + np.add.reduce(np.bitwise_count(in_both), axis=0, dtype=np.uint16)
+        if not shared.any():
+            return None
+        query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
+        qkeys = anchor_keys(query, GRAM)
+        order = np.argsort(qkeys, kind="stable")
+        return shared, _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
+
     def _near_dupes(self, known: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which approximately matched rules resemble the text as ScanCode's near-duplicates do (shared words
         over all words at least NEAR_DUPE_RESEMBLANCE, counted once each and counted with repeats), and which
@@ -330,7 +351,7 @@ class RuleIndex:
         near = shared >= NEAR_DUPE_RESEMBLANCE * (len(words) + self.approx_sizes - shared)
         part = shared >= NEAR_DUPE_RESEMBLANCE * len(words)
         for j in np.flatnonzero(near).tolist():
-            rule_words, rule_counts = np.unique(self.rule_tokens(int(self.approx_rules[j])), return_counts=True)
+            rule_words, rule_counts = self._rule_words(int(self.approx_rules[j]))
             _, at_text, at_rule = np.intersect1d(words, rule_words, assume_unique=True, return_indices=True)
             both = int(np.minimum(counts[at_text], rule_counts[at_rule]).sum())
             near[j] = both >= NEAR_DUPE_RESEMBLANCE * (len(known) + int(rule_counts.sum()) - both)
@@ -458,12 +479,15 @@ class RuleIndex:
         # several texts in one file are all found; exact matches compete with them at the end. As in
         # ScanCode, a long license text matched exactly is taken out first: no sibling text is aligned over it.
         open_ = np.ones(len(ids), dtype=bool)
+        memo: dict[bytes, tuple[np.ndarray, _Query] | None] = {}  # the near-duplicate step and round 1 share it
         whole = [m for m in exact if self.flags[m.rule] & TEXT and self.lengths[m.rule] > WHOLE_TEXT_TOKENS]
         if rounds:
             # A text that is nearly one rule's words (ScanCode's near-duplicate step) is aligned with it whole,
             # a whole text matched exactly inside it included (the Python license over its PSF part); a
             # whole text it only touches keeps its words (a license text right before the GPL's).
-            near = self._select(ids, self.approx_matches(ids, open_, near_dupe=True), keep_false_positives=True)
+            near = self._select(
+                ids, self.approx_matches(ids, open_, near_dupe=True, memo=memo), keep_false_positives=True
+            )
             for e in whole:
                 near = [
                     n if _overlap(n, e) >= NEAR_DUPE_OVER_TEXT * (e.end - e.start) else _clipped(n, e) for n in near
@@ -478,7 +502,7 @@ class RuleIndex:
         for _ in range(rounds):
             if open_.sum() < APPROX_MIN_TOKENS:
                 break
-            approx = self.approx_matches(ids, open_)
+            approx = self.approx_matches(ids, open_, memo=memo)
             if not approx:
                 break
             best = self._select(ids, approx, keep_false_positives=True)
