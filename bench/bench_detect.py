@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpus" / "licenses"
 SCANCODE_VENV = ROOT / "bench" / ".work" / "scancode-venv"
 # The release the committed index is built from (bench/build_license_index.py pins the same one).
-SCANCODE_REQ = ["scancode-toolkit-mini==32.3.0", "pluggy==1.0.0"]  # newer pluggy breaks its plugin loading
+# Newer pluggy breaks its plugin loading; newer pdfminer.six has no PDFParser.close (every PDF fails).
+SCANCODE_REQ = ["scancode-toolkit-mini==32.3.0", "pluggy==1.0.0", "pdfminer.six==20221105"]
 SCANCODE_ROW = "scancode " + SCANCODE_REQ[0].split("==")[1]
 MEMORY_GOAL_MB = 200  # issue 21: provaudit's detector within this peak memory (max RSS)
 
@@ -84,10 +85,12 @@ load = time.perf_counter() - t
 out = []
 for f in files:
     t, c = time.perf_counter(), time.process_time()
-    r = get_licenses(f)
-    expr = r.get("detected_license_expression_spdx") or ""
+    try:
+        expr, error = get_licenses(f).get("detected_license_expression_spdx") or "", None
+    except Exception as exc:  # one file ScanCode cannot read is a wrong answer, not a failed run
+        expr, error = "", f"{type(exc).__name__}: {exc}"
     out.append({"file": f, "expr": expr, "ms": 1000 * (time.perf_counter() - t),
-                "cpu_ms": 1000 * (time.process_time() - c)})
+                "cpu_ms": 1000 * (time.process_time() - c), "error": error})
 print(json.dumps({"load_s": load, "results": out,
                   "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
@@ -211,6 +214,7 @@ def score(
         "load_s": res["load_s"],
         "rss_mb": res["max_rss_kb"] / 1024,
         "wrong": wrong,
+        "errors": [(r["file"], r["error"]) for r in res["results"] if r.get("error")],
     }
 
 
@@ -290,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         cpu = sc_r["cpu_ms_mean"] / max(our_r["cpu_ms_mean"], 1e-9)
         print(f"mean speed ratio, ScanCode / provaudit: {wall:.1f}x wall clock, {cpu:.1f}x CPU")
     print(f"provaudit peak memory: {our_r['rss_mb']:.0f} MB (goal: <= {MEMORY_GOAL_MB} MB)")
+    for name, r in rows.items():
+        if r["errors"]:
+            first, error = r["errors"][0]
+            print(f"{name}: failed on {len(r['errors'])} files (counted wrong), e.g. {first}: {error}")
     if args.show_errors:
         for name, r in rows.items():
             for fname, expr in r["wrong"]:
