@@ -14,10 +14,13 @@ foreign manifest only costs a full build: a page is reused only when its key and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,6 +35,7 @@ MANIFEST_VERSION = 2  # 2: each page names its Markdown cache files
 # Cached Markdown renderings, one file per card body (content hash), carried over like the pages.
 MARKDOWN_DIR = ".provaudit-markdown"
 # outside the site package, modules whose output the pages show (read as files, not imported)
+_SEPARATORS = re.compile(r"[\\/]")  # either separator: a manifest written on another system is read alike
 _PAGE_CODE = ("rules/render.py", "rules/audit.py", "rules/report.py", "export/cards.py", "export/umr.py")
 
 
@@ -137,15 +141,13 @@ def save(site: Path, build_fingerprint: str, pages: dict[str, Entry]) -> None:
     (site / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
-def _inside(root: Path, rel: str) -> Path | None:
-    """``root / rel`` when ``rel`` is a plain relative path that stays inside ``root`` (manifest is input)."""
-    parts = Path(rel).parts
-    if not parts or Path(rel).is_absolute() or any(p in {"..", ""} for p in parts):
-        return None
-    return root.joinpath(*parts)
+def _plain(rel: str) -> bool:
+    """``rel`` is a plain relative path that stays inside the folder it is joined to (manifest is input)."""
+    parts = _SEPARATORS.split(rel)
+    return bool(rel) and not os.path.isabs(rel) and all(p not in {"..", ".", ""} for p in parts)
 
 
-def link_or_copy(source: Path, target: Path) -> None:
+def link_or_copy(source: str | Path, target: str | Path) -> None:
     """A hard link of ``source`` at ``target``; a copy where links are refused (other device, FAT).
 
     An existing ``target`` is left alone: it may itself be a link into the previous site, which
@@ -156,7 +158,7 @@ def link_or_copy(source: Path, target: Path) -> None:
     except FileExistsError:
         return
     except OSError:
-        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        partial = f"{target}.{os.getpid()}.partial"
         shutil.copyfile(source, partial)
         os.replace(partial, target)
 
@@ -168,14 +170,21 @@ def carry_over(previous: Path, work: Path, files: Iterable[str]) -> int:
     manifest can point nowhere outside the previous site.
     """
     size = 0
-    done: list[Path] = []
+    done: list[str] = []
+    old, new = os.fspath(previous), os.fspath(work)
     for rel in files:
-        source, target = _inside(previous, rel), _inside(work, rel)
-        if source is None or target is None or source.is_symlink() or not source.is_file():
+        source = os.path.join(old, rel)
+        try:  # one lstat: a regular file, not a symlink, and its size
+            found = os.lstat(source) if _plain(rel) else None
+        except OSError:
+            found = None
+        if found is None or not stat.S_ISREG(found.st_mode):
             for path in done:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
             return -1
+        target = os.path.join(new, rel)
         link_or_copy(source, target)
         done.append(target)
-        size += source.stat().st_size
+        size += found.st_size
     return size
