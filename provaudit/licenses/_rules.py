@@ -18,6 +18,7 @@ character-reference words ignored.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import difflib
 import gzip
@@ -567,7 +568,21 @@ class RuleIndex:
         # A bare name inside a larger match of the same license, any version ("the LGPL or the GPL" in a
         # MPL/GPL/LGPL notice whose words are in another order): part of it, as ScanCode's small matches
         # surrounded by one whose licensing contains theirs.
-        return [m for m in kept if not any(self._surrounds(big, m) for big in kept if big is not m)]
+        # (a list of names has thousands of matches: only those starting before a small one are read, and
+        # none when the farthest any of them reaches is not past its end)
+        starts = [m.start for m in kept]
+        reach = list(itertools.accumulate((m.end for m in kept), max))
+        return [m for m in kept if not self._surrounded(m, kept, starts, reach)]
+
+    def _surrounded(self, small: RuleMatch, kept: list[RuleMatch], starts: list[int], reach: list[int]) -> bool:
+        """Whether a larger match of *kept* (in text order: *starts*, and *reach*, the farthest end so far)
+        surrounds *small* (see _surrounds)."""
+        if small.end - small.start > BARE_NAME_TOKENS:
+            return False
+        before = bisect.bisect_left(starts, small.start)
+        if not before or reach[before - 1] <= small.end:
+            return False
+        return any(self._surrounds(big, small) for big in kept[:before])
 
     def _surrounds(self, big: RuleMatch, small: RuleMatch) -> bool:
         if small.end - small.start > BARE_NAME_TOKENS or not big.start < small.start < small.end < big.end:
@@ -581,9 +596,10 @@ _CUE_BEFORE = frozenset({"license", "licensed", "licenses", "licensing", "under"
 _CUE_AFTER = frozenset({"license", "licensed", "licenses", "licence"})
 
 
-def _bases(expression: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _bases(expression: str) -> frozenset[str]:
     """The license names of *expression* without versions ("GPL-2.0-or-later" -> "GPL")."""
-    return {re.sub(r"-v?\d.*$", "", x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()\s]", expression) if x}
+    return frozenset(re.sub(r"-v?\d.*$", "", x) for x in re.split(r"\s+(?:AND|OR|WITH)\s+|[()\s]", expression) if x)
 
 
 def _remapped(m: RuleMatch, positions: np.ndarray) -> RuleMatch:
