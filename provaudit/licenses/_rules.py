@@ -288,18 +288,23 @@ class RuleIndex:
             return []
         shared, text = opened
         containment = shared / np.maximum(self.approx_sizes, 1)
+        eligible = containment >= APPROX_MIN_CONTAINMENT
         resemblant = np.zeros(0, dtype=bool)
         if near_dupe:
             resemblant, part = self._near_dupes(ids[open_ & (ids >= 0)], shared)
+            eligible &= resemblant | part
             containment = np.where(resemblant | part, containment, 0.0)
-        # Large rules the text contains well first: shared words weighted by containment.
-        score = np.where(containment >= APPROX_MIN_CONTAINMENT, shared * containment, 0.0)
+        # Large rules the text contains well first: shared words weighted by containment (read only where
+        # it is high enough: elsewhere the weight is 0 and no rule is a candidate).
+        scored = np.flatnonzero(eligible)
+        if not len(scored):
+            return []
         # A few per license: ScanCode keeps dozens of near-copies of the GPL, which would crowd out the
         # one text that really matches (the LGPL-3.0 text with the GPL-3.0 after it).
+        top = scored[_top(shared[scored] * containment[scored], APPROX_CANDIDATES * 20)]
         ranked: list[int] = []
         per_expr: dict[int, int] = {}
-        for j in _top(score, APPROX_CANDIDATES * 20).tolist():
-            e = int(self.expr_of[self.approx_rules[j]])
+        for j, e in zip(top.tolist(), self.expr_of[self.approx_rules[top]].tolist(), strict=True):
             if per_expr.get(e, 0) < APPROX_PER_LICENSE:
                 per_expr[e] = per_expr.get(e, 0) + 1
                 ranked.append(j)
