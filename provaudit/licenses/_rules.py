@@ -92,6 +92,8 @@ NEAR_DUPE_RESEMBLANCE = 0.8
 NEAR_DUPE_OVER_TEXT = 0.9
 # An exact match of a license text longer than this is final: approximate matching skips its words.
 WHOLE_TEXT_TOKENS = 120
+# Up to this many words, their postings are read as slices (else through one index of them all).
+SLICED_WORDS = 256
 # Approximate alignment chains shared runs of this many words.
 GRAM = 3
 # Gaps between aligned blocks up to this many words are aligned word by word.
@@ -336,7 +338,11 @@ class RuleIndex:
         words = words[rows < 0]
         lo = np.searchsorted(self.post_words, words, side="left")
         hi = np.searchsorted(self.post_words, words, side="right")
-        shared = np.bincount(self.post_owner[_ranges(lo, hi)], minlength=len(self.approx_sizes))
+        if 0 < len(words) <= SLICED_WORDS:  # a few words' postings: slices cost less than an index of them all
+            owners = np.concatenate([self.post_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        else:
+            owners = self.post_owner[_ranges(lo, hi)]
+        shared = np.bincount(owners, minlength=len(self.approx_sizes))
         if (rows >= 0).any():
             text_bits = np.zeros(COMMON_WORDS, dtype=bool)
             text_bits[rows[rows >= 0]] = True
