@@ -59,6 +59,7 @@ ALIAS = 64  # a license's name, short name or SPDX id, added by provaudit's buil
 CLUE = 128
 
 _WORD = re.compile(r"[^_\W]+\+?[^_\W]*", re.UNICODE)
+_WORD_OR_BREAK = re.compile(r"\n|[^_\W]+\+?[^_\W]*", re.UNICODE)
 
 # Anchor length: rules of at least this many words are found through their first words.
 ANCHOR = 4
@@ -100,6 +101,8 @@ GRAM = 3
 MAX_GAP_FILLED = 16
 # Rules whose word counts are kept between alignments (a few MB).
 RULE_WORDS_KEPT = 8192
+# Rules whose word triples are kept between alignments (the long license texts aligned file after file).
+RULE_TRIPLES_KEPT = 1024
 # A lone shared word triple the rule repeats more often than this is not used to align it.
 MAX_GRAM_REPEATS = 1
 
@@ -110,14 +113,16 @@ def tokenize(text: str, stopwords: frozenset[str]) -> list[str]:
 
 
 def tokenize_lines(text: str, stopwords: frozenset[str]) -> tuple[list[str], list[int]]:
-    """Tokens of *text* and the 0-based line of each."""
+    """Tokens of *text* and the 0-based line of each (one pass over the text: words and line breaks)."""
     tokens: list[str] = []
     lines: list[int] = []
-    for n, line in enumerate(text.split("\n")):
-        for w in _WORD.findall(line.lower()):
-            if w not in stopwords:
-                tokens.append(w)
-                lines.append(n)
+    n = 0
+    for w in _WORD_OR_BREAK.findall(text.lower()):
+        if w == "\n":
+            n += 1
+        elif w not in stopwords:
+            tokens.append(w)
+            lines.append(n)
     return tokens, lines
 
 
@@ -191,6 +196,7 @@ class RuleIndex:
             self.required.setdefault(r, []).append((s, e))
         self._build_lookups(arrays)
         self._rule_words = lru_cache(maxsize=RULE_WORDS_KEPT)(self._words_of)
+        self._rule_triples = lru_cache(maxsize=RULE_TRIPLES_KEPT)(self._triples_of)
 
     def rule_tokens(self, rule: int) -> np.ndarray:
         return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
@@ -293,9 +299,9 @@ class RuleIndex:
         eligible = containment >= APPROX_MIN_CONTAINMENT
         resemblant = np.zeros(0, dtype=bool)
         if near_dupe:
-            resemblant, part = self._near_dupes(ids[open_ & (ids >= 0)], shared)
-            eligible &= resemblant | part
-            containment = np.where(resemblant | part, containment, 0.0)
+            # a near-duplicate holds most of its rule's words: only rules contained enough are read
+            resemblant, part = self._near_dupes(ids[open_ & (ids >= 0)], shared, np.flatnonzero(eligible))
+            eligible = resemblant | part
         # Large rules the text contains well first: shared words weighted by containment (read only where
         # it is high enough: elsewhere the weight is 0 and no rule is a candidate).
         scored = np.flatnonzero(eligible)
@@ -355,13 +361,16 @@ class RuleIndex:
         order = np.argsort(qkeys, kind="stable")
         return shared, _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
 
-    def _near_dupes(self, known: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which approximately matched rules resemble the text as ScanCode's near-duplicates do (shared words
-        over all words at least NEAR_DUPE_RESEMBLANCE, counted once each and counted with repeats), and which
-        hold nearly all the text's words (the text may be a truncated copy)."""
+    def _near_dupes(self, known: np.ndarray, shared: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which approximately matched rules (of the indices *among*) resemble the text as ScanCode's
+        near-duplicates do (shared words over all words at least NEAR_DUPE_RESEMBLANCE, counted once each and
+        counted with repeats), and which hold nearly all the text's words (the text may be a truncated copy)."""
         words, counts = np.unique(known, return_counts=True)
-        near = shared >= NEAR_DUPE_RESEMBLANCE * (len(words) + self.approx_sizes - shared)
-        part = shared >= NEAR_DUPE_RESEMBLANCE * len(words)
+        of_among, sizes = shared[among], self.approx_sizes[among]
+        near = np.zeros(len(shared), dtype=bool)
+        near[among[of_among >= NEAR_DUPE_RESEMBLANCE * (len(words) + sizes - of_among)]] = True
+        part = np.zeros(len(shared), dtype=bool)
+        part[among[of_among >= NEAR_DUPE_RESEMBLANCE * len(words)]] = True
         for j in np.flatnonzero(near).tolist():
             rule_words, rule_counts = self._rule_words(int(self.approx_rules[j]))
             _, at_text, at_rule = np.intersect1d(words, rule_words, assume_unique=True, return_indices=True)
@@ -374,6 +383,10 @@ class RuleIndex:
         license texts are candidates in text after text)."""
         words, counts = np.unique(self.rule_tokens(rule), return_counts=True)
         return words, counts
+
+    def _triples_of(self, rule: int) -> np.ndarray:
+        """The keys of *rule*'s word triples, in rule order (kept for the last rules aligned)."""
+        return anchor_keys(self.rule_tokens(rule), GRAM)
 
     def _align(self, text: _Query, rule: int, at_least: float = 0.0) -> RuleMatch | None:
         """Align *rule* with the *text*: shared word triples grouped into diagonal blocks, the heaviest chain
@@ -404,7 +417,7 @@ class RuleIndex:
             return None
         # Each rule triple looked up in the text's sorted triples: the text positions that share it are
         # order[lo:hi]; rule positions with the same triple share lo.
-        rkeys = anchor_keys(tokens, GRAM)
+        rkeys = self._rule_triples(rule)
         lo = np.searchsorted(text.sorted_keys, rkeys, side="left")
         found = np.searchsorted(text.sorted_keys, rkeys, side="right") - lo
         r_hit = np.flatnonzero(found)
@@ -765,7 +778,8 @@ def _diagonal_blocks(
     words shared in the same order, as (text start, rule start, size). A lone triple the rule repeats many
     times ("of this license") places nothing and is left out."""
     diagonal = q_pos - r_pos
-    order = np.lexsort((q_pos, diagonal))
+    # (diagonal, text position) pairs are distinct: one integer key sorts them as lexsort would
+    order = np.argsort((diagonal - diagonal.min()) * (int(q_pos.max()) + 1) + q_pos) if len(q_pos) else q_pos
     q, r, d = q_pos[order], r_pos[order], diagonal[order]
     new = np.ones(len(q), dtype=bool)
     new[1:] = (d[1:] != d[:-1]) | (q[1:] != q[:-1] + 1)
