@@ -319,13 +319,13 @@ class RuleIndex:
                 if len(ranked) == APPROX_CANDIDATES:
                     break
         out: list[RuleMatch] = []
-        for j in ranked:
+        for j, in_order in zip(ranked, self._in_order_at_most(text, ranked), strict=True):
             if containment[j] < APPROX_MIN_CONTAINMENT:
                 break
             rule = int(self.approx_rules[j])
             if own_text is not None and not self.is_license[rule]:
                 continue
-            match = self._align(text, rule, own_text or 0.0)
+            match = self._align(text, rule, own_text or 0.0, in_order)
             if match is not None and near_dupe and not resemblant[j]:
                 # a text made of a part of the rule's words: only its first part, aligned over the whole text
                 whole = match.matched >= NEAR_DUPE_RESEMBLANCE * int((open_ & (ids >= 0)).sum())
@@ -378,6 +378,17 @@ class RuleIndex:
             near[j] = both >= NEAR_DUPE_RESEMBLANCE * (len(known) + int(rule_counts.sum()) - both)
         return near, part & ~near
 
+    def _in_order_at_most(self, text: _Query, ranked: list[int]) -> list[int]:
+        """For each approximately matched rule of *ranked*, the most words an alignment with *text* can pair
+        (of each word, the fewer of the rule's and the text's), all counted at once."""
+        if not ranked:
+            return []
+        rows = [self._rule_words(int(self.approx_rules[j])) for j in ranked]
+        words = np.concatenate([w for w, _ in rows])
+        counts = np.concatenate([c for _, c in rows])
+        starts = np.cumsum([0, *(len(w) for w, _ in rows[:-1])])
+        return np.add.reduceat(np.minimum(counts, text.counts[words]), starts).tolist()  # type: ignore[no-any-return]
+
     def _words_of(self, rule: int) -> tuple[np.ndarray, np.ndarray]:
         """*rule*'s distinct words and how often it has each (kept for the last rules aligned: the same
         license texts are candidates in text after text)."""
@@ -388,11 +399,12 @@ class RuleIndex:
         """The keys of *rule*'s word triples, in rule order (kept for the last rules aligned)."""
         return anchor_keys(self.rule_tokens(rule), GRAM)
 
-    def _align(self, text: _Query, rule: int, at_least: float = 0.0) -> RuleMatch | None:
+    def _align(self, text: _Query, rule: int, at_least: float = 0.0, in_order: int | None = None) -> RuleMatch | None:
         """Align *rule* with the *text*: shared word triples grouped into diagonal blocks, the heaviest chain
         of blocks in the same order in both; the densest run of that chain that covers enough of the rule
         wins, and every required phrase of the matched part must lie inside one block. *at_least*: the
-        share of the rule a match must cover to be of use."""
+        share of the rule a match must cover to be of use; *in_order*: the most words any alignment can pair
+        (_in_order_at_most), when already counted."""
         query = text.ids
         tokens = self.rule_tokens(rule)
         length = len(tokens)
@@ -412,8 +424,10 @@ class RuleIndex:
         # and the rule both hold. Below the least a match may cover (a cut copy's, if it may be one),
         # nothing can match, and the alignment is not tried.
         least = min(need, max(TRUNCATED_MIN_COVERAGE * length, APPROX_MIN_TOKENS)) if may_be_cut else need
-        words, counts = self._rule_words(rule)
-        if np.minimum(counts, text.counts[words]).sum() < max(least, at_least * length):
+        if in_order is None:
+            words, counts = self._rule_words(rule)
+            in_order = int(np.minimum(counts, text.counts[words]).sum())
+        if in_order < max(least, at_least * length):
             return None
         # Each rule triple looked up in the text's sorted triples: the text positions that share it are
         # order[lo:hi]; rule positions with the same triple share lo.
@@ -695,17 +709,32 @@ def _prefix_hashes(ids: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarra
     """Polynomial hashes of every prefix of *ids* (wrapping 64-bit: P[i+1] = P[i]·B + id + 1 + 2^32) and the
     powers of B up to *longest*, so that the hash of any span is one subtraction (_span_hashes)."""
     n = len(ids)
+    powers = _powers(_HASH_BASE, max(n, longest) + 1)
+    inverse = _powers(_HASH_INVERSE, n)
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(max(n, longest) + 1, _HASH_BASE, dtype=np.uint64))
-        powers = np.concatenate([np.ones(1, dtype=np.uint64), powers[:-1]])
         values = ids.astype(np.int64).astype(np.uint64) + np.uint64(1 + (1 << 32))
         # P[i] = sum_k v_k B^(i-1-k) = B^(i-1) * sum_k v_k B^-k; B is odd, so B^-1 exists mod 2^64
-        inverse = np.cumprod(np.full(n, _HASH_INVERSE, dtype=np.uint64))
-        inverse = np.concatenate([np.ones(1, dtype=np.uint64), inverse[:-1]])
         sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(values * inverse, dtype=np.uint64)])
         prefix = np.zeros(n + 1, dtype=np.uint64)
         prefix[1:] = sums[1:] * powers[:n]
     return prefix, powers
+
+
+POWERS_KEPT = 1 << 20
+_POWERS: dict[int, np.ndarray] = {}
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    """*base* to the powers 0..n-1 (wrapping 64-bit), kept for the longest n asked so far up to POWERS_KEPT
+    (texts; the index build's millions of words are computed and not kept)."""
+    have = _POWERS.get(int(base))
+    if have is None or len(have) < n:
+        with np.errstate(over="ignore"):
+            grown = np.cumprod(np.full(max(n, 4096), base, dtype=np.uint64))
+        have = np.concatenate([np.ones(1, dtype=np.uint64), grown[:-1]])
+        if n <= POWERS_KEPT:
+            _POWERS[int(base)] = have
+    return have[:n]
 
 
 def rule_hashes(tokens: np.ndarray, offsets: np.ndarray) -> np.ndarray:
