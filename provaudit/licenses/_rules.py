@@ -227,6 +227,14 @@ class RuleIndex:
         dense[post_owner[in_common], self.common_row[post_words[in_common]]] = True
         self.common_bits = np.ascontiguousarray(np.packbits(dense, axis=1, bitorder="little").view(np.uint64).T)
         self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
+        # The fewest shared words with which a rule's containment (shared / its distinct words, in floating
+        # point) reaches APPROX_MIN_CONTAINMENT: the test is then one integer comparison per rule.
+        sizes = np.maximum(self.approx_sizes, 1)
+        least = np.maximum(np.floor(APPROX_MIN_CONTAINMENT * sizes).astype(np.int64) - 2, 0)
+        for _ in range(8):
+            least = np.where(least / sizes >= APPROX_MIN_CONTAINMENT, least, least + 1)
+        assert (least / sizes >= APPROX_MIN_CONTAINMENT).all() and ((least - 1) / sizes < APPROX_MIN_CONTAINMENT).all()
+        self.contained_from = least
 
     def ids_of(self, tokens: list[str]) -> np.ndarray:
         return np.fromiter(map(self.vocab.get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
@@ -295,8 +303,7 @@ class RuleIndex:
         if opened is None:
             return []
         shared, text = opened
-        containment = shared / np.maximum(self.approx_sizes, 1)
-        eligible = containment >= APPROX_MIN_CONTAINMENT
+        eligible = shared >= self.contained_from
         resemblant = np.zeros(0, dtype=bool)
         if near_dupe:
             # a near-duplicate holds most of its rule's words: only rules contained enough are read
@@ -309,7 +316,8 @@ class RuleIndex:
             return []
         # A few per license: ScanCode keeps dozens of near-copies of the GPL, which would crowd out the
         # one text that really matches (the LGPL-3.0 text with the GPL-3.0 after it).
-        top = scored[_top(shared[scored] * containment[scored], APPROX_CANDIDATES * 20)]
+        containment = shared[scored] / np.maximum(self.approx_sizes[scored], 1)
+        top = scored[_top(shared[scored] * containment, APPROX_CANDIDATES * 20)]
         ranked: list[int] = []
         per_expr: dict[int, int] = {}
         for j, e in zip(top.tolist(), self.expr_of[self.approx_rules[top]].tolist(), strict=True):
@@ -320,8 +328,6 @@ class RuleIndex:
                     break
         out: list[RuleMatch] = []
         for j, in_order in zip(ranked, self._in_order_at_most(text, ranked), strict=True):
-            if containment[j] < APPROX_MIN_CONTAINMENT:
-                break
             rule = int(self.approx_rules[j])
             if own_text is not None and not self.is_license[rule]:
                 continue
