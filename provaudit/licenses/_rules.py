@@ -59,7 +59,7 @@ ALIAS = 64  # a license's name, short name or SPDX id, added by provaudit's buil
 CLUE = 128
 
 _WORD = re.compile(r"[^_\W]+\+?[^_\W]*", re.UNICODE)
-_WORD_OR_BREAK = re.compile(r"\n|[^_\W]+\+?[^_\W]*", re.UNICODE)
+_WORD_OR_BREAK = re.compile(r"\n|" + _WORD.pattern, re.UNICODE)  # a word or a line break
 
 # Anchor length: rules of at least this many words are found through their first words.
 ANCHOR = 4
