@@ -14,10 +14,10 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from pyoxigraph import (
     BlankNode,
@@ -44,6 +44,7 @@ from provaudit.store.base import BinaryOutput, QueryResult, RevisionInfo, ScanCo
 from provaudit.store.vocab import PA, PREFIXES, PROV, RDF, sparql_prefixes
 
 FORMAT_VERSION = 1
+_Node = TypeVar("_Node")  # a shared node's text: N-Triples lines (a record) or bytes (a worker's)
 _BATCH_QUADS = 200_000  # quads per bulk write; PROVAUDIT_WRITE_BATCH overrides (smaller: less memory)
 # and bytes of N-Triples per bulk write: the loader holds several times its input (card text in pa:recordJson
 # makes a batch of 200,000 quads 75 MB, and a scan's tree peaked at 840 MB at 5,000 records; 460 MB at 16 MiB)
@@ -478,14 +479,21 @@ class OxigraphScan:
             return False
         return next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, kind), None) is not None
 
-    def _source_stored(self, iri: str) -> bool:
-        """A shared node (source, agent, claim, fact, finding: rdf.revision_lines) is stored already."""
-        if iri in self._sources:
-            return True
-        if not self._empty and next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, None), None) is not None:
+    def _unstored(self, nodes: Mapping[str, _Node]) -> list[_Node]:
+        """Of these shared nodes (source, agent, claim, fact, finding: rdf.revision_lines; IRI → its text),
+        those not stored yet, by this scan or before; each is then counted as stored."""
+        out = []
+        for iri, node in nodes.items():
+            if iri in self._sources:
+                continue
             self._sources.add(iri)
-            return True
-        return False
+            if self._empty or next(self._ox.quads_for_pattern(NamedNode(iri), RDF.type, None), None) is None:
+                out.append(node)
+        return out
+
+    @staticmethod
+    def _fingerprint_line(v: str, fingerprint: str) -> str:
+        return f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} ."
 
     def add(self, records: Iterable[Record], fingerprints: Iterable[str | None] | None = None) -> list[str]:
         """Write records as they come (streamed: call it once or many times before commit).
@@ -532,10 +540,8 @@ class OxigraphScan:
                 self._note(v, entry.to_json())
                 self._pending += lines
                 self._chunk_bytes += sum(map(len, lines))  # characters: near enough to bytes here
-                for iri, node in sources.items():
-                    if not self._source_stored(iri):
-                        self._pending += node
-                        self._sources.add(iri)
+                for node in self._unstored(sources):
+                    self._pending += node
                 self._created.add(v)
                 created = True
                 outcome = "revised" if previous else "new"
@@ -569,13 +575,10 @@ class OxigraphScan:
             if previous:
                 extra.append(f"<{v}> <{PROV.wasRevisionOf.value}> <{previous}> .")
             if fingerprint:
-                extra.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+                extra.append(self._fingerprint_line(v, fingerprint))
             self._pending += extra
             self._chunk_quads += prepared.size
-            for iri, node in prepared.sources.items():
-                if not self._source_stored(iri):
-                    self._chunks.append(node)
-                    self._sources.add(iri)
+            self._chunks += self._unstored(prepared.sources)
             self._created.add(v)
             created = True
             outcome = "revised" if previous else "new"
@@ -587,7 +590,7 @@ class OxigraphScan:
     def _stored(self, v: str, previous: str | None, fingerprint: str | None) -> str:
         """The outcome of a revision already in the store (this folder's fingerprint added to it)."""
         if fingerprint:
-            self._pending.append(f"<{v}> <{PA.fingerprint.value}> {json.dumps(fingerprint)} .")
+            self._pending.append(self._fingerprint_line(v, fingerprint))
         return "unchanged" if previous == v else ("revised" if previous else "new")
 
     def summary_of(self, revision: str) -> rdf.ScanEntry | None:
