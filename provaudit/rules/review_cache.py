@@ -99,8 +99,7 @@ class StreamedReview:
         tallies: list[Tally] = []
         for row in self._rows(f"json, json_crc, {_META}, meta_crc" if count else "json, json_crc"):
             rid, text, crc = row[:3]
-            if _crc(text) != crc:
-                raise CacheBroken(f"the cached review of {rid} does not match its checksum")
+            _checked(rid, (text,), crc)
             if count:
                 tallies.append(_tally(rid, row[3:]))
             yield text
@@ -160,10 +159,15 @@ class StreamedReview:
 _META = "iri, revision, deps, links, open, extra, tally"
 
 
+def _checked(rid: str, values: tuple[Any, ...], crc: int) -> None:
+    """Raise :class:`CacheBroken` when a row's ``values`` do not match the checksum stored with them."""
+    if _crc(*map(str, values)) != crc:
+        raise CacheBroken(f"the cached review of {rid} does not match its checksum")
+
+
 def _tally(rid: str, meta: tuple[Any, ...]) -> Tally:
     """What the summary counts of one row (its :data:`_META` columns and meta_crc), checked."""
-    if _crc(*map(str, meta[:-1])) != meta[-1]:
-        raise CacheBroken(f"the cached review of {rid} does not match its checksum")
+    _checked(rid, meta[:-1], meta[-1])
     use, conditions, attribution, share_alike, complete, findings = json.loads(meta[-2])
     return use, conditions, attribution, share_alike, complete, [tuple(f) for f in findings]
 
@@ -438,8 +442,7 @@ def _update(
     cached: dict[str, _Row] = {}
     for row in db.execute(f"SELECT rid, {_META}, meta_crc FROM review WHERE ctx = ?", (context,)):
         rid, iri, revision, deps, links, is_open, extra_digest, _, crc = row
-        if _crc(*map(str, row[1:-1])) != crc:
-            raise CacheBroken(f"review cache row of {iri}: checksum mismatch")
+        _checked(rid or iri, row[1:-1], crc)
         cached[iri] = _Row(rid, revision, deps, links, bool(is_open), extra_digest)
     ended = {s.iri: s.ended or "" for s in store.scans()}
     current = _current(store, graphs, ended, saved[4] if saved is not None else None, cached)  # IRI -> revision
