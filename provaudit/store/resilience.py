@@ -248,7 +248,10 @@ def check_database_folder(store: Path, db: Path) -> None:
         raise _refuse(store, db, f"is {file_kind(info.st_mode)}, not the database folder", f"move {db} aside")
     with os.scandir(db) as entries:
         for entry in entries:
-            mode = entry.stat(follow_symlinks=False).st_mode
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except FileNotFoundError:  # a running writer's compaction or bulk load removed it since the listing
+                continue
             if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and entry.name.startswith(".")):
                 continue
             what = "a symlink" if stat.S_ISLNK(mode) else file_kind(mode)
