@@ -77,11 +77,18 @@ def _realpath(folder: Path, parents: dict[str, str] | None) -> str:
     return os.path.join(real, folder.name)
 
 
-def folder_fingerprint(folder: Path, options: CollectOptions, parents: dict[str, str] | None = None) -> str:
+def folder_fingerprint(
+    folder: Path,
+    options: CollectOptions,
+    parents: dict[str, str] | None = None,
+    entries: list[os.DirEntry[str]] | None = None,
+) -> str:
     """A hash of what a folder's record depends on, from file stats only (nothing is read).
 
     The resolved path is part of it (a record's kind can come from its parent folders' names), and so
     are provaudit's version and the options that change what is read. ``parents``: see :func:`_realpath`.
+    ``entries``: the folder's listing when the caller has it (discovery listed it): the same hash,
+    without listing the folder again.
     """
     from provaudit.collectors.local import _SKIP_DIRS
 
@@ -92,8 +99,8 @@ def folder_fingerprint(folder: Path, options: CollectOptions, parents: dict[str,
     head = [__version__, _realpath(folder, parents), options.digests, limits, options.extra]  # never raises on a loop
     digest.update(json.dumps(head, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
     top = os.path.join(folder, "")
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+
+    def add(dirpath: str, filenames: list[str]) -> None:
         # each path relative to the folder (what os.path.relpath gave, at a fraction of its cost)
         here = os.path.join(dirpath, "")[len(top) :]
         for name in sorted(filenames):
@@ -103,7 +110,35 @@ def folder_fingerprint(folder: Path, options: CollectOptions, parents: dict[str,
             except OSError as exc:  # a broken link or unreadable entry: its state is the error
                 state = f"error:{exc.errno}"
             digest.update(f"{here}{name}\0{state}\n".encode("utf-8", "surrogatepass"))
+
+    def walk(start: str) -> None:
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            add(dirpath, filenames)
+
+    if entries is None:
+        walk(os.fspath(folder))
+        return digest.hexdigest()
+    # os.walk's first step, from the listing: a link to a folder counts as a folder and is not walked into
+    dirnames: list[str] = []
+    filenames: list[str] = []
+    for entry in entries:
+        (dirnames if _is_dir(entry) else filenames).append(entry.name)
+    start = os.fspath(folder)
+    add(start, filenames)
+    for name in sorted(d for d in dirnames if d not in _SKIP_DIRS):
+        path = os.path.join(start, name)
+        if not os.path.islink(path):
+            walk(path)
     return digest.hexdigest()
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """``entry.is_dir()`` as os.walk takes it (an entry that cannot be checked is no folder)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 _worker_options: CollectOptions | None = None
@@ -132,7 +167,10 @@ def _read(folder: Path, options: CollectOptions, stamp: Stamp | None) -> Record 
     return prepare_revision(record, stamp.scan, stamp.started)
 
 
-def _batched(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
+_Found = tuple[Path, list[os.DirEntry[str]] | None]  # a record folder and the listing that found it
+
+
+def _batched(items: Iterable[_Found], size: int) -> Iterator[list[_Found]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -152,7 +190,7 @@ def read_planned(
     ``jobs`` worker processes; the records come back here, where the store is written. With ``stamp``
     a local folder's record comes back as the store text of that scan (``Collected.prepared``).
     """
-    from provaudit.collectors.local import LocalCollector, find_record_folders
+    from provaudit.collectors.local import LocalCollector, find_listed_record_folders
 
     pools: list[multiprocessing.pool.Pool] = []
 
@@ -176,7 +214,8 @@ def read_planned(
                 records = many(group, options) if many and len(group) > 1 else _each(collector, group, options)
                 yield from (Collected(record) for record in records)
                 continue
-            folders = (folder for target in group for folder in find_record_folders(Path(target)))
+            # each folder with the listing that found it: the fingerprint reuses it
+            folders = (found for target in group for found in find_listed_record_folders(Path(target)))
             yield from _read_folders(folders, options, pool, jobs, known, stamp)
     finally:
         for started in pools:
@@ -190,18 +229,18 @@ def _each(collector: Collector, group: list[str], options: CollectOptions) -> It
 
 
 def _read_folders(
-    folders: Iterable[Path],
+    folders: Iterable[_Found],
     options: CollectOptions,
     pool_for: Callable[[], multiprocessing.pool.Pool | None],
     jobs: int,
     known: Callable[[str], str | None] | None,
     stamp: Stamp | None,
 ) -> Iterator[Collected]:
-    def plan(batch: list[Path]) -> list[tuple[Path, str | None, str | None]]:
+    def plan(batch: list[_Found]) -> list[tuple[Path, str | None, str | None]]:
         out: list[tuple[Path, str | None, str | None]] = []
         parents: dict[str, str] = {}
-        for folder in batch:
-            fingerprint = folder_fingerprint(folder, options, parents)
+        for folder, entries in batch:
+            fingerprint = folder_fingerprint(folder, options, parents, entries)
             out.append((folder, fingerprint, known(fingerprint) if known else None))
         return out
 

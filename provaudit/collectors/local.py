@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ BASE_FILES = ("adapter_config.json", "config.json", "model_index.json")
 _MARKERS = {*CARD_NAMES, *INFO_NAMES, "hub_manifest.yaml"}
 _MAX_DEPTH = 4
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".provaudit", ".cache", "node_modules"})
+# a dataset's or model's own files: a folder holding one is a record, never a collection
+_RECORD_FILES = frozenset({*INFO_NAMES, "hub_manifest.yaml", *BASE_FILES})
 
 
 def _present(path: Path) -> bool:
@@ -54,13 +56,24 @@ def is_record_folder(path: Path) -> bool:
     return any(_present(path / name) for name in _MARKERS)
 
 
+def _names_present(entries: Iterable[os.DirEntry[str]], names: frozenset[str] | set[str]) -> bool:
+    """:func:`_present` for any of ``names``, from a listing instead of one lstat per name."""
+    return any(entry.name in names and not entry.is_dir(follow_symlinks=False) for entry in entries)
+
+
 def _subfolders(
-    folder: Path, skip: frozenset[str], bound: Path | None, problems: list[tuple[Path, str, str]] | None
+    folder: Path,
+    skip: frozenset[str],
+    bound: Path | None,
+    problems: list[tuple[Path, str, str]] | None,
+    entries: Iterable[os.DirEntry[str]] | None = None,
 ) -> list[Path]:
-    """Sub-folders to walk into, sorted; a symlinked folder that leaves ``bound`` is a problem, not a child."""
+    """Sub-folders to walk into, sorted; a symlinked folder that leaves ``bound`` is a problem, not a child.
+
+    ``entries``: the folder's listing when the caller has it (else it is listed here)."""
     out: list[Path] = []
     here: Path | None = None
-    for entry in _bounded.walk_entries(folder):
+    for entry in _bounded.walk_entries(folder) if entries is None else entries:
         if entry.name in skip:
             continue
         path = Path(entry.path)
@@ -125,12 +138,19 @@ def find_folders(
         yield from find_folders(child, accept, depth - 1, skip, bound=bound, problems=problems)
 
 
-def is_collection(path: Path) -> bool:
+def is_collection(path: Path, entries: list[os.DirEntry[str]] | None = None) -> bool:
     """A folder with a README whose sub-folders (or theirs) are record folders is a collection: its README
-    describes the collection and is no card. A folder with a dataset's or model's own files is a record."""
+    describes the collection and is no card. A folder with a dataset's or model's own files is a record.
+
+    ``entries``: the folder's listing when the caller has it (:func:`find_listed_record_folders`)."""
     try:
-        children = _subfolders(path, _SKIP_DIRS, None, None)  # first: most record folders have none
-        if not children or any(_present(path / name) for name in (*INFO_NAMES, "hub_manifest.yaml", *BASE_FILES)):
+        children = _subfolders(path, _SKIP_DIRS, None, None, entries)  # first: most record folders have none
+        if not children:
+            return False
+        if entries is None:
+            if any(_present(path / name) for name in _RECORD_FILES):
+                return False
+        elif _names_present(entries, _RECORD_FILES):
             return False
         for child in children:
             if is_record_folder(child) or any(is_record_folder(g) for g in _subfolders(child, _SKIP_DIRS, None, None)):
@@ -152,16 +172,51 @@ def find_record_folders(
     Folders that cannot be walked go to ``problems``; a caller that passes none gets them yielded
     last, and :func:`collect_folder` makes each a record saying why it was not read.
     """
+    yield from (folder for folder, _ in find_listed_record_folders(root, depth, bound=bound, problems=problems))
 
-    def accept(path: Path) -> bool:
-        return is_record_folder(path) and not is_collection(path)
 
+def find_listed_record_folders(
+    root: Path,
+    depth: int = _MAX_DEPTH,
+    *,
+    bound: Path | None = None,
+    problems: list[tuple[Path, str, str]] | None = None,
+) -> Iterator[tuple[Path, list[os.DirEntry[str]] | None]]:
+    """:func:`find_record_folders`, each folder with the listing that found it (None: it could not be
+    listed), so a caller that needs its entries (the scan's fingerprint) does not list it again.
+
+    Each folder is listed once: whether it is a record folder, whether it is a collection and where to
+    walk on are all read from that listing.
+    """
     if root.is_symlink():  # the folder the user named is the boundary, wherever it points
         root = Path(os.path.realpath(root))
     own: list[tuple[Path, str, str]] = [] if problems is None else problems
-    yield from find_folders(root, accept, depth, bound=bound or _bounded.boundary(root), problems=own)
+    yield from _find_listed(root, depth, bound or _bounded.boundary(root), own)
     if problems is None:
-        yield from (path for path, _, _ in own)
+        yield from ((path, None) for path, _, _ in own)
+
+
+def _find_listed(
+    folder: Path, depth: int, bound: Path, problems: list[tuple[Path, str, str]]
+) -> Iterator[tuple[Path, list[os.DirEntry[str]] | None]]:
+    """:func:`find_folders` accepting record folders that are no collection, from one listing of each."""
+    try:
+        entries = list(_bounded.walk_entries(folder))
+    except OSError as exc:
+        # not listable (a folder without read permission): decided from lstat alone, as find_folders does
+        if is_record_folder(folder) and not is_collection(folder):
+            yield folder, None
+        elif depth > 0:
+            reason = f"cannot be listed ({exc.strerror or exc}); nothing under it was scanned"
+            problems.append((folder, reason, "PA003"))
+        return
+    if _names_present(entries, _MARKERS) and not is_collection(folder, entries):
+        yield folder, entries
+        return
+    if depth <= 0:
+        return
+    for child in _subfolders(folder, _SKIP_DIRS, bound, problems, entries):
+        yield from _find_listed(child, depth - 1, bound, problems)
 
 
 def _sha256(path: Path) -> str:
