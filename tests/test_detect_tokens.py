@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from provaudit.licenses._rules import _WORD, get_rule_index, tokenize_lines
@@ -30,6 +31,20 @@ def test_one_pass_tokens_are_the_line_by_line_tokens(path: Path) -> None:
     stopwords = get_rule_index().stopwords
     text = path.read_text(encoding="utf-8", errors="replace")
     assert tokenize_lines(text, stopwords) == _line_by_line(text, stopwords)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((FIXTURES / "licenses").iterdir()) + sorted((FIXTURES / "scancode_datadriven").rglob("*.txt"))
+)
+def test_read_gives_the_tokens_their_ids_and_lines(path: Path) -> None:
+    index = get_rule_index()
+    text = path.read_text(encoding="utf-8", errors="replace") + "\nprovaudit-no-such-word and the end"
+    tokens, lines = _line_by_line(text, index.stopwords)
+    got_tokens, ids, got_lines = index.read(text)
+    assert got_tokens == tokens
+    assert got_lines.tolist() == lines
+    assert ids.tolist() == [index.vocab.get(w, -1) for w in tokens]
+    assert ids.dtype == np.int32 and -1 in ids.tolist()
 
 
 def test_case_folding_that_changes_length_or_depends_on_context() -> None:

@@ -45,6 +45,9 @@ BARE_NAME_TOKENS = 3
 # Word ids of a text: a word no rule has, and a position no rule may match (an SPDX line already read).
 UNKNOWN = -1
 BLOCKED = -2
+# Codes of a stopword and of a line break as a text is read (RuleIndex.read); never word ids.
+_STOPWORD = -3
+_LINE_BREAK = -4
 
 # Rule kind flags (bit field in the index).
 FALSE_POSITIVE = 1
@@ -194,6 +197,7 @@ class RuleIndex:
         self.required: dict[int, list[tuple[int, int]]] = {}
         for r, s, e in zip(req_rule.tolist(), req_start.tolist(), req_end.tolist(), strict=True):
             self.required.setdefault(r, []).append((s, e))
+        self._codes = {**self.vocab, **dict.fromkeys(self.stopwords, _STOPWORD), "\n": _LINE_BREAK}
         self._build_lookups(arrays)
         self._rule_words = lru_cache(maxsize=RULE_WORDS_KEPT)(self._words_of)
         self._rule_triples = lru_cache(maxsize=RULE_TRIPLES_KEPT)(self._triples_of)
@@ -239,6 +243,16 @@ class RuleIndex:
     def ids_of(self, tokens: list[str]) -> np.ndarray:
         return np.fromiter(map(self.vocab.get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
 
+    def read(self, text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The tokens of *text* (as tokenize_lines), their word ids (as ids_of) and their 0-based lines, in
+        one pass over its words and line breaks with no Python loop (a code per word: its id, else
+        UNKNOWN, a stopword's or a line break's code)."""
+        words = _WORD_OR_BREAK.findall(text.lower())
+        codes = np.fromiter(map(self._codes.get, words, itertools.repeat(UNKNOWN)), dtype=np.int32, count=len(words))
+        kept = codes >= UNKNOWN
+        lines = np.cumsum(codes == _LINE_BREAK)[kept]
+        return list(itertools.compress(words, kept.tolist())), codes[kept], lines
+
     # --- matching ---------------------------------------------------------------------------------------
 
     def exact_matches(self, ids: np.ndarray) -> list[RuleMatch]:
@@ -273,11 +287,17 @@ class RuleIndex:
             return []
         prefix, powers = _prefix_hashes(known, int(self.lengths[rules].max()))
         same = _span_hashes(prefix, powers, pos, ends) == self.rule_hash[rules]
-        out: list[RuleMatch] = []
-        for p_, r, e in zip(pos[same].tolist(), rules[same].tolist(), ends[same].tolist(), strict=True):
-            if np.array_equal(ids[p_:e], self.rule_tokens(r)):  # a hash collision is not a match
-                out.append(RuleMatch(r, p_, e, e - p_, 1.0, True))
-        return out
+        pos, rules, ends = pos[same], rules[same], ends[same]
+        if not len(pos):
+            return []
+        # a hash collision is not a match: every candidate's words compared with its rule's, all at once
+        spans = ends - pos
+        differ = ids[_ranges(pos, ends)] != self.tokens[_ranges(self.offsets[rules], self.offsets[rules] + spans)]
+        equal = np.add.reduceat(differ, np.cumsum(spans) - spans) == 0
+        return [
+            RuleMatch(r, p_, e, e - p_, 1.0, True)
+            for p_, r, e in zip(pos[equal].tolist(), rules[equal].tolist(), ends[equal].tolist(), strict=True)
+        ]
 
     def approx_matches(
         self,

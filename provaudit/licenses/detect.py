@@ -40,7 +40,6 @@ from provaudit.licenses._rules import (
     RuleMatch,
     get_rule_index,
     tokenize,
-    tokenize_lines,
 )
 
 __all__ = ["Detection", "LicenseMatch", "detect_file", "detect_text"]
@@ -113,9 +112,7 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
     text = text[:MAX_BYTES].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", " ")
     lines = text.split("\n")
     idx = get_rule_index()
-    tokens, line_of = tokenize_lines(text, idx.stopwords)
-    ids = idx.ids_of(tokens)
-    line_arr = np.asarray(line_of, dtype=np.int64)
+    tokens, ids, line_arr = idx.read(text)
     found: list[_Found] = []
     # An SPDX-License-Identifier line says its expression exactly: its words are not matched again.
     for tag in _spdx_identifier_lines(lines, idx.stopwords):
