@@ -148,7 +148,7 @@ class _Query(NamedTuple):
 
     ids: np.ndarray  # word ids, a distinct negative number where the word is unknown or not open
     order: np.ndarray  # the order that sorts the text's word triples (stably)
-    sorted_keys: np.ndarray  # the text's word triples, sorted
+    sorted_keys: np.ndarray  # the keys of the text's word triples (RuleIndex._triples), sorted
     counts: np.ndarray  # how often each word of the vocabulary is open in the text
 
 
@@ -186,6 +186,10 @@ class RuleIndex:
         self.relevance = arrays["relevance"].astype(np.int32)
         self.min_coverage = arrays["min_coverage"].astype(np.int32)
         self.lengths = np.diff(self.offsets)
+        # bits of a word id: GRAM of them packed in one int64 are a word triple's key (_triples)
+        self.id_bits = max(len(meta["vocab"]) - 1, 1).bit_length()
+        if GRAM * self.id_bits > 63:
+            raise ValueError(f"{len(meta['vocab'])} words: too many for a word triple in 63 bits")
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
         self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
@@ -383,7 +387,7 @@ class RuleIndex:
         if not shared.any():
             return None
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
-        qkeys = anchor_keys(query, GRAM)
+        qkeys = self._triples(query)
         order = np.argsort(qkeys, kind="stable")
         return shared, _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
 
@@ -423,7 +427,18 @@ class RuleIndex:
 
     def _triples_of(self, rule: int) -> np.ndarray:
         """The keys of *rule*'s word triples, in rule order (kept for the last rules aligned)."""
-        return anchor_keys(self.rule_tokens(rule), GRAM)
+        return self._triples(self.rule_tokens(rule))
+
+    def _triples(self, ids: np.ndarray) -> np.ndarray:
+        """A key of each run of GRAM word ids: the ids packed exactly (equal keys, equal words), and -1 where
+        the run holds a negative id (a word no rule has, or one not open: never a rule's triple)."""
+        if len(ids) < GRAM:
+            return np.zeros(0, dtype=np.int64)
+        v = ids.astype(np.int64)
+        a, b, c = v[:-2], v[1:-1], v[2:]
+        keys: np.ndarray = (a << 2 * self.id_bits) | (b << self.id_bits) | c
+        keys[np.minimum(np.minimum(a, b), c) < 0] = -1
+        return keys
 
     def _align(self, text: _Query, rule: int, at_least: float = 0.0, in_order: int | None = None) -> RuleMatch | None:
         """Align *rule* with the *text*: shared word triples grouped into diagonal blocks, the heaviest chain
