@@ -195,8 +195,10 @@ def corpus_terms(*names: str) -> tuple[str, str, Terms] | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def provider_terms(model_name: str) -> tuple[str, Terms] | None:
-    """(provider, terms) for a generating model without a record, from data/licenses/providers.yaml."""
+    """(provider, terms) for a generating model without a record, from data/licenses/providers.yaml (asked once
+    per distinct name: a collection names the same base models again and again)."""
     for pattern, provider, symbol, _source in _providers():
         if pattern.search(model_name):
             return provider, terms_for(symbol)

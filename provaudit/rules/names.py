@@ -102,6 +102,7 @@ class NameIndex:
         # per unresolved link, a scan of every key made the review quadratic (78% of it at 5,000 records)
         self._initials: dict[tuple[str, str], list[str]] | None = None
         self._candidates: dict[tuple[str, str], Candidates] = {}
+        self._found: dict[str, Match | None] = {}  # find()'s answers: a collection names the same upstream often
         self._near: dict[str, list[str]] = {}
         if records is not None:
             entries = ((rid, *name_entry(record)) for rid, record in records.items())
@@ -129,6 +130,11 @@ class NameIndex:
     def find(self, target: str, raw: str | None = None) -> Match | None:
         """The one record a name certainly means, or None."""
         # the link's target only: its raw text may be a sentence or another repo's name (a repo-name hint)
+        if target not in self._found:
+            self._found[target] = self._find(target)
+        return self._found[target]
+
+    def _find(self, target: str) -> Match | None:
         kind, name = split_id(target)
         names = [name.removeprefix("dpi/")]
         if "/" in name and not name.startswith(_NOT_HUB):
