@@ -18,6 +18,7 @@ import ctypes
 import errno
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 import re
@@ -1263,7 +1264,8 @@ def build_site_from_store(
                 revisions[record.id] = revision
         targets = sorted({t for scan in db.scans() for t in scan.targets})
         lookup = history_from_store(db, records)
-        reviews, texts = _reviews(db, records, policy)
+        # published without local paths: each review rewritten as it is read, never the whole report at once
+        reviews, texts = _reviews(db, records, policy, PublicPaths.for_targets(targets, base_url))
         history = {r.id: lookup(r.id) for r in records}
         return _StoreRead(records, revisions, targets, history, load_runs(db), reviews, texts)
 
@@ -1285,9 +1287,10 @@ def build_site_from_store(
         from provaudit.versions.composed import used_by
 
         consumers, problems = used_by(logs, got.runs)
-    # reviewed as stored (collections come from folder names), published without local paths
+    # reviewed as stored (collections come from folder names), published without local paths (the reviews
+    # were rewritten as they were read)
     paths = PublicPaths.for_targets(got.targets, base_url)
-    report = paths.model(got.review)
+    report = got.review
     # each record rewritten once: a current revision in the history is the same object as its page's record
     current = {r.id: r for r in got.records}
     public = {r.id: _public_record(paths, r) for r in got.records}
@@ -1341,10 +1344,13 @@ class _StoreRead:
     texts: dict[str, str]  # record id -> digest of its review as cached (its part of the page key)
 
 
-def _reviews(db: Store, records: list[Record], policy: str) -> tuple[ReviewReport, dict[str, str]]:
-    """The review of every record: the review cache's when the review engine is installed, else the stand-in.
+def _reviews(
+    db: Store, records: list[Record], policy: str, paths: PublicPaths
+) -> tuple[ReviewReport, dict[str, str]]:
+    """The review of every record, its local paths made public (``paths``): the review cache's when the
+    review engine is installed, else the stand-in.
 
-    Returns the report and, per record id, a digest of its review's text (its part of each page key).
+    Returns the report and, per record id, a digest of its review's text as stored (its part of each page key).
     """
     try:
         from provaudit.rules.review_cache import review_cached
@@ -1352,28 +1358,40 @@ def _reviews(db: Store, records: list[Record], policy: str) -> tuple[ReviewRepor
         from provaudit.site.review import review as run_review
 
         report = run_review(records, policy)
-        return report, {r.id: hashlib.sha256(r.model_dump_json().encode()).hexdigest() for r in report.records}
+        texts = {r.id: hashlib.sha256(r.model_dump_json().encode()).hexdigest() for r in report.records}
+        return paths.model(report), texts
     from provaudit.rules.review_cache import CacheBroken
 
     streamed = review_cached(db, policy)
     try:
         try:
-            return _read_reviews(streamed)
+            return _read_reviews(streamed, paths)
         except CacheBroken:  # a row that does not match its checksum: the cache is made again, once
             if streamed.rebuild is None:
                 raise
             streamed.close()
             streamed = streamed.rebuild()
-            return _read_reviews(streamed)
+            return _read_reviews(streamed, paths)
     finally:
         streamed.close()
 
 
-def _read_reviews(streamed: StreamedReview) -> tuple[ReviewReport, dict[str, str]]:
-    report = streamed.header.model_copy()
+def _read_reviews(streamed: StreamedReview, paths: PublicPaths) -> tuple[ReviewReport, dict[str, str]]:
+    """Each cached review validated once, and copied with public paths only when its text names a local one.
+
+    ``paths.model`` on the whole report would serialize, parse and validate every review a second time and
+    hold two copies of all of them. The cached text is pydantic's own JSON of the review, so a root that JSON
+    writes unescaped is found in it exactly where ``paths.model`` would find it; other roots are looked for
+    review by review as ``paths.model`` does.
+    """
+    report = paths.model(streamed.header.model_copy())
+    pattern = paths.pattern()
+    plain = all(json.dumps(root, ensure_ascii=False)[1:-1] == root for root in paths.names)
     texts: dict[str, str] = {}
     for text in streamed.fragments():
         review = RecordReview.model_validate_json(text)
+        if pattern is not None and (not plain or pattern.search(text)):
+            review = paths.model(review)
         report.records.append(review)
         texts[review.id] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return report, texts
