@@ -488,7 +488,8 @@ def _carried(job: _Job, stats: SiteStats, entries: dict[str, incremental.Entry],
         if _CACHE_NAME.fullmatch(name):
             job.markdown.keep_file(name)
     entries[rel] = old
-    stats.reused += 1
+    if rel.startswith("records/"):  # SiteStats.reused counts record pages (a collection card may be carried too)
+        stats.reused += 1
     stats.pages += 1
     stats.files += 1 + len(old.files)
     stats.card_files += len(old.files)
@@ -610,10 +611,13 @@ class _MarkdownCache:
         """The previous site's rendering of this name linked into the new site; False when it has none."""
         if self.previous is None:
             return False
-        source = self.previous / name
-        if source.is_symlink() or not source.is_file():
+        source = os.path.join(self.previous, name)
+        try:  # one lstat: a regular file, never a symlink (a rebuild that carries every page does this per page)
+            if not stat.S_ISREG(os.lstat(source).st_mode):
+                return False
+        except OSError:
             return False
-        incremental.link_or_copy(source, self.folder / name)
+        incremental.link_or_copy(source, os.path.join(self.folder, name))
         return True
 
     def keep_file(self, name: str) -> None:
@@ -846,6 +850,7 @@ def _build(
             findings,
             slugs,
             base,
+            entries,
         )
         for future in futures:
             _merge(stats, entries, *future.result())
@@ -899,8 +904,14 @@ def _overview_pages(
     findings: dict[str, list[Finding]],
     slugs: dict[str, str],
     base: dict[str, Any],
+    entries: dict[str, incremental.Entry],
 ) -> None:
-    """Collection cards, the collections index, the catalog (with catalog.js) and the audit page."""
+    """Collection cards, the collections index, the catalog (with catalog.js) and the audit page.
+
+    A collection card whose key (:func:`_collection_key`) equals the previous site's is carried over, as a
+    record page is; its entry goes into ``entries`` (the manifest). The other pages name the build time and
+    are written every build.
+    """
     by_id = {r.id: r for r in records}
     collection_tpl = env.get_template("collection.html")
     summaries = []
@@ -908,20 +919,31 @@ def _overview_pages(
     actual = {rid: rv.use.value for rid, rv in reviews.items()}
     unaudited = unaudited_verdicts(reviews.values())
     audit = SiteAudit.build(records, actual, base["policy"], members, unaudited)
+    job = _JOB
     for name in sorted(members):
-        card = _collection_card(name, [by_id[i] for i in members[name]], reviews, findings)
+        chosen = [by_id[i] for i in members[name]]
+        summaries.append(
+            {"name": name, "slug": collection_slugs[name], **_collection_summary(chosen, reviews, findings)}
+        )
+        rel = f"collections/{collection_slugs[name]}.html"
+        key = _collection_key(job, name, rel, chosen, reviews, audit) if job is not None else ""
+        if job is not None and _carried(job, writer.stats, entries, rel, key):
+            continue
+        card = _collection_card(name, chosen, reviews, findings)
         card["audit"] = audit.view(name) if audit else None
         card["charts"] += audit.observation_charts(name) if audit else []
-        summaries.append({"name": name, "slug": collection_slugs[name], **card["summary"]})
         context = {
             **base,
+            # a card is rewritten only when what it shows changes, so it does not name the build time
+            "built": "",
             "root": "../",
             "page": "collections",
             "name": name,
             "card": card,
             "record_hrefs": record_hrefs,
         }
-        writer.page(collection_tpl, f"collections/{collection_slugs[name]}.html", context)
+        writer.page(collection_tpl, rel, context)
+        entries[rel] = incremental.Entry(key)
     writer.page(
         env.get_template("collections.html"),
         "collections.html",
@@ -1098,13 +1120,45 @@ def _write_findings_js(writer: _Writer, rows: list[dict[str, Any]]) -> None:
     )
 
 
+def _collection_key(
+    job: _Job, name: str, rel: str, records: list[Record], reviews: dict[str, RecordReview], audit: SiteAudit | None
+) -> str:
+    """Digest of everything a collection card shows: each member as its page key names it (the stored
+    revision, location and review, else the record and review themselves), its link, and the policy the
+    declared-versus-actual table reads (its content, not only its name)."""
+    hasher = incremental.KeyHasher(job.fingerprint).add(rel, name, repr(audit.policy) if audit else "-")
+    for record in records:
+        content = job.content_keys.get(record.id)
+        if content is None:
+            rv = reviews.get(record.id)
+            hasher.add(record.model_dump_json(), rv.model_dump_json() if rv else "-")
+        else:
+            hasher.add(content)
+        hasher.add(record.id, job.record_hrefs[record.id])
+    return hasher.hexdigest()
+
+
+def _collection_summary(
+    records: list[Record], reviews: dict[str, RecordReview], findings: dict[str, list[Finding]]
+) -> dict[str, Any]:
+    """A collection's line in the collections index: records, their kinds and use categories, findings."""
+    kinds = Counter(r.kind.value for r in records)
+    uses = Counter((reviews[r.id].use.value if r.id in reviews else Use.UNSPECIFIED.value) for r in records)
+    return {
+        "records": len(records),
+        "kinds": dict(kinds),
+        "use": {u.value: uses.get(u.value, 0) for u in Use},
+        "findings": sum(len(findings[r.id]) for r in records),
+    }
+
+
 def _collection_card(
     name: str, records: list[Record], reviews: dict[str, RecordReview], findings: dict[str, list[Finding]]
 ) -> dict[str, Any]:
     """A Data Provenance Card: who made the data, from where, under which terms, in which languages."""
     key = "chart"
-    uses = Counter((reviews[r.id].use.value if r.id in reviews else Use.UNSPECIFIED.value) for r in records)
-    use_items = [(USE_LABELS[u.value], uses.get(u.value, 0)) for u in Use]
+    summary = _collection_summary(records, reviews, findings)
+    use_items = [(USE_LABELS[u.value], summary["use"][u.value]) for u in Use]
     licenses = Counter((reviews[r.id].effective_license if r.id in reviews else None) or "none" for r in records)
     declared = Counter(
         c.expression or f"unread: {c.raw}" for r in records for c in {c.raw: c for c in r.claims}.values()
@@ -1121,7 +1175,6 @@ def _collection_card(
     )
     languages = Counter(f.value for r in records for f in {f.value: f for f in r.facts if f.key == "language"}.values())
     tasks = Counter(f.value for r in records for f in {f.value: f for f in r.facts if f.key == "task"}.values())
-    kinds = Counter(r.kind.value for r in records)
     severities = Counter(f.severity.value for r in records for f in findings[r.id])
     flags = Counter(
         flag
@@ -1137,13 +1190,8 @@ def _collection_card(
     )
     n = len(records)
     return {
-        "summary": {
-            "records": n,
-            "kinds": dict(kinds),
-            "use": {u.value: uses.get(u.value, 0) for u in Use},
-            "findings": sum(severities.values()),
-        },
-        "kinds": sorted(kinds.items()),
+        "summary": summary,
+        "kinds": sorted(summary["kinds"].items()),
         "flags": sorted(flags.items()),
         "severities": [(s.value, severities.get(s.value, 0)) for s in sorted(Severity, key=lambda s: -s.rank)],
         "charts": [
@@ -1344,9 +1392,7 @@ class _StoreRead:
     texts: dict[str, str]  # record id -> digest of its review as cached (its part of the page key)
 
 
-def _reviews(
-    db: Store, records: list[Record], policy: str, paths: PublicPaths
-) -> tuple[ReviewReport, dict[str, str]]:
+def _reviews(db: Store, records: list[Record], policy: str, paths: PublicPaths) -> tuple[ReviewReport, dict[str, str]]:
     """The review of every record, its local paths made public (``paths``): the review cache's when the
     review engine is installed, else the stand-in.
 
