@@ -310,7 +310,9 @@ def scan(
                     outcome = writer.observe(item.record_id, item.revision)
                     if progress:  # counted like a folder that was read
                         progress(item.record_id)
-                    entry = writer.summary_of(item.revision) if isinstance(writer, OxigraphScan) else None
+                    entry = (
+                        writer.summary_of(item.revision, item.record_id) if isinstance(writer, OxigraphScan) else None
+                    )
                     if entry is None:  # a revision stored before revisions kept their summary
                         record = db.record_at(item.revision, light=True)
                         if record is None:  # pragma: no cover - the revision was found by its fingerprint

@@ -215,7 +215,9 @@ def _find_listed(
         return
     if depth <= 0:
         return
-    for child in _subfolders(folder, _SKIP_DIRS, bound, problems, entries):
+    children = _subfolders(folder, _SKIP_DIRS, bound, problems, entries)
+    del entries  # a collection's listing (100,000 entries) is not kept while its folders are walked
+    for child in children:
         yield from _find_listed(child, depth - 1, bound, problems)
 
 

@@ -49,6 +49,9 @@ _BATCH_QUADS = 200_000  # quads per bulk write; PROVAUDIT_WRITE_BATCH overrides 
 # and bytes of N-Triples per bulk write: the loader holds several times its input (card text in pa:recordJson
 # makes a batch of 200,000 quads 75 MB, and a scan's tree peaked at 840 MB at 5,000 records; 460 MB at 16 MiB)
 _BATCH_BYTES = 16 << 20
+# and lines written by this process (observations, fingerprints): an unchanged re-scan makes nothing else, one
+# line of about 250 bytes per folder; held as text, joined and loaded at once they were a fifth of its memory
+_PENDING_LINES = 8_192
 _LOOKUPS = 2_000  # lean_json: up to this many revisions asked, a look-up each; more, one scan of them all
 _EXPORT_FORMATS = {
     "turtle": RdfFormat.TURTLE,
@@ -593,11 +596,13 @@ class OxigraphScan:
             self._pending.append(self._fingerprint_line(v, fingerprint))
         return "unchanged" if previous == v else ("revised" if previous else "new")
 
-    def summary_of(self, revision: str) -> rdf.ScanEntry | None:
+    def summary_of(self, revision: str, record_id: str | None = None) -> rdf.ScanEntry | None:
         """What a scan's summary counts of a stored revision (None: written before revisions kept it).
 
         The entries of the current revisions (those an unchanged folder names) are read in one pass on
-        first use; any other revision is looked up alone."""
+        first use; any other revision is looked up alone. A summary asked for moves to the spooled ones
+        (:meth:`_note`): the caller keeps its entry, so its text need not stay in memory for the index.
+        ``record_id``: see :meth:`rdf.ScanEntry.from_json`."""
         if self._summaries is None:
             current = set(self._before.values())
             self._summaries = {
@@ -605,13 +610,14 @@ class OxigraphScan:
                 for quad in self._ox.quads_for_pattern(None, PA.scanSummary, None)
                 if isinstance(quad.subject, NamedNode) and quad.subject.value in current
             }
-        text = self._summaries.get(revision)
+        text = self._summaries.pop(revision, None)
         if text is None:
             quad = next(self._ox.quads_for_pattern(NamedNode(revision), PA.scanSummary, None), None)
             text = _value(quad.object) if quad is not None else None
-            if text is not None:
-                self._note(revision, text)
-        return rdf.ScanEntry.from_json(text) if text is not None else None
+        if text is None:
+            return None
+        self._note(revision, text)
+        return rdf.ScanEntry.from_json(text, record_id)
 
     def _note(self, revision: str, summary: str) -> None:
         """Keep a revision's summary for the scan index, in a temporary file (memory stays flat)."""
@@ -644,7 +650,11 @@ class OxigraphScan:
         self._pending.append(f"<{self.iri}> <{PA.observed.value}> <{v}> .")
         self._seen[record_id] = (v, created, fingerprint)
         self._outcomes[record_id] = outcome
-        if len(self._pending) + self._chunk_quads >= self._batch or self._chunk_bytes >= _BATCH_BYTES:
+        if (
+            len(self._pending) + self._chunk_quads >= self._batch
+            or self._chunk_bytes >= _BATCH_BYTES
+            or len(self._pending) >= _PENDING_LINES
+        ):
             self._flush()
 
     def revision_for_fingerprint(self, fingerprint: str) -> str | None:

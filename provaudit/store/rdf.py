@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from json.encoder import encode_basestring as _encode_string
+from typing import TypeVar, cast
 from urllib.parse import quote
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
@@ -347,9 +348,29 @@ class ScanEntry:
         return json.dumps([self.id, self.kind, self.licensed, self.severities, self.shown], ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> ScanEntry:
+    def from_json(cls, text: str, record_id: str | None = None) -> ScanEntry:
+        """The entry of a stored summary. A re-scan keeps one per record: kinds, counts, severities and
+        rules are shared between entries, and ``record_id`` (the id the caller holds, when it is the
+        summary's) is kept instead of a copy."""
         rid, kind, licensed, severities, shown = json.loads(text)
-        return cls(rid, kind, licensed, tuple(severities), tuple(tuple(s) for s in shown))
+        return cls(
+            record_id if record_id is not None and record_id == rid else rid,
+            _shared(kind),
+            licensed,
+            _shared(tuple(severities)),
+            tuple((_shared(level), _shared(rule), message) for level, rule, message in shown) if shown else (),
+        )
+
+
+_T = TypeVar("_T")
+_SHARED: dict[object, object] = {}
+
+
+def _shared(value: _T) -> _T:
+    """One object for each of the few distinct small values (a kind, a rule, a tuple of counts)."""
+    if len(_SHARED) >= 4096:  # bounded: odd summaries cannot grow it without end
+        return value
+    return cast(_T, _SHARED.setdefault(value, value))
 
 
 @dataclass(frozen=True, slots=True)
