@@ -15,7 +15,10 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from provaudit import api
+from provaudit.rules import names
 from provaudit.rules.names import Candidates, squash, variants
 from provaudit.rules.render import render
 from provaudit.rules.review import review_store
@@ -66,7 +69,17 @@ def test_close_matches_are_difflibs_among_many_similar_keys() -> None:
     assert found > 60  # the words do have close matches: the comparison is not of empty lists
 
 
-def test_close_matches_of_other_text_fall_back_to_difflib() -> None:
+def test_close_matches_of_long_keys_are_difflibs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(names, "_ASKED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
+    keys = ["a" * 300, "a" * 299 + "b", "a" * 260, "ab" * 150, "abc"]  # letter counts beyond a byte
+    candidates = Candidates(keys)
+    for word in ("a" * 298, "a" * 300 + "c", "ab" * 140, "abd"):
+        assert candidates.close_matches(word, 3, 0.8) == difflib.get_close_matches(word, keys, 3, 0.8)
+    assert candidates.close_matches("a" * 298, 3, 0.8)
+
+
+def test_close_matches_of_other_text_fall_back_to_difflib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(names, "_ASKED_BEFORE_COUNTING", 0)
     keys = ["café", "cafe", "caffè"]
     assert Candidates(keys).close_matches("cafe", 3, 0.6) == difflib.get_close_matches("cafe", keys, 3, 0.6)
     assert Candidates(["abc", "abd"]).close_matches("ab_c", 3, 0.6) == difflib.get_close_matches(

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 _FILLER = re.compile(r"(dataset|datasets|corpus|corpora|data|benchmark)$")
 _NOT_HUB = ("dpi/", "source/")
 _KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"  # what a squashed key is made of
+_KEY_SET = frozenset(_KEY_CHARS)
+# near-miss questions answered by difflib's own loop before the keys' letter counts are made: a review of one
+# changed record asks a few, and importing numpy and counting every key would cost more than it saves
+_ASKED_BEFORE_COUNTING = 8
 
 
 def squash(text: str) -> str:
@@ -217,21 +221,25 @@ class Candidates:
         self.keys = list(keys)
         self._counts: np.ndarray | None = None  # one row per key: how often it holds each of _KEY_CHARS
         self._lengths: np.ndarray | None = None
-        self._plain = not all(set(k) <= set(_KEY_CHARS) for k in self.keys)  # other text: difflib's own loop
+        self._plain: bool | None = None  # a key of other text: difflib's own loop answers
+        self._asked = 0
 
     def close_matches(self, word: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
         """``difflib.get_close_matches(word, self.keys, n, cutoff)``."""
-        if self._plain or not self.keys or not set(word) <= set(_KEY_CHARS):
+        self._asked += 1
+        if self._asked > _ASKED_BEFORE_COUNTING and self._plain is None:
+            self._plain = not all(_KEY_SET.issuperset(k) for k in self.keys)
+        if self._plain is not False or not self.keys or not _KEY_SET.issuperset(word):
             return difflib.get_close_matches(word, self.keys, n=n, cutoff=cutoff)
         import numpy as np
 
         if self._counts is None:
             self._counts = _letter_counts(self.keys)
-            self._lengths = self._counts.sum(axis=1)
+            self._lengths = self._counts.sum(axis=1, dtype=np.int64)
         assert self._lengths is not None
         total = self._lengths + len(word)  # as SequenceMatcher's ratios divide: 2.0 * matches / (la + lb)
         shortest = np.minimum(self._lengths, len(word))
-        common = np.minimum(self._counts, _letter_counts([word])[0]).sum(axis=1)
+        common = np.minimum(self._counts, _letter_counts([word])[0]).sum(axis=1, dtype=np.int64)
         passing = (2.0 * shortest / total >= cutoff) & (2.0 * common / total >= cutoff)
         matcher = difflib.SequenceMatcher()
         matcher.set_seq2(word)
@@ -244,11 +252,14 @@ class Candidates:
 
 
 def _letter_counts(keys: Sequence[str]) -> np.ndarray:
-    """How often each key holds each of :data:`_KEY_CHARS` (a row per key), counted for all keys at once."""
+    """How often each key holds each of :data:`_KEY_CHARS` (a row per key), counted for all keys at once, in
+    the smallest integers that hold them (a collection of 100,000 records has some 300,000 keys)."""
     import numpy as np
 
     lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-    text = np.frombuffer("".join(keys).encode("ascii"), dtype=np.uint8).astype(np.int64)
+    column = np.zeros(128, dtype=np.int64)
+    column[[ord(c) for c in _KEY_CHARS]] = np.arange(len(_KEY_CHARS))
+    letters = column[np.frombuffer("".join(keys).encode("ascii"), dtype=np.uint8)]
     rows = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
-    counts = np.bincount(rows * 128 + text, minlength=len(keys) * 128).reshape(len(keys), 128)
-    return counts[:, [ord(c) for c in _KEY_CHARS]].astype(np.int32)
+    counts = np.bincount(rows * len(_KEY_CHARS) + letters, minlength=len(keys) * len(_KEY_CHARS))
+    return counts.reshape(len(keys), len(_KEY_CHARS)).astype(np.uint8 if lengths.max() < 256 else np.int64)
