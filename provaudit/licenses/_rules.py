@@ -186,10 +186,12 @@ class RuleIndex:
         self.relevance = arrays["relevance"].astype(np.int32)
         self.min_coverage = arrays["min_coverage"].astype(np.int32)
         self.lengths = np.diff(self.offsets)
-        # bits of a word id: GRAM of them packed in one int64 are a word triple's key (_triples)
-        self.id_bits = max(len(meta["vocab"]) - 1, 1).bit_length()
-        if GRAM * self.id_bits > 63:
-            raise ValueError(f"{len(meta['vocab'])} words: too many for a word triple in 63 bits")
+        # Bits of a word id: ANCHOR ids packed in one int64 are an exact look-up key, GRAM of them a word
+        # triple's (_triples); the largest value of that many bits is no word's id (no_word).
+        self.id_bits = len(meta["vocab"]).bit_length()
+        self.no_word = (1 << self.id_bits) - 1
+        if max(ANCHOR, GRAM) * self.id_bits > 63:
+            raise ValueError(f"{len(meta['vocab'])} words: too many for {ANCHOR} word ids in 63 bits")
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
         self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
@@ -210,14 +212,20 @@ class RuleIndex:
         return self.tokens[self.offsets[rule] : self.offsets[rule + 1]]
 
     def _build_lookups(self, arrays: dict[str, np.ndarray]) -> None:
-        self.anchor_keys = arrays["anchor_keys"]
-        self.anchor_rules = arrays["anchor_rules"].astype(np.int64)
-        short_keys, short_rules = arrays["short_keys"], arrays["short_rules"].astype(np.int64)
-        self.short_sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for length in range(1, ANCHOR):
-            of_length = self.lengths[short_rules] == length
-            order = np.argsort(short_keys[of_length], kind="stable")
-            self.short_sorted[length] = (short_keys[of_length][order], short_rules[of_length][order])
+        # Exact look-up tables, one per key length: the word ids of each short rule (fewer than ANCHOR words)
+        # and the first ANCHOR of each long rule, packed exactly in one int64 (_packed), sorted
+        self.exact_sorted: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        short_rules = arrays["short_rules"].astype(np.int64)
+        for length in range(1, ANCHOR + 1):
+            rules = arrays["anchor_rules"].astype(np.int64) if length == ANCHOR else short_rules
+            rules = np.sort(
+                rules[self.lengths[rules] >= length] if length == ANCHOR else rules[self.lengths[rules] == length]
+            )
+            keys = np.zeros(len(rules), dtype=np.int64)
+            for j in range(length):
+                keys = (keys << self.id_bits) | self.tokens[self.offsets[rules] + j]
+            order = np.argsort(keys, kind="stable")
+            self.exact_sorted[length] = (keys[order], rules[order])
         self.rule_hash = arrays["rule_hash"]
         self.approx_rules = arrays["approx_rules"].astype(np.int64)
         self.approx_sizes = arrays["approx_sizes"].astype(np.int32)
@@ -260,7 +268,7 @@ class RuleIndex:
     # --- matching ---------------------------------------------------------------------------------------
 
     def exact_matches(self, ids: np.ndarray) -> list[RuleMatch]:
-        """Every exact occurrence of a whole rule: short rules by their keys, long ones by their first words,
+        """Every exact occurrence of a whole rule: short rules by their words, long ones by their first words,
         each candidate checked at once by a hash of the whole rule (then word by word)."""
         n = len(ids)
         if not n:
@@ -268,20 +276,18 @@ class RuleIndex:
         known = np.where(ids >= 0, ids, -1 - np.arange(n, dtype=np.int32))
         pos_parts: list[np.ndarray] = []
         rule_parts: list[np.ndarray] = []
-        for length, (keys_sorted, rules_sorted) in self.short_sorted.items():
-            if n < length:
-                continue
-            keys = anchor_keys(known, length)
+        # the keys of every run of 1, 2, ... ANCHOR words, each from the last (a negative id packs as NO_WORD)
+        words = np.where(ids >= 0, ids, self.no_word).astype(np.int64)
+        keys = words
+        for length, (keys_sorted, rules_sorted) in self.exact_sorted.items():
+            if length > 1:
+                keys = (keys[:-1] << self.id_bits) | words[length - 1 :]
+            if not len(keys):
+                break
             lo = np.searchsorted(keys_sorted, keys, side="left")
             hi = np.searchsorted(keys_sorted, keys, side="right")
             pos_parts.append(np.repeat(np.arange(len(keys)), hi - lo))
             rule_parts.append(rules_sorted[_ranges(lo, hi)])
-        if n >= ANCHOR:
-            keys = anchor_keys(ids, ANCHOR)
-            lo = np.searchsorted(self.anchor_keys, keys, side="left")
-            hi = np.searchsorted(self.anchor_keys, keys, side="right")
-            pos_parts.append(np.repeat(np.arange(len(keys)), hi - lo))
-            rule_parts.append(self.anchor_rules[_ranges(lo, hi)])
         pos = np.concatenate(pos_parts)
         rules = np.concatenate(rule_parts)
         ends = pos + self.lengths[rules]
