@@ -284,10 +284,9 @@ class RuleIndex:
                 keys = (keys[:-1] << self.id_bits) | words[length - 1 :]
             if not len(keys):
                 break
-            lo = np.searchsorted(keys_sorted, keys, side="left")
-            hi = np.searchsorted(keys_sorted, keys, side="right")
-            pos_parts.append(np.repeat(np.arange(len(keys)), hi - lo))
-            rule_parts.append(rules_sorted[_ranges(lo, hi)])
+            lo, found, at = _found_in(keys_sorted, keys)
+            pos_parts.append(np.repeat(at, found))
+            rule_parts.append(rules_sorted[_ranges(lo, lo + found)])
         pos = np.concatenate(pos_parts)
         rules = np.concatenate(rule_parts)
         ends = pos + self.lengths[rules]
@@ -337,7 +336,7 @@ class RuleIndex:
         resemblant = np.zeros(0, dtype=bool)
         if near_dupe:
             # a near-duplicate holds most of its rule's words: only rules contained enough are read
-            resemblant, part = self._near_dupes(ids[open_ & (ids >= 0)], shared, np.flatnonzero(eligible))
+            resemblant, part = self._near_dupes(text, shared, np.flatnonzero(eligible))
             eligible = resemblant | part
         # Large rules the text contains well first: shared words weighted by containment (read only where
         # it is high enough: elsewhere the weight is 0 and no rule is a candidate).
@@ -397,21 +396,20 @@ class RuleIndex:
         order = np.argsort(qkeys, kind="stable")
         return shared, _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
 
-    def _near_dupes(self, known: np.ndarray, shared: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which approximately matched rules (of the indices *among*) resemble the text as ScanCode's
-        near-duplicates do (shared words over all words at least NEAR_DUPE_RESEMBLANCE, counted once each and
-        counted with repeats), and which hold nearly all the text's words (the text may be a truncated copy)."""
-        words, counts = np.unique(known, return_counts=True)
+    def _near_dupes(self, text: _Query, shared: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which approximately matched rules (of the indices *among*) resemble the open words of *text* as
+        ScanCode's near-duplicates do (shared words over all words at least NEAR_DUPE_RESEMBLANCE, counted once
+        each and counted with repeats), and which hold nearly all the text's words (it may be a truncated copy)."""
+        distinct, total = int(np.count_nonzero(text.counts)), int(text.counts.sum())
         of_among, sizes = shared[among], self.approx_sizes[among]
         near = np.zeros(len(shared), dtype=bool)
-        near[among[of_among >= NEAR_DUPE_RESEMBLANCE * (len(words) + sizes - of_among)]] = True
+        near[among[of_among >= NEAR_DUPE_RESEMBLANCE * (distinct + sizes - of_among)]] = True
         part = np.zeros(len(shared), dtype=bool)
-        part[among[of_among >= NEAR_DUPE_RESEMBLANCE * len(words)]] = True
+        part[among[of_among >= NEAR_DUPE_RESEMBLANCE * distinct]] = True
         for j in np.flatnonzero(near).tolist():
             rule_words, rule_counts = self._rule_words(int(self.approx_rules[j]))
-            _, at_text, at_rule = np.intersect1d(words, rule_words, assume_unique=True, return_indices=True)
-            both = int(np.minimum(counts[at_text], rule_counts[at_rule]).sum())
-            near[j] = both >= NEAR_DUPE_RESEMBLANCE * (len(known) + int(rule_counts.sum()) - both)
+            both = int(np.minimum(text.counts[rule_words], rule_counts).sum())
+            near[j] = both >= NEAR_DUPE_RESEMBLANCE * (total + int(rule_counts.sum()) - both)
         return near, part & ~near
 
     def _in_order_at_most(self, text: _Query, ranked: list[int]) -> list[int]:
@@ -479,10 +477,7 @@ class RuleIndex:
         # Each rule triple looked up in the text's sorted triples: the text positions that share it are
         # order[lo:hi]; rule positions with the same triple share lo.
         rkeys = self._rule_triples(rule)
-        lo = np.searchsorted(text.sorted_keys, rkeys, side="left")
-        found = np.searchsorted(text.sorted_keys, rkeys, side="right") - lo
-        r_hit = np.flatnonzero(found)
-        lo, found = lo[r_hit], found[r_hit]
+        lo, found, r_hit = _found_in(text.sorted_keys, rkeys)
         in_text = np.zeros(len(text.sorted_keys), dtype=np.int64)
         in_text[lo] = found
         if int(in_text.sum()) * GRAM < need:  # text positions starting a triple of the rule
@@ -638,13 +633,13 @@ class RuleIndex:
             )
 
         matches.sort(key=key)
-        taken = np.zeros(max((m.end for m in matches), default=0), dtype=bool)
+        taken = bytearray(max((m.end for m in matches), default=0))  # 1 where a kept match has a word
         kept: list[RuleMatch] = []
         for m in matches:
-            if any(taken[a:b].any() for a, b in m.runs()):
+            if any(taken.find(1, a, b) >= 0 for a, b in m.runs()):
                 continue
             for a, b in m.runs():
-                taken[a:b] = True
+                taken[a:b] = b"\x01" * (b - a)
             kept.append(m)
         kept.sort(key=lambda m: m.start)
         if keep_false_positives:
@@ -816,6 +811,17 @@ def _top(score: np.ndarray, k: int) -> np.ndarray:
         keep = values >= floor
         scored, values = scored[keep], values[keep]
     return scored[np.argsort(-values, kind="stable")][:k]
+
+
+def _found_in(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which of *keys* are in *sorted_keys*: for those (their indices, the last array), where their run of
+    equal keys starts and how long it is. One binary search for every key, a second only for those found."""
+    lo = np.searchsorted(sorted_keys, keys, side="left")
+    if not len(sorted_keys):
+        return lo[:0], lo[:0], lo[:0]
+    at = np.flatnonzero(sorted_keys[np.minimum(lo, len(sorted_keys) - 1)] == keys)
+    lo = lo[at]
+    return lo, np.searchsorted(sorted_keys, keys[at], side="right") - lo, at
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
