@@ -16,8 +16,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from provaudit import api
+from provaudit.licenses import kb
+from provaudit.resources import resource
 from provaudit.rules import names
 from provaudit.rules.names import Candidates, squash, variants
 from provaudit.rules.render import render
@@ -85,6 +88,12 @@ def test_close_matches_of_other_text_fall_back_to_difflib(monkeypatch: pytest.Mo
     assert Candidates(["abc", "abd"]).close_matches("ab_c", 3, 0.6) == difflib.get_close_matches(
         "ab_c", ["abc", "abd"], 3, 0.6
     )
+
+
+def test_the_terms_read_with_libyaml_are_the_pure_python_parsers() -> None:
+    text = resource("data", "licenses", "terms.yaml").read_text(encoding="utf-8")
+    assert kb._curated() == {str(k): v for k, v in yaml.load(text, Loader=yaml.SafeLoader)["licenses"].items()}
+    assert len(kb._curated()) > 50
 
 
 # --- a review redone in part prints, in JSON and JSON Lines, what a whole review prints -------------------------
