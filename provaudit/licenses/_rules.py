@@ -195,6 +195,10 @@ class RuleIndex:
         self.composite = np.array([bool(re.search(r" (?:AND|OR) ", e)) for e in self.exprs], dtype=bool)[self.expr_of]
         self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
+        # SPDX License List texts of licenses the LicenseDB also has a text of (another version or wording)
+        spdx_text = np.array([n.startswith("spdx-") for n in self.names], dtype=bool)
+        db_texts = np.unique(self.expr_of[~spdx_text & ((self.flags & TEXT) != 0)])
+        self.alternate = spdx_text & np.isin(self.expr_of, db_texts)
         # ScanCode's legalese: words common in licenses and rare elsewhere (its "high" tokens)
         self.legalese = np.zeros(len(meta["vocab"]), dtype=bool)
         self.legalese[[self.vocab[w] for w in meta["legalese"] if w in self.vocab]] = True
@@ -542,6 +546,7 @@ class RuleIndex:
             and not self._without_cue(tokens, m)
             and not (self.flags[m.rule] & ALIAS and skipped[m.start + 1 : m.end].any())
         ]
+        exact = self._alternates_kept(exact, len(ids))  # before they count as covering the text
         # As ScanCode: no approximate matching when exact matches cover every legal word of the text
         # (most files: a license text or notice copied whole) -- nothing is left for it to find.
         unmatched = (ids >= 0).copy()
@@ -567,7 +572,10 @@ class RuleIndex:
             # a whole text matched exactly inside it included (the Python license over its PSF part); a
             # whole text it only touches keeps its words (a license text right before the GPL's).
             near = self._select(
-                ids, self.approx_matches(ids, open_, near_dupe=True, memo=memo), keep_false_positives=True
+                ids,
+                self.approx_matches(ids, open_, near_dupe=True, memo=memo),
+                keep_false_positives=True,
+                context=exact,
             )
             for e in whole:
                 near = [
@@ -586,7 +594,7 @@ class RuleIndex:
             approx = self.approx_matches(ids, open_, memo=memo)
             if not approx:
                 break
-            best = self._select(ids, approx, keep_false_positives=True)
+            best = self._select(ids, approx, keep_false_positives=True, context=exact)
             found.extend(best)
             for m in best:
                 for a, b in m.runs():
@@ -615,7 +623,13 @@ class RuleIndex:
         # a digit the text has before each position.
         return m.matched + 0.5 * sum(digits[b] - digits[a] for a, b in m.runs())
 
-    def _select(self, ids: np.ndarray, matches: list[RuleMatch], keep_false_positives: bool = False) -> list[RuleMatch]:
+    def _select(
+        self,
+        ids: np.ndarray,
+        matches: list[RuleMatch],
+        keep_false_positives: bool = False,
+        context: list[RuleMatch] | tuple[()] = (),
+    ) -> list[RuleMatch]:
         # Larger evidence first; between equals the better covered rule, then one of an SPDX-listed license
         # (ScanCode's bsd-endorsement-allowed text is also a BSD-3-Clause rule's), then a license's own text
         # over a rule that copies it (ScanCode's PPL rule is the ODC-By text), the exact, the earlier.
@@ -632,6 +646,8 @@ class RuleIndex:
                 m.rule,
             )
 
+        # (*context*: the exact matches, which an SPDX text of another license must not span either)
+        matches = self._alternates_kept(matches, len(ids), context)
         matches.sort(key=key)
         taken = bytearray(max((m.end for m in matches), default=0))  # 1 where a kept match has a word
         kept: list[RuleMatch] = []
@@ -653,6 +669,33 @@ class RuleIndex:
         starts = [m.start for m in kept]
         reach = list(itertools.accumulate((m.end for m in kept), max))
         return [m for m in kept if not self._surrounded(m, kept, starts, reach)]
+
+    def _alternates_kept(
+        self, matches: list[RuleMatch], n: int, context: list[RuleMatch] | tuple[()] = ()
+    ) -> list[RuleMatch]:
+        """*matches* without the SPDX texts of LicenseDB licenses (alternates) that are neither nearly whole
+        nor a copy of the text's first part cut at the end of a text of *n* words, and without those spanning
+        a nearly whole LicenseDB text of another license (Sleepycat's SPDX text also holds the BSD-3-Clause,
+        which ScanCode reports on its own)."""
+        spdx = [m for m in matches if self.alternate[m.rule]]
+        if not spdx:
+            return matches
+        whole = [
+            m
+            for m in [*matches, *context]
+            if not self.alternate[m.rule]
+            and m.coverage >= OWN_TEXT_COVERAGE
+            and self.flags[m.rule] & TEXT
+            and self.lengths[m.rule] > WHOLE_TEXT_TOKENS
+        ]
+        dropped = set()
+        for a in spdx:
+            cut = a.rule_start <= TRUNCATED_HEAD * self.lengths[a.rule] and a.end >= n - 2
+            if (a.coverage < OWN_TEXT_COVERAGE and not cut) or any(
+                a.start <= w.start < w.end <= a.end and self.expr_of[w.rule] != self.expr_of[a.rule] for w in whole
+            ):
+                dropped.add(id(a))
+        return [m for m in matches if id(m) not in dropped]
 
     def _surrounded(self, small: RuleMatch, kept: list[RuleMatch], starts: list[int], reach: list[int]) -> bool:
         """Whether a larger match of *kept* (in text order: *starts*, and *reach*, the farthest end so far)
