@@ -121,3 +121,15 @@ def test_a_scanned_root_json_escapes_is_still_made_public(tmp_path: Path, monkey
     for name, data in published.items():
         text = data.decode("utf-8", "replace")
         assert str(root) not in text and str(tmp_path) not in text, name
+
+
+def test_forked_workers_build_and_carry_the_same_site(cards: Path, tmp_path: Path) -> None:
+    """Page keys read in forked workers from ids and precomputed links equal those of one process."""
+    store = tmp_path / "store"
+    scan(cards, store)
+    build_site_from_store(store, tmp_path / "one", workers=1)
+    build_site_from_store(store, tmp_path / "two", workers=2)
+    assert files(tmp_path / "two") == files(tmp_path / "one")
+    again = build_site_from_store(store, tmp_path / "one", workers=2)  # keys from one process, checked in two
+    assert again.reused == again.records == 15
+    assert files(tmp_path / "one") == files(tmp_path / "two")

@@ -414,27 +414,46 @@ class _Job:
     # the whole records of a page of ``records`` (which may be light: no card text, no file list)
     fetch: FullRecords | None = None
     page_size: int = PAGE_SIZE
+    ids: list[str] = field(default_factory=list)  # records[i].id, read without touching the record
+    # record id -> the records its page links to (linked_ids), where content_keys stand for the record and review
+    linked: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _JOB: _Job | None = None  # set in the parent before forking workers, so nothing is pickled
 _CACHE_NAME = re.compile(r"[0-9a-f]{64}\.raw")  # a Markdown cache file a manifest may name
 
 
-def _page_key(job: _Job, record: Record, rv: RecordReview | None, rel: str, graph_parts: object) -> str:
-    """Digest of everything the record's page and downloads show (see provaudit.site.incremental)."""
-    down = job.lineage.down.get(record.id, [])
+def linked_ids(record: Record, review: RecordReview | None, down: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The records a page links to: its upstream, its dependents and every record its review's evidence names."""
     linked = {u.target for u in record.upstream} | {rid for rid, _ in down}
-    linked |= {step.record for step in rv.evidence} if rv else set()
-    revisions = job.revisions.get(record.id, [])
-    content = job.content_keys.get(record.id)
-    shown = (content,) if content is not None else (record.model_dump_json(), rv.model_dump_json() if rv else "-")
+    linked |= {step.record for step in review.evidence} if review else set()
+    return tuple(sorted(linked))
+
+
+def _page_key(job: _Job, index: int, rel: str, graph_parts: object) -> str:
+    """Digest of everything the page and downloads of ``job.records[index]`` show (see provaudit.site.incremental).
+
+    Where the store's content keys stand for the record and review, neither object is read here: a forked
+    worker that only checks keys copies none of the parent's records and reviews (reading an object writes its
+    reference count, which copies its memory page).
+    """
+    rid = job.ids[index]
+    down = job.lineage.down.get(rid, [])
+    revisions = job.revisions.get(rid, [])
+    content = job.content_keys.get(rid)
+    if content is None:  # records given whole: they stand for themselves
+        record, rv = job.records[index], job.reviews.get(rid)
+        shown: tuple[str, ...] = (record.model_dump_json(), rv.model_dump_json() if rv else "-")
+        linked = linked_ids(record, rv, down)
+    else:
+        shown, linked = (content,), job.linked[rid]
     return (
         incremental.KeyHasher(job.fingerprint)
         .add(rel, *shown, graph_parts, down)
-        .add(sorted((rid, job.record_hrefs.get(rid)) for rid in linked))
-        .add([(n, job.collection_slugs[n]) for n in job.record_collections[record.id]])
+        .add([(other, job.record_hrefs.get(other)) for other in linked])
+        .add([(n, job.collection_slugs[n]) for n in job.record_collections[rid]])
         .add([(r.iri, r.generated, r.scan, r.digest) for r in revisions])
-        .add(job.runs.get(record.id, []), job.used_by.get(record.id, []))
+        .add(job.runs.get(rid, []), job.used_by.get(rid, []))
         .hexdigest()
     )
 
@@ -456,11 +475,11 @@ def _record_pages(indices: Sequence[int]) -> tuple[SiteStats, dict[str, incremen
     todo: list[tuple[int, str]] = []
     try:
         for i in indices:
-            record = job.records[i]
-            rel = f"records/{job.slugs[record.id]}.html"
+            rid = job.ids[i]
+            rel = f"records/{job.slugs[rid]}.html"
             order.append(rel)
-            nodes, edges = job.lineage.neighbourhood(record.id, more_href="#umr-relations")
-            key = _page_key(job, record, job.reviews.get(record.id), rel, (nodes, edges))
+            nodes, edges = job.lineage.neighbourhood(rid, more_href="#umr-relations")
+            key = _page_key(job, i, rel, (nodes, edges))
             if not _carried(job, stats, entries, rel, key):
                 entries[rel] = incremental.Entry(key)
                 todo.append((i, rel))
@@ -824,6 +843,12 @@ def _build(
         content_keys=content_keys or {},
         fetch=fetch,
         page_size=page_size,
+        ids=[r.id for r in records],
+        linked={
+            r.id: linked_ids(r, reviews.get(r.id), lineage.down.get(r.id, []))
+            for r in records
+            if content_keys and r.id in content_keys
+        },
     )
     entries: dict[str, incremental.Entry] = {}
 
