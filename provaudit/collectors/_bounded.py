@@ -142,17 +142,20 @@ def digest_bound(info: os.stat_result, max_digest_bytes: int) -> str | None:
 
 
 def nesting(value: Any) -> int:
-    """How deeply containers nest in a parsed value (iterative: a deep value must not recurse)."""
+    """How deeply containers nest in a parsed value (iterative: a deep value must not recurse).
+
+    Counted level by level: the depth is the number of levels that hold a dict or a list (no tuple per
+    value, as a stack of (value, depth) needs: a dataset_infos.json holds thousands)."""
     deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item)
+    level: list[Any] = [value]
+    while level:
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            break
+        deepest += 1
+        level = []
+        for item in containers:
+            level.extend(item.values() if isinstance(item, dict) else item)
     return deepest
 
 
@@ -183,6 +186,27 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
                     self.duplicates.append((key_node.value, key_node.start_mark.line + 1))
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+def _within(root: yaml.Node, max_nesting: int, max_nodes: int) -> bool:
+    """Whether a YAML node *tree* (no alias: no node is shared) is within both limits, counted level by
+    level. Its size and depth bound every part's, so True means :func:`_measure` finds nothing."""
+    level: list[yaml.Node] = [root]
+    depth = size = 0
+    while level:
+        depth += 1
+        size += len(level)
+        if depth > max_nesting or size > max_nodes:
+            return False
+        deeper: list[yaml.Node] = []
+        for node in level:
+            if isinstance(node, yaml.SequenceNode):
+                deeper.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for pair in node.value:
+                    deeper.extend(pair)
+        level = deeper
+    return True
 
 
 def _measure(root: yaml.Node, max_nesting: int, max_nodes: int) -> None:
@@ -238,7 +262,10 @@ def load_yaml(
         node = loader.get_single_node()
         if node is None:
             return None, []
-        _measure(node, max_nesting, max_nodes)
+        # an alias is written with "*": without one the nodes form a tree, measured in one cheap pass; past
+        # a limit (or with aliases) the memoized walk gives the exact refusal
+        if "*" in text or not _within(node, max_nesting, max_nodes):
+            _measure(node, max_nesting, max_nodes)
         return loader.construct_document(node), loader.duplicates
     except RecursionError as exc:
         raise Refused(f"nested deeper than Python can parse (limit {max_nesting}, --max-nesting)", "PA042") from exc
