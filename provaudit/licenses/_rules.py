@@ -196,7 +196,7 @@ class RuleIndex:
         self.listed = np.array([not e.startswith("LicenseRef-") for e in self.exprs], dtype=bool)[self.expr_of]
         self.is_license = np.array([n.endswith(".LICENSE") for n in self.names], dtype=bool)
         # SPDX License List texts of licenses the LicenseDB also has a text of (another version or wording)
-        spdx_text = np.array([n.startswith("spdx-") for n in self.names], dtype=bool)
+        spdx_text = np.array([n.startswith("spdx-") and n.endswith(".LICENSE") for n in self.names], dtype=bool)
         db_texts = np.unique(self.expr_of[~spdx_text & ((self.flags & TEXT) != 0)])
         self.alternate = spdx_text & np.isin(self.expr_of, db_texts)
         # ScanCode's legalese: words common in licenses and rare elsewhere (its "high" tokens)
