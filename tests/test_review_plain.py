@@ -48,7 +48,8 @@ _REAL = [
 ]
 
 
-def test_close_matches_are_difflibs_on_real_names() -> None:
+def test_close_matches_are_difflibs_on_real_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
     keys = list(dict.fromkeys(k for name in _REAL for k in variants(name)))
     candidates = Candidates(keys)
     for name in [*_REAL, "mistral 7b", "llama2", "ultrachat", "squad2.0", "xp3", "orca dpo", "pile-v2"]:
@@ -73,7 +74,7 @@ def test_close_matches_are_difflibs_among_many_similar_keys() -> None:
 
 
 def test_close_matches_of_long_keys_are_difflibs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names, "_ASKED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
+    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
     keys = ["a" * 300, "a" * 299 + "b", "a" * 260, "ab" * 150, "abc"]  # letter counts beyond a byte
     candidates = Candidates(keys)
     for word in ("a" * 298, "a" * 300 + "c", "ab" * 140, "abd"):
@@ -82,7 +83,7 @@ def test_close_matches_of_long_keys_are_difflibs(monkeypatch: pytest.MonkeyPatch
 
 
 def test_close_matches_of_other_text_fall_back_to_difflib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names, "_ASKED_BEFORE_COUNTING", 0)
+    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)
     keys = ["café", "cafe", "caffè"]
     assert Candidates(keys).close_matches("cafe", 3, 0.6) == difflib.get_close_matches("cafe", keys, 3, 0.6)
     assert Candidates(["abc", "abd"]).close_matches("ab_c", 3, 0.6) == difflib.get_close_matches(

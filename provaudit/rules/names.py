@@ -35,9 +35,9 @@ _FILLER = re.compile(r"(dataset|datasets|corpus|corpora|data|benchmark)$")
 _NOT_HUB = ("dpi/", "source/")
 _KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"  # what a squashed key is made of
 _KEY_SET = frozenset(_KEY_CHARS)
-# near-miss questions answered by difflib's own loop before the keys' letter counts are made: a review of one
-# changed record asks a few, and importing numpy and counting every key would cost more than it saves
-_ASKED_BEFORE_COUNTING = 8
+# keys compared by difflib's own loop (questions × keys of the bucket) before the keys' letter counts are made:
+# a review of one changed record asks a few, and importing numpy and counting every key would cost more
+_COMPARED_BEFORE_COUNTING = 50_000
 
 
 def squash(text: str) -> str:
@@ -227,7 +227,7 @@ class Candidates:
     def close_matches(self, word: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
         """``difflib.get_close_matches(word, self.keys, n, cutoff)``."""
         self._asked += 1
-        if self._asked > _ASKED_BEFORE_COUNTING and self._plain is None:
+        if self._asked * len(self.keys) > _COMPARED_BEFORE_COUNTING and self._plain is None:
             self._plain = not all(_KEY_SET.issuperset(k) for k in self.keys)
         if self._plain is not False or not self.keys or not _KEY_SET.issuperset(word):
             return difflib.get_close_matches(word, self.keys, n=n, cutoff=cutoff)
