@@ -1383,8 +1383,8 @@ def build_site_from_store(
         .hexdigest()
         for rid, revision in got.revisions.items()
     }
-    del current  # the records as read: only their public copies are kept
-    got.records = []
+    del current  # the records as read: only their public copies are kept (the history held them too)
+    got.records, got.history = [], {}
     stats = build_site(
         list(public.values()),
         report,
