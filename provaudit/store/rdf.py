@@ -60,6 +60,7 @@ def dt_literal(value: datetime) -> Literal:
     return Literal(_dt_text(value), datatype=XSD.dateTime)
 
 
+@lru_cache(maxsize=8)  # a scan writes its start time into every revision
 def _dt_text(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
@@ -94,11 +95,27 @@ def _typed(value: str, datatype: NamedNode) -> str:
     return f"{_l(value)}^^<{datatype.value}>"
 
 
+class _Terms:
+    """A vocabulary's terms as N-Triples text, each made once: ``_PA.rawValue`` is ``_i(PA.rawValue)``
+    (a revision writes about 80 terms: looked up as plain attributes after the first time)."""
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+
+    def __getattr__(self, name: str) -> str:
+        text = f"<{self._base}{name}>"
+        setattr(self, name, text)
+        return text
+
+
+_PA, _PROV, _DCT, _RDFS, _FOAF, _RDF = (_Terms(ns.base) for ns in (PA, PROV, DCT, RDFS, FOAF, RDF))
+
+
 _TYPE, _SPEC, _GEN_BY, _GEN_AT = (
-    _i(RDF.type),
-    _i(PROV.specializationOf),
-    _i(PROV.wasGeneratedBy),
-    _i(PROV.generatedAtTime),
+    _RDF.type,
+    _PROV.specializationOf,
+    _PROV.wasGeneratedBy,
+    _PROV.generatedAtTime,
 )
 
 
@@ -111,15 +128,15 @@ def source_iri(source: Source) -> str:
 def source_lines(iri: str, source: Source) -> list[str]:
     """The triples of one shared source node."""
     s = _i(iri)
-    lines = [f"{s} {_TYPE} {_i(PA.Source)} .", f"{s} {_i(PA.collector)} {_l(source.collector)} ."]
+    lines = [f"{s} {_TYPE} {_PA.Source} .", f"{s} {_PA.collector} {_l(source.collector)} ."]
     if source.file:
-        lines.append(f"{s} {_i(PA.sourceFile)} {_l(source.file)} .")
+        lines.append(f"{s} {_PA.sourceFile} {_l(source.file)} .")
     if source.field:
-        lines.append(f"{s} {_i(PA.sourceField)} {_l(source.field)} .")
+        lines.append(f"{s} {_PA.sourceField} {_l(source.field)} .")
     if source.line:
-        lines.append(f"{s} {_i(PA.sourceLine)} {_typed(str(source.line), XSD.integer)} .")
+        lines.append(f"{s} {_PA.sourceLine} {_typed(str(source.line), XSD.integer)} .")
     if source.url:
-        lines.append(f"{s} {_i(PA.sourceUrl)} {_typed(source.url, XSD.anyURI)} .")
+        lines.append(f"{s} {_PA.sourceUrl} {_typed(source.url, XSD.anyURI)} .")
     return lines
 
 
@@ -136,9 +153,9 @@ def record_node_lines(record: Record) -> list[str]:
     r = _i(record_iri(record.id))
     return [
         f"{r} {_TYPE} {_i(KIND_CLASS[record.kind])} .",
-        f"{r} {_TYPE} {_i(PROV.Entity)} .",
-        f"{r} {_i(DCT.identifier)} {_l(record.id)} .",
-        f"{r} {_i(RDFS.label)} {_l(record.name)} .",
+        f"{r} {_TYPE} {_PROV.Entity} .",
+        f"{r} {_DCT.identifier} {_l(record.id)} .",
+        f"{r} {_RDFS.label} {_l(record.name)} .",
     ]
 
 
@@ -198,116 +215,116 @@ def revision_lines(
         return f"<{iri}>"
 
     lines = [
-        f"{v} {_TYPE} {_i(PA.Revision)} .",
-        f"{v} {_TYPE} {_i(PROV.Entity)} .",
+        f"{v} {_TYPE} {_PA.Revision} .",
+        f"{v} {_TYPE} {_PROV.Entity} .",
         f"{v} {_SPEC} {r} .",
         f"{v} {_GEN_BY} <{scan}> .",
         f"{v} {_GEN_AT} {_typed(_dt_text(generated), XSD.dateTime)} .",
-        f"{v} {_i(PA.contentDigest)} {_l(digest)} .",
-        f"{v} {_i(DCT.identifier)} {_l(record.id)} .",
-        f"{v} {_i(RDFS.label)} {_l(record.name)} .",
-        f"{v} {_i(PA.recordJson)} {_typed(record.model_dump_json(exclude={'location'}), JSON_DATATYPE)} .",
-        f"{v} {_i(PA.recordJsonLean)} {_typed(lean_json(record), JSON_DATATYPE)} .",
-        f"{v} {_i(PA.scanSummary)} {_typed((entry or ScanEntry.of(record)).to_json(), JSON_DATATYPE)} .",
+        f"{v} {_PA.contentDigest} {_l(digest)} .",
+        f"{v} {_DCT.identifier} {_l(record.id)} .",
+        f"{v} {_RDFS.label} {_l(record.name)} .",
+        f"{v} {_PA.recordJson} {_typed(record.model_dump_json(exclude={'location'}), JSON_DATATYPE)} .",
+        f"{v} {_PA.recordJsonLean} {_typed(lean_json(record), JSON_DATATYPE)} .",
+        f"{v} {_PA.scanSummary} {_typed((entry or ScanEntry.of(record)).to_json(), JSON_DATATYPE)} .",
     ]
     if previous:
-        lines.append(f"{v} {_i(PROV.wasRevisionOf)} <{previous}> .")
+        lines.append(f"{v} {_PROV.wasRevisionOf} <{previous}> .")
     if record.version:
-        lines.append(f"{v} {_i(PA.scannedVersion)} {_l(record.version)} .")
+        lines.append(f"{v} {_PA.scannedVersion} {_l(record.version)} .")
     if record.location:
-        lines.append(f"{v} {_i(PA.location)} {_l(record.location)} .")
+        lines.append(f"{v} {_PA.location} {_l(record.location)} .")
     if fingerprint:
-        lines.append(f"{v} {_i(PA.fingerprint)} {_l(fingerprint)} .")
+        lines.append(f"{v} {_PA.fingerprint} {_l(fingerprint)} .")
     licenses: set[str] = set()
     for claim in record.claims:
         body = [
-            (_TYPE, _i(PA.LicenseClaim)),
-            (_i(PA.rawValue), _l(claim.raw)),
-            (_i(PA.method), _l(claim.method)),
-            (_i(PA.confidence), _typed(f"{claim.confidence:.3f}", XSD.decimal)),
+            (_TYPE, _PA.LicenseClaim),
+            (_PA.rawValue, _l(claim.raw)),
+            (_PA.method, _l(claim.method)),
+            (_PA.confidence, _typed(f"{claim.confidence:.3f}", XSD.decimal)),
         ]
         if claim.expression:
-            body.append((_i(PA.licenseExpression), _l(claim.expression)))
+            body.append((_PA.licenseExpression, _l(claim.expression)))
             for symbol in license_symbols(claim.expression):
                 iri = license_iri(symbol)
-                body.append((_i(DCT.license), f"<{iri}>"))
+                body.append((_DCT.license, f"<{iri}>"))
                 licenses.add(iri)
         if claim.name:
-            body.append((_i(PA.licenseName), _l(claim.name)))
+            body.append((_PA.licenseName, _l(claim.name)))
         if claim.link:
-            body.append((_i(PA.licenseLink), _l(claim.link)))
-        body.append((_i(PA.source), src(claim.source)))
-        lines.append(f"{v} {_i(PA.hasLicenseClaim)} {shared('claim', body)} .")
-    lines += [f"{v} {_i(DCT.license)} <{iri}> ." for iri in sorted(licenses)]
+            body.append((_PA.licenseLink, _l(claim.link)))
+        body.append((_PA.source, src(claim.source)))
+        lines.append(f"{v} {_PA.hasLicenseClaim} {shared('claim', body)} .")
+    lines += [f"{v} {_DCT.license} <{iri}> ." for iri in sorted(licenses)]
     for i, link in enumerate(record.upstream):
         d = f"<{v_iri}/derivation/{i}>"
         target = _i(record_iri(link.target))
         lines += [
-            f"{v} {_i(PROV.wasDerivedFrom)} {target} .",
-            f"{v} {_i(PROV.qualifiedDerivation)} {d} .",
-            f"{d} {_TYPE} {_i(PROV.Derivation)} .",
-            f"{d} {_i(PROV.entity)} {target} .",
-            f"{d} {_i(PA.relation)} {_l(link.relation.value)} .",
-            f"{d} {_i(PA.rawValue)} {_l(link.raw)} .",
+            f"{v} {_PROV.wasDerivedFrom} {target} .",
+            f"{v} {_PROV.qualifiedDerivation} {d} .",
+            f"{d} {_TYPE} {_PROV.Derivation} .",
+            f"{d} {_PROV.entity} {target} .",
+            f"{d} {_PA.relation} {_l(link.relation.value)} .",
+            f"{d} {_PA.rawValue} {_l(link.raw)} .",
         ]
         if link.version:
-            lines.append(f"{d} {_i(PA.versionConstraint)} {_l(link.version)} .")
+            lines.append(f"{d} {_PA.versionConstraint} {_l(link.version)} .")
         if link.inferred:  # read from evidence, not declared: queries and shapes can tell them apart
             lines += [
-                f"{d} {_i(PA.inferred)} {_typed('true', XSD.boolean)} .",
-                f"{d} {_i(PA.confidence)} {_typed(f'{link.confidence:.3f}', XSD.decimal)} .",
+                f"{d} {_PA.inferred} {_typed('true', XSD.boolean)} .",
+                f"{d} {_PA.confidence} {_typed(f'{link.confidence:.3f}', XSD.decimal)} .",
             ]
             if link.evidence:
-                lines.append(f"{d} {_i(PA.evidence)} {_l(link.evidence)} .")
-        lines.append(f"{d} {_i(PA.source)} {src(link.source)} .")
+                lines.append(f"{d} {_PA.evidence} {_l(link.evidence)} .")
+        lines.append(f"{d} {_PA.source} {src(link.source)} .")
     for i, agent in enumerate(record.agents):
         a_iri = agent_iri(agent.name).value
         a = _i(a_iri)
         if a_iri not in nodes:
-            nodes[a_iri] = [f"{a} {_TYPE} {_i(PROV.Agent)} .", f"{a} {_i(FOAF.name)} {_l(agent.name)} ."]
+            nodes[a_iri] = [f"{a} {_TYPE} {_PROV.Agent} .", f"{a} {_FOAF.name} {_l(agent.name)} ."]
         q = f"<{v_iri}/attribution/{i}>"
         lines += [
-            f"{v} {_i(PROV.wasAttributedTo)} {a} .",
-            f"{v} {_i(PROV.qualifiedAttribution)} {q} .",
-            f"{q} {_TYPE} {_i(PROV.Attribution)} .",
-            f"{q} {_i(PROV.agent)} {a} .",
-            f"{q} {_i(PA.role)} {_l(agent.role)} .",
+            f"{v} {_PROV.wasAttributedTo} {a} .",
+            f"{v} {_PROV.qualifiedAttribution} {q} .",
+            f"{q} {_TYPE} {_PROV.Attribution} .",
+            f"{q} {_PROV.agent} {a} .",
+            f"{q} {_PA.role} {_l(agent.role)} .",
         ]
         if agent.role in AGENT_ROLE:
             lines.append(f"{v} {_i(AGENT_ROLE[agent.role])} {a} .")
-        lines.append(f"{q} {_i(PA.source)} {src(agent.source)} .")
+        lines.append(f"{q} {_PA.source} {src(agent.source)} .")
     for i, file in enumerate(record.files):
         f = f"<{v_iri}/file/{i}>"
         lines += [
-            f"{v} {_i(PA.hasFile)} {f} .",
-            f"{f} {_TYPE} {_i(PA.File)} .",
-            f"{f} {_i(PA.path)} {_l(file.path)} .",
-            f"{f} {_i(PA.byteSize)} {_typed(str(file.size), XSD.integer)} .",
+            f"{v} {_PA.hasFile} {f} .",
+            f"{f} {_TYPE} {_PA.File} .",
+            f"{f} {_PA.path} {_l(file.path)} .",
+            f"{f} {_PA.byteSize} {_typed(str(file.size), XSD.integer)} .",
         ]
         if file.sha256:
-            lines.append(f"{f} {_i(PA.sha256)} {_l(file.sha256)} .")
+            lines.append(f"{f} {_PA.sha256} {_l(file.sha256)} .")
     for key, source, values in _grouped_facts(record.facts):
-        body = [(_TYPE, _i(PA.Fact)), (_i(PA.key), _l(key))]
+        body = [(_TYPE, _PA.Fact), (_PA.key, _l(key))]
         for value in values:
             # the card body is kept once, in pa:recordJson: as a literal here it would double the store
             if key not in LARGE_FACTS:
-                body.append((_i(PA.value), _l(value)))
+                body.append((_PA.value, _l(value)))
             if key in FACT_PREDICATE:
                 lines.append(f"{v} {_i(FACT_PREDICATE[key])} {_l(value)} .")
-        body.append((_i(PA.source), src(source)))
-        lines.append(f"{v} {_i(PA.hasFact)} {shared('fact', body)} .")
+        body.append((_PA.source, src(source)))
+        lines.append(f"{v} {_PA.hasFact} {shared('fact', body)} .")
     for finding in record.findings:
         body = [
-            (_TYPE, _i(PA.Finding)),
-            (_i(PA.rule), _l(finding.rule)),
-            (_i(PA.severity), _l(finding.severity.value)),
-            (_i(PA.message), _l(finding.message)),
+            (_TYPE, _PA.Finding),
+            (_PA.rule, _l(finding.rule)),
+            (_PA.severity, _l(finding.severity.value)),
+            (_PA.message, _l(finding.message)),
         ]
         if finding.fix:
-            body.append((_i(PA.fix), _l(finding.fix)))
+            body.append((_PA.fix, _l(finding.fix)))
         if finding.source:
-            body.append((_i(PA.source), src(finding.source)))
-        lines.append(f"{v} {_i(PA.hasFinding)} {shared('finding', body)} .")
+            body.append((_PA.source, src(finding.source)))
+        lines.append(f"{v} {_PA.hasFinding} {shared('finding', body)} .")
     return lines, nodes
 
 
@@ -419,13 +436,13 @@ def failed_observation_lines(scan: str, record: Record, why: Finding, attempted:
     key = hashlib.sha256(record.id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     f = _i(f"{scan}/failed/{key}")
     lines = [
-        f"<{scan}> {_i(PA.failedObservation)} {f} .",
-        f"{f} {_TYPE} {_i(PA.FailedObservation)} .",
-        f"{f} {_TYPE} {_i(PROV.Activity)} .",
-        f"{f} {_i(PA.ofRecord)} {_i(record_iri(record.id))} .",
-        f"{f} {_i(PROV.startedAtTime)} {_typed(_dt_text(attempted), XSD.dateTime)} .",
-        f"{f} {_i(PA.failureRule)} {_l(why.rule)} .",
-        f"{f} {_i(PA.failureMessage)} {_l(why.message)} .",
+        f"<{scan}> {_PA.failedObservation} {f} .",
+        f"{f} {_TYPE} {_PA.FailedObservation} .",
+        f"{f} {_TYPE} {_PROV.Activity} .",
+        f"{f} {_PA.ofRecord} {_i(record_iri(record.id))} .",
+        f"{f} {_PROV.startedAtTime} {_typed(_dt_text(attempted), XSD.dateTime)} .",
+        f"{f} {_PA.failureRule} {_l(why.rule)} .",
+        f"{f} {_PA.failureMessage} {_l(why.message)} .",
     ]
     return lines
 
