@@ -88,6 +88,8 @@ SHORT_MIN_COVERAGE = 0.8
 # A text that is a license's first part up to its own end (a truncated copy) needs a third of the rule.
 TRUNCATED_MIN_COVERAGE = 0.35
 TRUNCATED_HEAD = 0.05
+# SPDX texts holding most of a text's words aligned besides the ranked candidates (a copy cut short).
+TRUNCATED_CANDIDATES = 4
 # A license's own text found where a rule's copy of it matched exactly counts from this coverage on.
 OWN_TEXT_COVERAGE = 0.95
 # A text whose distinct words and a rule's overlap this much (shared / all) is aligned with that rule first.
@@ -232,6 +234,7 @@ class RuleIndex:
             self.exact_sorted[length] = (keys[order], rules[order])
         self.rule_hash = arrays["rule_hash"]
         self.approx_rules = arrays["approx_rules"].astype(np.int64)
+        self.approx_alternate = self.alternate[self.approx_rules]
         self.approx_sizes = arrays["approx_sizes"].astype(np.int32)
         post_words = arrays["post_words"].astype(np.int32)
         post_owner = arrays["post_owner"].astype(np.int32)
@@ -337,7 +340,7 @@ class RuleIndex:
             return []
         shared, text = opened
         eligible = shared >= self.contained_from
-        resemblant = np.zeros(0, dtype=bool)
+        resemblant = part = np.zeros(0, dtype=bool)
         if near_dupe:
             # a near-duplicate holds most of its rule's words: only rules contained enough are read
             resemblant, part = self._near_dupes(text, shared, np.flatnonzero(eligible))
@@ -359,6 +362,15 @@ class RuleIndex:
                 ranked.append(j)
                 if len(ranked) == APPROX_CANDIDATES:
                     break
+        if near_dupe:
+            # A copy of an SPDX text cut short holds few of its words: ranked by containment, it loses to the
+            # shorter LicenseDB rules of a sibling sharing its start. The SPDX texts of LicenseDB licenses
+            # holding the most of the text's words (the shortest first) are aligned too.
+            copies = np.flatnonzero(part & self.approx_alternate)
+            copies = copies[np.lexsort((self.approx_sizes[copies], -shared[copies]))]
+            ranked += [j for j in copies[: TRUNCATED_CANDIDATES + len(ranked)].tolist() if j not in ranked][
+                :TRUNCATED_CANDIDATES
+            ]
         out: list[RuleMatch] = []
         for j, in_order in zip(ranked, self._in_order_at_most(text, ranked), strict=True):
             rule = int(self.approx_rules[j])
