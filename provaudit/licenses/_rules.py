@@ -250,6 +250,8 @@ class RuleIndex:
         dense[post_owner[in_common], self.common_row[post_words[in_common]]] = True
         self.common_bits = np.ascontiguousarray(np.packbits(dense, axis=1, bitorder="little").view(np.uint64).T)
         self.post_words, self.post_owner = post_words[~in_common], post_owner[~in_common]
+        # where each word's postings start (they are sorted by word): word w's are post_start[w]:post_start[w + 1]
+        self.post_start = np.searchsorted(self.post_words, np.arange(len(self.vocab) + 1))
         # The fewest shared words with which a rule's containment (shared / its distinct words, in floating
         # point) reaches APPROX_MIN_CONTAINMENT: the test is then one integer comparison per rule.
         sizes = np.maximum(self.approx_sizes, 1)
@@ -269,7 +271,7 @@ class RuleIndex:
         words = _WORD_OR_BREAK.findall(text.lower())
         codes = np.fromiter(map(self._codes.get, words, itertools.repeat(UNKNOWN)), dtype=np.int32, count=len(words))
         kept = codes >= UNKNOWN
-        lines = np.cumsum(codes == _LINE_BREAK)[kept]
+        lines = (codes == _LINE_BREAK).cumsum()[kept]
         return list(itertools.compress(words, kept.tolist())), codes[kept], lines
 
     # --- matching ---------------------------------------------------------------------------------------
@@ -292,7 +294,7 @@ class RuleIndex:
             if not len(keys):
                 break
             lo, found, at = _found_in(keys_sorted, keys)
-            pos_parts.append(np.repeat(at, found))
+            pos_parts.append(at.repeat(found))
             rule_parts.append(rules_sorted[_ranges(lo, lo + found)])
         pos = np.concatenate(pos_parts)
         rules = np.concatenate(rule_parts)
@@ -309,7 +311,7 @@ class RuleIndex:
         # a hash collision is not a match: every candidate's words compared with its rule's, all at once
         spans = ends - pos
         differ = ids[_ranges(pos, ends)] != self.tokens[_ranges(self.offsets[rules], self.offsets[rules] + spans)]
-        equal = np.add.reduceat(differ, np.cumsum(spans) - spans) == 0
+        equal = np.add.reduceat(differ, spans.cumsum() - spans) == 0
         return [
             RuleMatch(r, p_, e, e - p_, 1.0, True)
             for p_, r, e in zip(pos[equal].tolist(), rules[equal].tolist(), ends[equal].tolist(), strict=True)
@@ -343,11 +345,11 @@ class RuleIndex:
         resemblant = part = np.zeros(0, dtype=bool)
         if near_dupe:
             # a near-duplicate holds most of its rule's words: only rules contained enough are read
-            resemblant, part = self._near_dupes(text, shared, np.flatnonzero(eligible))
+            resemblant, part = self._near_dupes(text, shared, eligible.nonzero()[0])
             eligible = resemblant | part
         # Large rules the text contains well first: shared words weighted by containment (read only where
         # it is high enough: elsewhere the weight is 0 and no rule is a candidate).
-        scored = np.flatnonzero(eligible)
+        scored = eligible.nonzero()[0]
         if not len(scored):
             return []
         # A few per license: ScanCode keeps dozens of near-copies of the GPL, which would crowd out the
@@ -388,13 +390,13 @@ class RuleIndex:
     def _opened(self, ids: np.ndarray, open_: np.ndarray) -> tuple[np.ndarray, _Query] | None:
         """How many distinct words each approximately matched rule shares with the words *open_* in the text,
         and the text as alignment reads it; None when no rule shares any."""
-        words = np.unique(ids[open_ & (ids >= 0)])
+        words = np.sort(ids[open_ & (ids >= 0)])
+        words = words[np.concatenate(([True], words[1:] != words[:-1]))] if len(words) else words  # distinct
         if not len(words) or not len(self.post_words):
             return None
         rows = self.common_row[words]
         words = words[rows < 0]
-        lo = np.searchsorted(self.post_words, words, side="left")
-        hi = np.searchsorted(self.post_words, words, side="right")
+        lo, hi = self.post_start[words], self.post_start[words + 1]
         if 0 < len(words) <= SLICED_WORDS:  # a few words' postings: slices cost less than an index of them all
             owners = np.concatenate([self.post_owner[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
         else:
@@ -409,7 +411,7 @@ class RuleIndex:
             return None
         query = np.where(open_ & (ids >= 0), ids, -1 - np.arange(len(ids), dtype=np.int32))
         qkeys = self._triples(query)
-        order = np.argsort(qkeys, kind="stable")
+        order = qkeys.argsort(kind="stable")
         return shared, _Query(query, order, qkeys[order], np.bincount(query[query >= 0], minlength=len(self.vocab)))
 
     def _near_dupes(self, text: _Query, shared: np.ndarray, among: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -422,7 +424,7 @@ class RuleIndex:
         near[among[of_among >= NEAR_DUPE_RESEMBLANCE * (distinct + sizes - of_among)]] = True
         part = np.zeros(len(shared), dtype=bool)
         part[among[of_among >= NEAR_DUPE_RESEMBLANCE * distinct]] = True
-        for j in np.flatnonzero(near).tolist():
+        for j in near.nonzero()[0].tolist():
             rule_words, rule_counts = self._rule_words(int(self.approx_rules[j]))
             both = int(np.minimum(text.counts[rule_words], rule_counts).sum())
             near[j] = both >= NEAR_DUPE_RESEMBLANCE * (total + int(rule_counts.sum()) - both)
@@ -506,8 +508,8 @@ class RuleIndex:
             return None
         repeats = np.bincount(lo, minlength=len(text.sorted_keys))[lo]  # how often the rule has the triple
         q_pos = text.order[_ranges(lo, lo + found)]
-        r_pos = np.repeat(r_hit, found)
-        blocks = _chain(*_diagonal_blocks(q_pos, r_pos, np.repeat(repeats, found)))
+        r_pos = r_hit.repeat(found)
+        blocks = _chain(*_diagonal_blocks(q_pos, r_pos, repeats.repeat(found)))
         # The run of blocks with the most matched words less the text words left unmatched inside it.
         best: tuple[int, int, int, int] | None = None  # score, matched, first block, last block
         for a in range(len(blocks)):
@@ -542,11 +544,11 @@ class RuleIndex:
         """The winning rule matches of a text's word ids (and its *tokens*), in text order. As in ScanCode's
         query, words no rule has (id -1: a program's name in a notice) are skipped, not breaks; positions
         set to BLOCKED (an SPDX line already read) stay breaks."""
-        known = np.flatnonzero(ids != UNKNOWN)
+        known = (ids != UNKNOWN).nonzero()[0]
         if len(known) == len(ids):
             return self._match(ids, tokens, np.zeros(len(ids), dtype=bool))
         # where words were skipped: a name (provaudit's aliases) is not found across them
-        skipped = np.diff(known, prepend=-1) > 1
+        skipped = known - np.concatenate(([-1], known[:-1])) > 1
         found = self._match(ids[known], [tokens[i] for i in known.tolist()], skipped)
         return [_remapped(m, known) for m in found]
 
@@ -645,7 +647,7 @@ class RuleIndex:
         # Larger evidence first; between equals the better covered rule, then one of an SPDX-listed license
         # (ScanCode's bsd-endorsement-allowed text is also a BSD-3-Clause rule's), then a license's own text
         # over a rule that copies it (ScanCode's PPL rule is the ODC-By text), the exact, the earlier.
-        digits = [0, *np.cumsum(self.has_digit[ids] & (ids >= 0)).tolist()]
+        digits = [0, *(self.has_digit[ids] & (ids >= 0)).cumsum().tolist()]
 
         def key(m: RuleMatch) -> tuple[float, ...]:
             return (
@@ -859,24 +861,24 @@ def _span_hashes(prefix: np.ndarray, powers: np.ndarray, starts: np.ndarray, end
 def _top(score: np.ndarray, k: int) -> np.ndarray:
     """The indices of the *k* largest positive scores, largest first, ties in index order: a stable sort
     of only the scores at or above the k-th largest (thousands of rules score, a few hundred are read)."""
-    scored = np.flatnonzero(score)
+    scored = score.nonzero()[0]
     values = score[scored]
     if len(scored) > k:
         floor = np.partition(values, len(values) - k)[len(values) - k]
         keep = values >= floor
         scored, values = scored[keep], values[keep]
-    return scored[np.argsort(-values, kind="stable")][:k]
+    return scored[(-values).argsort(kind="stable")][:k]
 
 
 def _found_in(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which of *keys* are in *sorted_keys*: for those (their indices, the last array), where their run of
     equal keys starts and how long it is. One binary search for every key, a second only for those found."""
-    lo = np.searchsorted(sorted_keys, keys, side="left")
+    lo = sorted_keys.searchsorted(keys, side="left")
     if not len(sorted_keys):
         return lo[:0], lo[:0], lo[:0]
-    at = np.flatnonzero(sorted_keys[np.minimum(lo, len(sorted_keys) - 1)] == keys)
+    at = (sorted_keys[np.minimum(lo, len(sorted_keys) - 1)] == keys).nonzero()[0]
     lo = lo[at]
-    return lo, np.searchsorted(sorted_keys, keys[at], side="right") - lo, at
+    return lo, sorted_keys.searchsorted(keys[at], side="right") - lo, at
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -885,7 +887,7 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     total = int(counts.sum())
     if not total:
         return np.zeros(0, dtype=np.int64)
-    starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+    starts: np.ndarray = (lo - counts.cumsum() + counts).repeat(counts)
     return starts + np.arange(total)
 
 
@@ -916,12 +918,12 @@ def _diagonal_blocks(
     times ("of this license") places nothing and is left out."""
     diagonal = q_pos - r_pos
     # (diagonal, text position) pairs are distinct: one integer key sorts them as lexsort would
-    order = np.argsort((diagonal - diagonal.min()) * (int(q_pos.max()) + 1) + q_pos) if len(q_pos) else q_pos
+    order = ((diagonal - diagonal.min()) * (int(q_pos.max()) + 1) + q_pos).argsort() if len(q_pos) else q_pos
     q, r, d = q_pos[order], r_pos[order], diagonal[order]
     new = np.ones(len(q), dtype=bool)
     new[1:] = (d[1:] != d[:-1]) | (q[1:] != q[:-1] + 1)
-    first = np.flatnonzero(new)
-    runs = np.diff(np.append(first, len(q)))
+    first = new.nonzero()[0]
+    runs = np.concatenate((first[1:], [len(q)])) - first
     keep = (runs > 1) | (repeats[order][first] <= MAX_GRAM_REPEATS)
     return q[first][keep], r[first][keep], runs[keep] + GRAM - 1
 
@@ -929,7 +931,7 @@ def _diagonal_blocks(
 def _chain(bq: np.ndarray, br: np.ndarray, size: np.ndarray) -> list[tuple[int, int, int]]:
     """The blocks that follow each other in both the text and the rule with the most words in all (a
     heaviest increasing chain: blocks in text order, a max-Fenwick tree over rule positions)."""
-    order = np.argsort(bq, kind="stable")
+    order = bq.argsort(kind="stable")
     qs, rs, ss = bq[order].tolist(), br[order].tolist(), size[order].tolist()
     n_pos = (max(rs) + max(ss) + 2) if rs else 1
     tree_value = [0] * (n_pos + 1)
