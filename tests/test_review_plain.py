@@ -22,7 +22,7 @@ from provaudit import api
 from provaudit.licenses import kb
 from provaudit.resources import resource
 from provaudit.rules import names
-from provaudit.rules.names import Candidates, squash, variants
+from provaudit.rules.names import Candidates, NameIndex, squash, variants
 from provaudit.rules.render import render
 from provaudit.rules.review import review_store
 from provaudit.rules.review_cache import review_cached
@@ -48,8 +48,7 @@ _REAL = [
 ]
 
 
-def test_close_matches_are_difflibs_on_real_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
+def test_close_matches_are_difflibs_on_real_names() -> None:
     keys = list(dict.fromkeys(k for name in _REAL for k in variants(name)))
     candidates = Candidates(keys)
     for name in [*_REAL, "mistral 7b", "llama2", "ultrachat", "squad2.0", "xp3", "orca dpo", "pile-v2"]:
@@ -73,8 +72,7 @@ def test_close_matches_are_difflibs_among_many_similar_keys() -> None:
     assert found > 60  # the words do have close matches: the comparison is not of empty lists
 
 
-def test_close_matches_of_long_keys_are_difflibs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)  # every question answered from the letter counts
+def test_close_matches_of_long_keys_are_difflibs() -> None:
     keys = ["a" * 300, "a" * 299 + "b", "a" * 260, "ab" * 150, "abc"]  # letter counts beyond a byte
     candidates = Candidates(keys)
     for word in ("a" * 298, "a" * 300 + "c", "ab" * 140, "abd"):
@@ -82,13 +80,29 @@ def test_close_matches_of_long_keys_are_difflibs(monkeypatch: pytest.MonkeyPatch
     assert candidates.close_matches("a" * 298, 3, 0.8)
 
 
-def test_close_matches_of_other_text_fall_back_to_difflib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", 0)
+def test_close_matches_of_other_text_fall_back_to_difflib() -> None:
     keys = ["café", "cafe", "caffè"]
     assert Candidates(keys).close_matches("cafe", 3, 0.6) == difflib.get_close_matches("cafe", keys, 3, 0.6)
     assert Candidates(["abc", "abd"]).close_matches("ab_c", 3, 0.6) == difflib.get_close_matches(
         "ab_c", ["abc", "abd"], 3, 0.6
     )
+
+
+def test_near_misses_from_letter_counts_are_those_of_difflibs_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a collection of real names, each also under three numbered copies (as a benchmark's copies are named)
+    copies = ("", "-1", "-2", "x")
+    ids = [f"{kind}:{name}{suffix}" for kind in ("dataset", "model") for name in _REAL for suffix in copies]
+    entries = [(rid, (), (), ()) for rid in ids]
+    targets = [f"{kind}:{t}" for kind in ("dataset", "model") for t in ("mistral-7b", "ultrachat", "squad-v2", "pile2")]
+
+    def near(compared_before_counting: int) -> list[list[str]]:
+        monkeypatch.setattr(names, "_COMPARED_BEFORE_COUNTING", compared_before_counting)
+        index = NameIndex(entries=entries)
+        return [index.near(t) for t in targets]
+
+    by_difflib = near(10**9)
+    assert by_difflib == near(0) == near(30)  # letter counts from the first question, from the second or third
+    assert any(by_difflib)
 
 
 def test_the_terms_read_with_libyaml_are_the_pure_python_parsers() -> None:

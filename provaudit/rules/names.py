@@ -35,8 +35,8 @@ _FILLER = re.compile(r"(dataset|datasets|corpus|corpora|data|benchmark)$")
 _NOT_HUB = ("dpi/", "source/")
 _KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"  # what a squashed key is made of
 _KEY_SET = frozenset(_KEY_CHARS)
-# keys compared by difflib's own loop (questions × keys of the bucket) before the keys' letter counts are made:
-# a review of one changed record asks a few, and importing numpy and counting every key would cost more
+# keys an index lets difflib's own loop compare (for all its questions) before it counts letters: a review of one
+# changed record asks a few questions, and importing numpy would cost more than it saves
 _COMPARED_BEFORE_COUNTING = 50_000
 
 
@@ -106,6 +106,7 @@ class NameIndex:
         # per unresolved link, a scan of every key made the review quadratic (78% of it at 5,000 records)
         self._initials: dict[tuple[str, str], list[str]] | None = None
         self._candidates: dict[tuple[str, str], Candidates] = {}
+        self._compared = 0  # keys near() had difflib compare so far
         self._found: dict[str, Match | None] = {}  # find()'s answers: a collection names the same upstream often
         self._near: dict[str, list[str]] = {}
         if records is not None:
@@ -196,7 +197,10 @@ class NameIndex:
         bucket = (kind.value, key[:1])
         if bucket not in self._candidates:
             self._candidates[bucket] = Candidates(self._initials.get(bucket, []))
-        for close in self._candidates[bucket].close_matches(key, n=3, cutoff=0.8):
+        candidates = self._candidates[bucket]
+        counts = self._compared > _COMPARED_BEFORE_COUNTING
+        self._compared += 0 if counts else len(candidates.keys)
+        for close in candidates.close_matches(key, n=3, cutoff=0.8, counts=counts):
             if close.startswith(key) or key.startswith(close) or len(key) > 5:
                 out |= self._ids[(kind.value, close)]
         shown = sorted(out)[:3]
@@ -222,12 +226,10 @@ class Candidates:
         self._counts: np.ndarray | None = None  # one row per key: how often it holds each of _KEY_CHARS
         self._lengths: np.ndarray | None = None
         self._plain: bool | None = None  # a key of other text: difflib's own loop answers
-        self._asked = 0
 
-    def close_matches(self, word: str, n: int = 3, cutoff: float = 0.8) -> list[str]:
-        """``difflib.get_close_matches(word, self.keys, n, cutoff)``."""
-        self._asked += 1
-        if self._asked * len(self.keys) > _COMPARED_BEFORE_COUNTING and self._plain is None:
+    def close_matches(self, word: str, n: int = 3, cutoff: float = 0.8, *, counts: bool = True) -> list[str]:
+        """``difflib.get_close_matches(word, self.keys, n, cutoff)`` (by difflib's own loop unless ``counts``)."""
+        if counts and self._plain is None:
             self._plain = not all(_KEY_SET.issuperset(k) for k in self.keys)
         if self._plain is not False or not self.keys or not _KEY_SET.issuperset(word):
             return difflib.get_close_matches(word, self.keys, n=n, cutoff=cutoff)
