@@ -96,6 +96,8 @@ OWN_TEXT_COVERAGE = 0.95
 NEAR_DUPE_RESEMBLANCE = 0.8
 # A near-duplicate match keeps a whole text matched exactly when it aligned this much of it.
 NEAR_DUPE_OVER_TEXT = 0.9
+# An approximate round prefers the match of the higher coverage class (fifths of the rule), then the larger.
+COVERAGE_CLASSES = 5
 # An exact match of a license text longer than this is final: approximate matching skips its words.
 WHOLE_TEXT_TOKENS = 120
 # Up to this many words, their postings are read as slices (else through one index of them all).
@@ -608,7 +610,7 @@ class RuleIndex:
             approx = self.approx_matches(ids, open_, memo=memo)
             if not approx:
                 break
-            best = self._select(ids, approx, keep_false_positives=True, context=exact)
+            best = self._select(ids, approx, keep_false_positives=True, context=exact, by_coverage=True)
             found.extend(best)
             for m in best:
                 for a, b in m.runs():
@@ -643,6 +645,7 @@ class RuleIndex:
         matches: list[RuleMatch],
         keep_false_positives: bool = False,
         context: list[RuleMatch] | tuple[()] = (),
+        by_coverage: bool = False,
     ) -> list[RuleMatch]:
         # Larger evidence first; between equals the better covered rule, then one of an SPDX-listed license
         # (ScanCode's bsd-endorsement-allowed text is also a BSD-3-Clause rule's), then a license's own text
@@ -651,6 +654,7 @@ class RuleIndex:
 
         def key(m: RuleMatch) -> tuple[float, ...]:
             return (
+                -int(m.coverage * COVERAGE_CLASSES) if by_coverage else 0,
                 -self._weight(digits, m),
                 -round(m.coverage, 2),
                 not self.listed[m.rule],
@@ -660,7 +664,10 @@ class RuleIndex:
                 m.rule,
             )
 
-        # (*context*: the exact matches, which an SPDX text of another license must not span either)
+        # (*context*: the exact matches, which an SPDX text of another license must not span either;
+        # *by_coverage*: in an approximate round, as ScanCode takes its candidates in order of how much of
+        # each rule the text holds, a match covering its rule clearly better wins over a larger one -- the
+        # GPL-3.0's own "How to Apply" (96%) over the GPL-2.0's longer one (79%) after the GPL-3.0 terms)
         matches = self._alternates_kept(matches, len(ids), context)
         matches.sort(key=key)
         taken = bytearray(max((m.end for m in matches), default=0))  # 1 where a kept match has a word
