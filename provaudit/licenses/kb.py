@@ -74,7 +74,7 @@ _CATEGORY_TERMS: dict[str, tuple[Use, bool, bool]] = {
 
 @cache
 def _curated() -> dict[str, dict[str, object]]:
-    # libyaml when installed: the pure-Python parser took a tenth of a review of one changed record
+    # libyaml when installed: the pure-Python parser took 7% of a review of one changed record (20,000 records)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(resource("data", "licenses", "terms.yaml").read_text(encoding="utf-8"), Loader=loader)
     return {str(k): v for k, v in data["licenses"].items()}
