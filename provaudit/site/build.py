@@ -40,7 +40,6 @@ from markupsafe import Markup
 
 from provaudit.errors import InputError
 from provaudit.licenses.kb import Use
-from provaudit.records.identity import id_from_iri
 from provaudit.records.model import Finding, Record, Severity
 from provaudit.resources import resource
 from provaudit.rules.audit import SiteAudit, unaudited_verdicts
@@ -1247,30 +1246,14 @@ def _collection_card(
 
 
 def history_from_store(store: Store, records: Iterable[Record]) -> Callable[[str], list[RevisionInfo]]:
-    """A history lookup that asks the store only about records with more than one revision.
+    """A history lookup of ``records`` read in one query (:func:`provaudit.store.bulk.histories`), not one
+    ``store.history()`` query per record: a record seen once has its current record as its whole history."""
+    from provaudit.store.bulk import histories
 
-    One query lists every revision; a record seen once has its current revision as its whole
-    history, so the per-record ``store.history()`` call (a query each) is saved for the few that changed.
-    """
-    result = store.query(
-        "SELECT ?r ?v ?t ?s ?d WHERE { ?v prov:specializationOf ?r ; prov:generatedAtTime ?t ; "
-        "prov:wasGeneratedBy ?s ; pa:contentDigest ?d }"
-    )
-    rows: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
-    for r, v, t, s, d in result.rows:
-        rid = id_from_iri(r or "")
-        if rid:
-            rows[rid].append((v or "", t or "", s or "", d or ""))
-    current = {r.id: r for r in records}
+    found = histories(store, {r.id: r for r in records})
 
     def lookup(rid: str) -> list[RevisionInfo]:
-        found = rows.get(rid, [])
-        if len(found) > 1:
-            return list(store.history(rid))
-        if not found or rid not in current:
-            return []
-        v, t, s, d = found[0]
-        return [RevisionInfo(iri=v, record_id=rid, generated=t, scan=s, digest=d, previous=None, record=current[rid])]
+        return list(found.get(rid, []))
 
     return lookup
 

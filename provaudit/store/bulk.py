@@ -4,17 +4,20 @@ A scan stores each revision's record twice as JSON: whole, and lean (``rdf.lean_
 list, no location). :func:`lean_revisions` reads the lean forms in one scan of the store instead of one look-up
 per record, and validates nothing: the store wrote that JSON itself from a validated record. Parse only what is
 needed: :meth:`LeanRevision.data` for plain dicts (``json.loads``), :meth:`LeanRevision.record` for a
-:class:`~provaudit.records.model.Record`.
+:class:`~provaudit.records.model.Record`. :func:`histories` lists every record's revisions in one query.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from provaudit.records.identity import id_from_iri
 from provaudit.store import rdf
+from provaudit.store.base import RevisionInfo
 
 if TYPE_CHECKING:
     from provaudit.records.model import Record
@@ -64,3 +67,54 @@ def lean_revisions(store: Store, revisions: Iterable[str] | None = None) -> Iter
         record = store.record_at(revision, light=True)
         if record is not None:
             yield LeanRevision(revision, rdf.lean_json(record), record.location)
+
+
+# the query of ``store.history``, for every record at once (the same order: oldest first, ties by scan)
+_HISTORIES = (
+    "SELECT ?r ?v ?t ?s ?d ?p WHERE { ?v prov:specializationOf ?r ; prov:generatedAtTime ?t ; "
+    "prov:wasGeneratedBy ?s ; pa:contentDigest ?d . OPTIONAL { ?v prov:wasRevisionOf ?p } } ORDER BY ?t ?s"
+)
+
+
+def _oldest_first(row: tuple[str, str, str, str, str, str | None]) -> tuple[datetime, str]:
+    """SPARQL's ``ORDER BY ?t ?s`` of a row (record, revision, time, scan, ...): times compared as instants."""
+    try:
+        at = datetime.fromisoformat(row[2])
+    except ValueError:  # not a dateTime (provaudit writes none): after every one that is
+        return datetime.max, row[3]
+    return (at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at), row[3]
+
+
+def histories(store: Store, current: Mapping[str, Record]) -> dict[str, list[RevisionInfo]]:
+    """Every revision of each record in ``current`` (record id -> its current record), oldest first, from one
+    query instead of one ``store.history()`` query per record.
+
+    A record with one revision has ``current[id]`` itself as that revision's record (nothing is read; its
+    ``previous`` is ``None``); a record with more has the rows ``store.history()`` gives, each revision's record
+    read whole with ``store.record_at`` (a revision that holds no record is left out, as there).
+    """
+    rows: dict[str, list[tuple[str, str, str, str, str | None]]] = {}
+    bulk = getattr(store, "revision_rows", None)
+    # ordered as the query orders them: by time (as xsd:dateTime), then scan IRI
+    found = sorted(bulk(), key=_oldest_first) if bulk is not None else store.query(_HISTORIES).rows
+    for r, v, t, s, d, p in found:
+        rid = id_from_iri(r or "")
+        if rid is not None and rid in current:
+            rows.setdefault(rid, []).append((v or "", t or "", s or "", d or "", p))
+    out: dict[str, list[RevisionInfo]] = {}
+    for rid, seen in rows.items():
+        if len({v for v, *_ in seen}) == 1:
+            v, t, s, d, _ = seen[0]
+            out[rid] = [
+                RevisionInfo(iri=v, record_id=rid, generated=t, scan=s, digest=d, previous=None, record=current[rid])
+            ]
+            continue
+        read: dict[str, Record | None] = {}
+        revisions = out[rid] = []
+        for v, t, s, d, p in seen:
+            record = read[v] if v in read else read.setdefault(v, store.record_at(v))
+            if record is not None:
+                revisions.append(
+                    RevisionInfo(iri=v, record_id=rid, generated=t, scan=s, digest=d, previous=p, record=record)
+                )
+    return out

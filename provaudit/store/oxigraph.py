@@ -316,6 +316,32 @@ class OxigraphStore:
                     seen.add(v)
                     yield v, _value(q.object), locations.get(v)
 
+    def revision_rows(self) -> Iterator[tuple[str, str, str, str, str, str | None]]:
+        """(record IRI, revision IRI, generated, scan, digest, previous revision or None): the rows of
+        ``history``'s query for every record at once, unordered. Read by one scan of each property in the
+        committed graphs: the same query joined over their union cost 0.8 s CPU at 5,000 records;
+        :func:`provaudit.store.bulk.histories` is the reader to use."""
+        graphs = self._committed()
+
+        def values(prop: NamedNode) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for g in graphs:
+                for q in self._ox.quads_for_pattern(None, prop, None, g):
+                    found = out.setdefault(_value(q.subject), [])
+                    if (value := _value(q.object)) not in found:  # a triple in two graphs is one in their union
+                        found.append(value)
+            return out
+
+        of, at, by = values(PROV.specializationOf), values(PROV.generatedAtTime), values(PROV.wasGeneratedBy)
+        digests, previous = values(PA.contentDigest), values(PROV.wasRevisionOf)
+        for v, records in of.items():  # a join, as the query's: every combination of a revision's values
+            for r in records:
+                for t in at.get(v, ()):
+                    for s in by.get(v, ()):
+                        for d in digests.get(v, ()):
+                            for p in previous.get(v) or [None]:
+                                yield r, v, t, s, d, p
+
     def records(self, *, light: bool = False) -> Iterator[Record]:
         """The current revision of every record; ``light`` leaves out card text and file lists."""
         # records hold no reference cycles: collecting young objects while thousands are made is wasted
