@@ -10,7 +10,7 @@ needed: :meth:`LeanRevision.data` for plain dicts (``json.loads``), :meth:`LeanR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -76,13 +76,13 @@ _HISTORIES = (
 )
 
 
-def _oldest_first(row: tuple[str, str, str, str, str, str | None]) -> tuple[datetime, str]:
+def _oldest_first(row: Sequence[str | None]) -> tuple[datetime, str]:
     """SPARQL's ``ORDER BY ?t ?s`` of a row (record, revision, time, scan, ...): times compared as instants."""
     try:
-        at = datetime.fromisoformat(row[2])
+        at = datetime.fromisoformat(row[2] or "")
     except ValueError:  # not a dateTime (provaudit writes none): after every one that is
-        return datetime.max, row[3]
-    return (at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at), row[3]
+        return datetime.max, row[3] or ""
+    return (at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at), row[3] or ""
 
 
 def histories(store: Store, current: Mapping[str, Record]) -> dict[str, list[RevisionInfo]]:
@@ -95,8 +95,10 @@ def histories(store: Store, current: Mapping[str, Record]) -> dict[str, list[Rev
     """
     rows: dict[str, list[tuple[str, str, str, str, str | None]]] = {}
     bulk = getattr(store, "revision_rows", None)
-    # ordered as the query orders them: by time (as xsd:dateTime), then scan IRI
-    found = sorted(bulk(), key=_oldest_first) if bulk is not None else store.query(_HISTORIES).rows
+    if bulk is None:
+        found: Iterable[Sequence[str | None]] = store.query(_HISTORIES).rows
+    else:  # ordered as the query orders them: by time (as xsd:dateTime), then scan IRI
+        found = sorted(bulk(), key=_oldest_first)
     for r, v, t, s, d, p in found:
         rid = id_from_iri(r or "")
         if rid is not None and rid in current:

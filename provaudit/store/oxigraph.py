@@ -335,11 +335,12 @@ class OxigraphStore:
         of, at, by = values(PROV.specializationOf), values(PROV.generatedAtTime), values(PROV.wasGeneratedBy)
         digests, previous = values(PA.contentDigest), values(PROV.wasRevisionOf)
         for v, records in of.items():  # a join, as the query's: every combination of a revision's values
+            before: Sequence[str | None] = previous.get(v) or [None]  # optional, as in the query
             for r in records:
                 for t in at.get(v, ()):
                     for s in by.get(v, ()):
                         for d in digests.get(v, ()):
-                            for p in previous.get(v) or [None]:
+                            for p in before:
                                 yield r, v, t, s, d, p
 
     def records(self, *, light: bool = False) -> Iterator[Record]:
