@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from provaudit.collectors._lines import INLINE_SPACE, lines_hit
 from provaudit.records.identity import clean_name, id_key, record_id
 from provaudit.records.model import BASE_RELATIONS, Finding, Kind, Record, Relation, Severity, Source, Upstream
 from provaudit.resources import resource
@@ -72,9 +73,11 @@ _TRIGGERS: tuple[tuple[re.Pattern[str], Relation], ...] = (
     ),
     (re.compile(r"\bbased\s+on\b", re.I), Relation.BASE_MODEL),
 )
+_FENCE_MARK = re.compile(r"```|~~~")  # in every fence line
 # a word every trigger above contains: only a line it finds goes through the five patterns (most lines of
-# a card hold none, and one search costs a fifth of five); tests/test_card_prefilter.py checks both agree
-_TRIGGER_WORDS = re.compile(r"tuned|top\s+of|files\s+for|quantized|based", re.I)
+# a card hold none, and one search costs a fifth of five); tests/test_card_prefilter.py checks both agree.
+# Its spaces stay within a line, so one scan of the whole body finds the lines (_lines.lines_hit)
+_TRIGGER_WORDS = re.compile(rf"tuned|top{INLINE_SPACE}+of|files{INLINE_SPACE}+for|quantized|based", re.I)
 # right after a family mention: it names the design, not the weights
 _ARCHITECTURE_AFTER = re.compile(r"^[\s\w.'’-]{0,30}?\b(architecture|arch|tokeni[sz]er|structure|design)\b", re.I)
 _ARCHITECTURE_BEFORE = re.compile(r"\b(architecture|tokeni[sz]er)s?\s+(as|of|like)\s+(the\s+)?$", re.I)
@@ -233,11 +236,14 @@ def from_card_text(
     names models it loads; tables compare models).
     """
     out = Inferred()
-    if not _TRIGGER_WORDS.search(body):
-        return out
     hint = clean_name(repo).rpartition("/")[2] if repo else None
     in_code = False
-    for number, line in enumerate(body.splitlines(), start=first_line):
+    lines = body.splitlines()
+    # only lines with a trigger word or a fence can matter
+    for index in lines_hit(body, _TRIGGER_WORDS, _FENCE_MARK):
+        if index >= len(lines):
+            break
+        number, line = first_line + index, lines[index]
         stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             in_code = not in_code

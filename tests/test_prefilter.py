@@ -1,0 +1,75 @@
+"""``_lines.lines_hit`` (one scan of the lower-cased whole text) finds the lines a search of each line finds,
+and the card readers built on it read the same as with a search per line, on every card."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from conftest import CARDS, SHARED
+
+from provaudit.collectors import _lines, basemodel, lineage_text
+
+_PATTERNS = [
+    lineage_text._PROSE_WORDS,
+    lineage_text._FENCE_MARK,
+    lineage_text._LINK_MARK,
+    basemodel._TRIGGER_WORDS,
+    basemodel._FENCE_MARK,
+]
+# the line breaks of str.splitlines, the characters IGNORECASE folds unlike str.lower, and a phrase across a break
+_ODD = (
+    "a\r\nLICENSE: mit\rx\x0bunder y\x0cz\x1cres\x1dearch\x1e\x85fine\u2028tuned\u2029Top\nof x\n"
+    "l\u0131cense: mit\nRe\u017fearch purposes only\nfiles for \u212a\nBASED on a/b\n```\nunder\n~~~\n[lic](u)ense\n"
+)
+
+
+def _bodies() -> list[str]:
+    roots = [CARDS, SHARED / "hf"] if SHARED.is_dir() else [CARDS]
+    cards = sorted(p for root in roots for p in root.rglob("*") if p.name.lower() == "readme.md" and p.is_file())
+    assert len(cards) > 20
+    return [c.read_text(encoding="utf-8", errors="replace") for c in cards] + [_ODD, "\u0130" + _ODD, ""]
+
+
+def per_line(text: str, *patterns: re.Pattern[str]) -> list[int]:
+    """The oracle: each line searched by each pattern."""
+    return [i for i, line in enumerate(text.splitlines()) if any(p.search(line) for p in patterns)]
+
+
+def test_lines_hit_finds_the_lines_a_search_per_line_finds() -> None:
+    bodies = _bodies()
+    for pattern in _PATTERNS:
+        for body in bodies:
+            assert _lines.lines_hit(body, pattern) == per_line(body, pattern), (pattern.pattern, body[:80])
+    assert _lines.lines_hit(_ODD, lineage_text._PROSE_WORDS) == [1, 3, 12, 13, 17]
+    assert _lines.lines_hit(_ODD, basemodel._TRIGGER_WORDS) == [9, 14, 15]  # not "Top" / "of" across a break
+
+
+def test_lowered_patterns_match_what_ignorecase_matches_in_all_of_unicode() -> None:
+    every = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    assert [c for c in every if len(c.lower()) != 1] == [_lines._LENGTHENED]
+    kept = every.replace(_lines._LENGTHENED, "")
+    lower = kept.lower()
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        pattern = re.compile(letter, re.I)
+        folded = [m.start() for m in pattern.finditer(kept)]
+        assert [m.start() for m in _lines.lowered(pattern).finditer(lower)] == folded, letter
+
+
+@pytest.mark.parametrize(
+    ("module", "read"),
+    [
+        (lineage_text, lambda body: lineage_text.prose_licenses(body, 3)),
+        (basemodel, lambda body: basemodel.from_card_text(body, collector="local", repo="acme/model-13b").links),
+    ],
+)
+def test_readers_read_the_same_as_with_a_search_per_line(
+    monkeypatch: pytest.MonkeyPatch, module: object, read: object
+) -> None:
+    assert callable(read)
+    bodies = _bodies()
+    whole = [read(body) for body in bodies]
+    monkeypatch.setattr(module, "lines_hit", per_line)
+    assert whole == [read(body) for body in bodies]
+    assert sum(1 for found in whole if found) >= 3
