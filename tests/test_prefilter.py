@@ -58,18 +58,24 @@ def test_lowered_patterns_match_what_ignorecase_matches_in_all_of_unicode() -> N
 
 
 @pytest.mark.parametrize(
-    ("module", "read"),
+    ("module", "words", "read"),
     [
-        (lineage_text, lambda body: lineage_text.prose_licenses(body, 3)),
-        (basemodel, lambda body: basemodel.from_card_text(body, collector="local", repo="acme/model-13b").links),
+        (lineage_text, "_PROSE_WORDS", lambda body: lineage_text.prose_licenses(body, 3)),
+        (
+            basemodel,
+            "_TRIGGER_WORDS",
+            lambda body: basemodel.from_card_text(body, collector="local", repo="acme/model-13b").links,
+        ),
     ],
 )
-def test_readers_read_the_same_as_with_a_search_per_line(
-    monkeypatch: pytest.MonkeyPatch, module: object, read: object
+def test_readers_read_the_same_as_with_a_search_per_line_and_with_no_filter(
+    monkeypatch: pytest.MonkeyPatch, module: object, words: str, read: object
 ) -> None:
     assert callable(read)
     bodies = _bodies()
     whole = [read(body) for body in bodies]
     monkeypatch.setattr(module, "lines_hit", per_line)
+    assert whole == [read(body) for body in bodies]
+    monkeypatch.setattr(module, words, re.compile(""))  # every line goes through the patterns
     assert whole == [read(body) for body in bodies]
     assert sum(1 for found in whole if found) >= 3
