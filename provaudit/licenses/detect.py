@@ -115,7 +115,8 @@ def detect_text(text: str, *, file: str | None = None, binary: bool = False) -> 
     tokens, ids, line_arr = idx.read(text)
     found: list[_Found] = []
     # An SPDX-License-Identifier line says its expression exactly: its words are not matched again.
-    for tag in _spdx_identifier_lines(lines, idx.stopwords):
+    # (a text with no such line anywhere, most texts, is searched once rather than line by line)
+    for tag in _spdx_identifier_lines(lines, idx.stopwords) if _SPDX_LINE.search(text) else ():
         found.append(tag)
         ids[line_arr == tag.start] = BLOCKED
     rule_matches = idx.match(ids, tokens)
