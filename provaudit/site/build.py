@@ -1246,7 +1246,7 @@ def _collection_card(
 
 
 def history_from_store(store: Store, records: Iterable[Record]) -> Callable[[str], list[RevisionInfo]]:
-    """A history lookup of ``records`` read in one query (:func:`provaudit.store.bulk.histories`), not one
+    """A history lookup of ``records`` read at once (:func:`provaudit.store.bulk.histories`), not a
     ``store.history()`` query per record: a record seen once has its current record as its whole history."""
     from provaudit.store.bulk import histories
 

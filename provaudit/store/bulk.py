@@ -4,7 +4,7 @@ A scan stores each revision's record twice as JSON: whole, and lean (``rdf.lean_
 list, no location). :func:`lean_revisions` reads the lean forms in one scan of the store instead of one look-up
 per record, and validates nothing: the store wrote that JSON itself from a validated record. Parse only what is
 needed: :meth:`LeanRevision.data` for plain dicts (``json.loads``), :meth:`LeanRevision.record` for a
-:class:`~provaudit.records.model.Record`. :func:`histories` lists every record's revisions in one query.
+:class:`~provaudit.records.model.Record`. :func:`histories` lists every record's revisions at once.
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ def _oldest_first(row: Sequence[str | None]) -> tuple[datetime, str]:
 
 
 def histories(store: Store, current: Mapping[str, Record]) -> dict[str, list[RevisionInfo]]:
-    """Every revision of each record in ``current`` (record id -> its current record), oldest first, from one
-    query instead of one ``store.history()`` query per record.
+    """Every revision of each record in ``current`` (record id -> its current record), oldest first, read at
+    once (an Oxigraph store: one scan of each property; others: one query) instead of a ``store.history()``
+    query per record.
 
     A record with one revision has ``current[id]`` itself as that revision's record (nothing is read; its
     ``previous`` is ``None``); a record with more has the rows ``store.history()`` gives, each revision's record
