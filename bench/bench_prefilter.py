@@ -1,12 +1,12 @@
-"""CPU time per card of the card prose readers with the whole-text line pre-filter and with one search per line.
+"""CPU time per card of ``basemodel.from_card_text`` with the whole-text line pre-filter and with a search per line.
 
     python bench/bench_prefilter.py [CARDS_FOLDER ...] [--rounds 3]
 
 Every ``README.md`` under the folders (default: ``../shared/corpus/hf`` beside the checkout, else
-``tests/fixtures/cards``) is read once; then ``lineage_text.prose_licenses`` and
-``basemodel.from_card_text`` run over all of them, alternately with ``_lines.lines_hit`` (one scan of the
-whole lower-cased text) and with the per-line reference (one IGNORECASE search per line, as before), best
-of ``--rounds``. Prints microseconds of CPU per card, the ratio, and the load average.
+``tests/fixtures/cards``) is read once; then ``basemodel.from_card_text`` runs over all of them,
+alternately with ``_lines.lines_hit`` (one scan of the whole lower-cased text) and with a per-line
+reference (each pre-filter pattern searched, IGNORECASE, on every line), best of ``--rounds``. Prints
+microseconds of CPU per card, the ratio, and the load average.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from provaudit.collectors import basemodel, lineage_text
+from provaudit.collectors import basemodel
 
 
 def per_line(text: str, *patterns: re.Pattern[str]) -> list[int]:
@@ -38,21 +38,20 @@ def main() -> None:
     bodies = [p.read_text(encoding="utf-8", errors="replace") for p in cards]
     print(f"{len(bodies)} cards, {sum(map(len, bodies)) / 1e6:.1f} M characters; load {os.getloadavg()[0]:.2f}")
     readers: dict[str, Callable[[str], object]] = {
-        "prose_licenses": lambda b: lineage_text.prose_licenses(b, 1),
         "from_card_text": lambda b: basemodel.from_card_text(b, collector="local", repo="acme/model-7b"),
     }
-    whole = lineage_text.lines_hit
+    whole = basemodel.lines_hit
     for name, read in readers.items():
         best: dict[str, float] = {}
         for _ in range(args.rounds):
             for label, hit in (("whole text", whole), ("per line", per_line)):
-                lineage_text.lines_hit = basemodel.lines_hit = hit  # type: ignore[assignment]
+                basemodel.lines_hit = hit
                 start = time.process_time()
                 for body in bodies:
                     read(body)
                 spent = time.process_time() - start
                 best[label] = min(best.get(label, spent), spent)
-        lineage_text.lines_hit = basemodel.lines_hit = whole  # type: ignore[assignment]
+        basemodel.lines_hit = whole
         us = {label: seconds / len(bodies) * 1e6 for label, seconds in best.items()}
         print(
             f"{name:15} per line {us['per line']:6.0f} us/card   whole text {us['whole text']:6.0f} us/card"

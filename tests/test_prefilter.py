@@ -1,5 +1,6 @@
 """``_lines.lines_hit`` (one scan of the lower-cased whole text) finds the lines a search of each line finds,
-and the card readers built on it read the same as with a search per line, on every card."""
+and ``basemodel.from_card_text``, built on it, reads the same as with a search per line and with no
+pre-filter, on every card."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from provaudit.collectors import _lines, basemodel, lineage_text
 
 _PATTERNS = [
     lineage_text._PROSE_WORDS,
-    lineage_text._FENCE_MARK,
-    lineage_text._LINK_MARK,
     basemodel._TRIGGER_WORDS,
     basemodel._FENCE_MARK,
 ]
@@ -24,12 +23,19 @@ _ODD = (
     "l\u0131cense: mit\nRe\u017fearch purposes only\nfiles for \u212a\nBASED on a/b\n```\nunder\n~~~\n[lic](u)ense\n"
 )
 
+# links in prose, code and tables
+_LINKS = (
+    "Weights [rele](x)ased under [the](https://a.b/c) [MIT](u) License.\n[lic](u)ense: apache-2.0\n"
+    "```\nLicense: mit\n```\n| [non](x)-commercial | a |\n"
+)
+
 
 def _bodies() -> list[str]:
     roots = [CARDS, SHARED / "hf"] if SHARED.is_dir() else [CARDS]
     cards = sorted(p for root in roots for p in root.rglob("*") if p.name.lower() == "readme.md" and p.is_file())
     assert len(cards) > 20
-    return [c.read_text(encoding="utf-8", errors="replace") for c in cards] + [_ODD, "\u0130" + _ODD, ""]
+    texts = [c.read_text(encoding="utf-8", errors="replace") for c in cards]
+    return [*texts, _ODD, "\u0130" + _ODD, _LINKS, _LINKS.replace("\n", "\r\n"), _LINKS.replace("\n", "\u2028"), ""]
 
 
 def per_line(text: str, *patterns: re.Pattern[str]) -> list[int]:
@@ -42,6 +48,8 @@ def test_lines_hit_finds_the_lines_a_search_per_line_finds() -> None:
     for pattern in _PATTERNS:
         for body in bodies:
             assert _lines.lines_hit(body, pattern) == per_line(body, pattern), (pattern.pattern, body[:80])
+    for body in bodies:
+        assert _lines.lines_hit(body, *_PATTERNS) == per_line(body, *_PATTERNS)
     assert _lines.lines_hit(_ODD, lineage_text._PROSE_WORDS) == [1, 3, 12, 13, 17]
     assert _lines.lines_hit(_ODD, basemodel._TRIGGER_WORDS) == [9, 14, 15]  # not "Top" / "of" across a break
 
@@ -57,25 +65,16 @@ def test_lowered_patterns_match_what_ignorecase_matches_in_all_of_unicode() -> N
         assert [m.start() for m in _lines.lowered(pattern).finditer(lower)] == folded, letter
 
 
-@pytest.mark.parametrize(
-    ("module", "words", "read"),
-    [
-        (lineage_text, "_PROSE_WORDS", lambda body: lineage_text.prose_licenses(body, 3)),
-        (
-            basemodel,
-            "_TRIGGER_WORDS",
-            lambda body: basemodel.from_card_text(body, collector="local", repo="acme/model-13b").links,
-        ),
-    ],
-)
-def test_readers_read_the_same_as_with_a_search_per_line_and_with_no_filter(
-    monkeypatch: pytest.MonkeyPatch, module: object, words: str, read: object
+def test_from_card_text_reads_the_same_as_with_a_search_per_line_and_with_no_filter(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert callable(read)
+    def read(body: str) -> list[object]:
+        return list(basemodel.from_card_text(body, collector="local", repo="acme/model-13b").links)
+
     bodies = _bodies()
     whole = [read(body) for body in bodies]
-    monkeypatch.setattr(module, "lines_hit", per_line)
+    monkeypatch.setattr(basemodel, "lines_hit", per_line)
     assert whole == [read(body) for body in bodies]
-    monkeypatch.setattr(module, words, re.compile(""))  # every line goes through the patterns
+    monkeypatch.setattr(basemodel, "_TRIGGER_WORDS", re.compile(""))  # every line goes through the patterns
     assert whole == [read(body) for body in bodies]
     assert sum(1 for found in whole if found) >= 3

@@ -21,7 +21,6 @@ from typing import Any
 
 import yaml
 
-from provaudit.collectors._lines import lines_hit
 from provaudit.collectors.basemodel import (
     PROSE_FAMILY_CONFIDENCE,
     Inferred,
@@ -393,8 +392,6 @@ _MD_LINK_TEXT = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
 # a word each statement or restriction pattern above contains: a line without one holds no sentence to read
 # (tests/test_card_prefilter.py checks the statements are the same)
 _PROSE_WORDS = re.compile(r"licen[cs]|under|commercial|research|academic|educational|comply|abide|adhere", re.I)
-_FENCE_MARK = re.compile(r"```|~~~")  # in every line _FENCE matches
-_LINK_MARK = re.compile(r"\]\(")  # in every line _MD_LINK_TEXT rewrites
 
 
 def prose_licenses(body: str, first_line: int = 1) -> list[ProseLicense]:
@@ -406,12 +403,7 @@ def prose_licenses(body: str, first_line: int = 1) -> list[ProseLicense]:
     """
     found: list[ProseLicense] = []
     in_code = False
-    lines = body.splitlines()
-    # only lines with a word, a fence or a link can matter (a link's text joined to its neighbours can make one)
-    for index in lines_hit(body, _PROSE_WORDS, _FENCE_MARK, _LINK_MARK):
-        if index >= len(lines):
-            break
-        number, line = first_line + index, lines[index]
+    for number, line in enumerate(body.splitlines(), start=first_line):
         if _FENCE.match(line):
             in_code = not in_code
             continue
