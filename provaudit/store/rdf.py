@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from json.encoder import encode_basestring as _encode_string
 from typing import TypeVar, cast
@@ -60,8 +60,13 @@ def dt_literal(value: datetime) -> Literal:
     return Literal(_dt_text(value), datatype=XSD.dateTime)
 
 
-@lru_cache(maxsize=8)  # a scan writes its start time into every revision
 def _dt_text(value: datetime) -> str:
+    # keyed with the offset too: equal instants in two time zones are equal datetimes but different text
+    return _dt_text_of(value, value.utcoffset())
+
+
+@lru_cache(maxsize=8)  # a scan writes its start time into every revision
+def _dt_text_of(value: datetime, offset: timedelta | None) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
