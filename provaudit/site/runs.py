@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from provaudit.records.identity import ID_BASE
 from provaudit.site.graph import RUN, RUN_SEP, Node, RunLink
-from provaudit.versions.runs import RunRecord
+from provaudit.versions.runs import RunRecord, order_key
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ def run_view(run: RunRecord, record_hrefs: Mapping[str, str]) -> RunView:
 def runs_by_record(runs: Iterable[RunRecord], record_hrefs: Mapping[str, str]) -> dict[str, list[RunView]]:
     """Record id → the runs that generated it, newest first."""
     found: dict[str, list[RunView]] = {}
-    for run in sorted(runs, key=lambda r: (r.started, r.iri), reverse=True):
+    # the store's own order (start in ns, then write order): two runs in one second keep theirs
+    for run in sorted(runs, key=order_key, reverse=True):
         view = run_view(run, record_hrefs)
         for rid in dict.fromkeys(o.record for o in run.outputs if o.record):
             found.setdefault(rid, []).append(view)
