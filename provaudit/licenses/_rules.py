@@ -133,20 +133,6 @@ def tokenize_lines(text: str, stopwords: frozenset[str]) -> tuple[list[str], lis
     return tokens, lines
 
 
-def anchor_keys(ids: np.ndarray, length: int) -> np.ndarray:
-    """A 64-bit key of each run of *length* word ids starting at every position (wrapping arithmetic)."""
-    n = len(ids) - length + 1
-    if n <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    keys = np.full(n, np.uint64(length), dtype=np.uint64)
-    v = ids.astype(np.uint64)
-    mult = np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):
-        for j in range(length):
-            keys = keys * mult + v[j : j + n] + np.uint64(1)
-    return keys
-
-
 class _Query(NamedTuple):
     """The open part of a text as every candidate rule is aligned with it."""
 
@@ -775,19 +761,13 @@ def _clipped(m: RuleMatch, other: RuleMatch) -> RuleMatch:
 
 
 def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -> dict[str, np.ndarray]:
-    """The look-up tables the matcher needs, computed once when the index is built: first-word anchors
-    of long rules, keys of short rules, and the inverted index of the distinct words of long rules."""
+    """The look-up tables the matcher needs, computed once when the index is built: the long rules and the
+    short ones (their exact look-up keys are packed from their word ids at load), the rules matched
+    approximately, and the inverted index of the distinct words of long rules."""
     tokens = tokens.astype(np.int64)
     lengths = np.diff(offsets)
     long_rules = np.flatnonzero(lengths >= ANCHOR)
-    firsts = np.stack([tokens[offsets[long_rules] + j] for j in range(ANCHOR)], axis=1)
-    keys = anchor_keys(firsts.reshape(-1), ANCHOR)[::ANCHOR] if len(long_rules) else np.zeros(0, np.uint64)
-    order = np.argsort(keys, kind="stable")
     short = np.flatnonzero(lengths < ANCHOR)
-    short_keys = np.array(
-        [int(anchor_keys(tokens[offsets[r] : offsets[r + 1]], int(lengths[r]))[0]) for r in short.tolist()],
-        dtype=np.uint64,
-    )
     approx = np.flatnonzero((lengths >= APPROX_MIN_TOKENS) & ((flags & FALSE_POSITIVE) == 0))
     rows = [np.unique(tokens[offsets[r] : offsets[r + 1]]) for r in approx.tolist()]
     sizes = np.array([len(u) for u in rows], dtype=np.int32)
@@ -796,9 +776,7 @@ def derive_lookups(tokens: np.ndarray, offsets: np.ndarray, flags: np.ndarray) -
     by_word = np.argsort(words, kind="stable")
     return {
         "rule_hash": rule_hashes(tokens, offsets),
-        "anchor_keys": keys[order],
-        "anchor_rules": long_rules[order].astype(np.int32),
-        "short_keys": short_keys,
+        "anchor_rules": long_rules.astype(np.int32),
         "short_rules": short.astype(np.int32),
         "approx_rules": approx.astype(np.int32),
         "approx_sizes": sizes,
