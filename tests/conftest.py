@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "cards"
+SITE_CARDS = FIXTURES / "site"  # real Hub cards, one collection per folder (datasets, models)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
@@ -25,6 +27,27 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store"
+
+
+@pytest.fixture
+def site_cards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the site fixture cards (``datasets``, ``models``) to change; the build time fixed so that the
+    overview pages of two builds compare."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    cards = tmp_path / "cards"
+    for part in ("datasets", "models"):
+        shutil.copytree(SITE_CARDS / part, cards / part)
+    return cards
+
+
+def site_files(site: Path) -> dict[str, bytes]:
+    """Every file of a built site by its relative path (two builds compare byte for byte)."""
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def site_inodes(site: Path) -> dict[str, int]:
+    """Each page's inode: a page carried over from the previous build is a hard link, the same inode."""
+    return {str(p.relative_to(site)): p.stat().st_ino for p in site.rglob("*.html")}
 
 
 @pytest.fixture(scope="session")

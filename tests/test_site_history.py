@@ -8,11 +8,11 @@ history lookup, byte for byte.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import cast
 
 import pytest
+from conftest import site_files as files
 
 from provaudit import api
 from provaudit.site import build
@@ -20,13 +20,8 @@ from provaudit.site.build import build_site_from_store
 from provaudit.store.base import RevisionInfo, Store
 from provaudit.store.bulk import histories
 
-FIXTURES = Path(__file__).parent / "fixtures" / "site"
 TWICE = ("datasets/snli", "datasets/anli")  # changed in the second and the third scan: three revisions
 ONCE = ("datasets/xnli",)  # changed in the second scan only: two revisions
-
-
-def files(site: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
 
 
 def _relicense(card: Path, license_id: str) -> None:
@@ -35,12 +30,9 @@ def _relicense(card: Path, license_id: str) -> None:
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store(site_cards: Path, tmp_path: Path) -> Path:
     """A store of the fixture cards scanned three times, with records of one, two and three revisions."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    cards = tmp_path / "cards"
-    for part in ("datasets", "models"):
-        shutil.copytree(FIXTURES / part, cards / part)
+    cards = site_cards
     where = tmp_path / "store"
     targets = [str(cards / "datasets"), str(cards / "models")]
     api.scan(targets, store=where)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SITE_CARDS
+from conftest import site_files as files
+from conftest import site_inodes as inodes
 
 from provaudit import api
 from provaudit.records.model import Fact, Record
@@ -21,7 +24,6 @@ from provaudit.resources import resource
 from provaudit.site.build import build_site
 from provaudit.site.review import review
 
-FIXTURES = Path(__file__).parent / "fixtures" / "site"
 BUILT = "2026-01-01 00:00 UTC"  # both builds name the same time, so the overview pages can be compared
 BASE = "model:mistralai/Mistral-7B-v0.1"
 # what BASE's relicensing reaches: its children, their children (merges of neural-chat-7b-v3-3)
@@ -36,15 +38,7 @@ DESCENDANTS = {
 
 @pytest.fixture(scope="module")
 def records() -> list[Record]:
-    return api.collect([str(FIXTURES)])
-
-
-def files(site: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-
-
-def inodes(site: Path) -> dict[str, int]:
-    return {str(p.relative_to(site)): p.stat().st_ino for p in site.rglob("*.html")}
+    return api.collect([str(SITE_CARDS)])
 
 
 def rebuild(
@@ -155,7 +149,7 @@ def test_cli_says_how_many_pages_were_carried_over(tmp_path: Path) -> None:
     from provaudit.site.commands import site as site_command
 
     store = tmp_path / "store"
-    api.scan([str(FIXTURES / "datasets")], store=store)
+    api.scan([str(SITE_CARDS / "datasets")], store=store)
     args = ["--out", str(tmp_path / "site"), "--store", str(store)]
     first = CliRunner().invoke(site_command, args)
     assert first.exit_code == 0, first.output

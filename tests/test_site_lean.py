@@ -12,21 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SITE_CARDS
+from conftest import site_files as files
+from conftest import site_inodes as inodes
 
 from provaudit import api
 from provaudit.site.build import build_site_from_store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "site"
 DATASET = "datasets/snli/README.md"  # a dataset in the datasets collection
 BASE = "models/mistralai__Mistral-7B-v0.1/README.md"  # a base model: its descendants' verdicts follow it
-
-
-def files(site: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-
-
-def inodes(site: Path) -> dict[str, int]:
-    return {str(p.relative_to(site)): p.stat().st_ino for p in site.rglob("*.html")}
 
 
 def scan(cards: Path, store: Path) -> None:
@@ -40,13 +34,9 @@ def edit(card: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture
-def cards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cards(site_cards: Path) -> Path:
     """The copied cards; the build time fixed so that the overview pages of two builds compare."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    out = tmp_path / "cards"
-    for part in ("datasets", "models"):
-        shutil.copytree(FIXTURES / part, out / part)
-    return out
+    return site_cards
 
 
 def rebuilt(cards: Path, tmp_path: Path, change: object) -> tuple[dict[str, int], dict[str, int]]:
@@ -112,7 +102,7 @@ def test_a_scanned_root_json_escapes_is_still_made_public(tmp_path: Path, monkey
     """A root whose name JSON writes escaped (a quote) is looked for review by review, not in the cached text."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     root = tmp_path / 'odd "root"'
-    shutil.copytree(FIXTURES / "datasets", root / "datasets")
+    shutil.copytree(SITE_CARDS / "datasets", root / "datasets")
     store = tmp_path / "store"
     api.scan([str(root / "datasets")], store=store)
     build_site_from_store(store, tmp_path / "site", workers=1)

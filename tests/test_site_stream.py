@@ -8,36 +8,24 @@ whole records one process held at once (``SiteStats.held``), not from timings or
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import site_files as files
+from conftest import site_inodes as inodes
 
 from provaudit import api
 from provaudit.site.build import build_site_from_store
 
-FIXTURES = Path(__file__).parent / "fixtures" / "site"
 CHANGED = "datasets/snli/README.md"  # a dataset several models' lineage does not reach: its own page changes
 
 
-def files(site: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
-
-
-def inodes(site: Path) -> dict[str, int]:
-    return {str(p.relative_to(site)): p.stat().st_ino for p in site.rglob("*.html")}
-
-
 @pytest.fixture
-def scanned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+def scanned(site_cards: Path, tmp_path: Path) -> tuple[Path, Path]:
     """(the copied cards, their store); the build time fixed so overview pages compare."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    cards = tmp_path / "cards"
-    for part in ("datasets", "models"):
-        shutil.copytree(FIXTURES / part, cards / part)
     store = tmp_path / "store"
-    api.scan([str(cards / "datasets"), str(cards / "models")], store=store)
-    return cards, store
+    api.scan([str(site_cards / "datasets"), str(site_cards / "models")], store=store)
+    return site_cards, store
 
 
 def test_page_size_changes_nothing_but_what_is_held(scanned: tuple[Path, Path], tmp_path: Path) -> None:
