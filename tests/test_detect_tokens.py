@@ -1,4 +1,4 @@
-"""Tokenizing a text with line numbers in one pass gives what tokenizing it line by line gives."""
+"""Reading a text with line numbers in one pass (RuleIndex.read) gives what tokenizing it line by line gives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from provaudit.licenses._rules import _WORD, get_rule_index, tokenize_lines
+from provaudit.licenses._rules import _WORD, get_rule_index
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,15 +22,6 @@ def _line_by_line(text: str, stopwords: frozenset[str]) -> tuple[list[str], list
                 tokens.append(w)
                 lines.append(n)
     return tokens, lines
-
-
-@pytest.mark.parametrize(
-    "path", sorted((FIXTURES / "licenses").iterdir()) + sorted((FIXTURES / "scancode_datadriven").rglob("*.txt"))
-)
-def test_one_pass_tokens_are_the_line_by_line_tokens(path: Path) -> None:
-    stopwords = get_rule_index().stopwords
-    text = path.read_text(encoding="utf-8", errors="replace")
-    assert tokenize_lines(text, stopwords) == _line_by_line(text, stopwords)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +42,7 @@ def test_case_folding_that_changes_length_or_depends_on_context() -> None:
     # "İ" lowercases to two characters; a final sigma lowercases by its context; blank lines and words
     # glued to line breaks keep their lines
     text = "ΟΔΟΣ\nİstanbul GPL-2.0+\n\n\nMIT_License\r\nends here\n"
-    stopwords = get_rule_index().stopwords
-    tokens, lines = tokenize_lines(text, stopwords)
-    assert (tokens, lines) == _line_by_line(text, stopwords)
+    index = get_rule_index()
+    tokens, _, lines = index.read(text)
+    assert (tokens, lines.tolist()) == _line_by_line(text, index.stopwords)
     assert lines[-1] == 5

@@ -119,20 +119,6 @@ def tokenize(text: str, stopwords: frozenset[str]) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in stopwords]
 
 
-def tokenize_lines(text: str, stopwords: frozenset[str]) -> tuple[list[str], list[int]]:
-    """Tokens of *text* and the 0-based line of each (one pass over the text: words and line breaks)."""
-    tokens: list[str] = []
-    lines: list[int] = []
-    n = 0
-    for w in _WORD_OR_BREAK.findall(text.lower()):
-        if w == "\n":
-            n += 1
-        elif w not in stopwords:
-            tokens.append(w)
-            lines.append(n)
-    return tokens, lines
-
-
 class _Query(NamedTuple):
     """The open part of a text as every candidate rule is aligned with it."""
 
@@ -253,7 +239,7 @@ class RuleIndex:
         return np.fromiter(map(self.vocab.get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
 
     def read(self, text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """The tokens of *text* (as tokenize_lines), their word ids (as ids_of) and their 0-based lines, in
+        """The tokens of *text* (as tokenize), their word ids (as ids_of) and their 0-based lines, in
         one pass over its words and line breaks with no Python loop (a code per word: its id, else
         UNKNOWN, a stopword's or a line break's code)."""
         words = _WORD_OR_BREAK.findall(text.lower())
