@@ -29,6 +29,12 @@ def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store"
 
 
+def card_readmes() -> list[Path]:
+    """Every card (README.md) under tests/fixtures, and under ../shared/corpus/hf when it is beside the checkout."""
+    roots = [FIXTURES, SHARED / "hf"] if SHARED.is_dir() else [FIXTURES]
+    return sorted(p for root in roots for p in root.rglob("*") if p.name.lower() == "readme.md" and p.is_file())
+
+
 @pytest.fixture
 def site_cards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the site fixture cards (``datasets``, ``models``) to change; the build time fixed so that the

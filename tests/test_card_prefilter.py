@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from conftest import CARDS, SHARED
+from conftest import card_readmes
 
 from provaudit.collectors import basemodel, lineage_text
-
-
-def _cards() -> list[Path]:
-    roots = [CARDS, SHARED / "hf"] if SHARED.is_dir() else [CARDS]
-    return sorted(p for root in roots for p in root.rglob("*") if p.name.lower() == "readme.md" and p.is_file())
 
 
 def _links(body: str) -> list[tuple[str, str, str, int | None, float, str | None]]:
@@ -44,7 +38,7 @@ def _statements(body: str) -> list[lineage_text.ProseLicense]:
 def test_prefilter_reads_what_every_line_gives(
     monkeypatch: pytest.MonkeyPatch, module: object, name: str, read: Callable[[str], list[object]]
 ) -> None:
-    cards = _cards()
+    cards = card_readmes()
     assert len(cards) > 20
     bodies = [c.read_text(encoding="utf-8", errors="replace") for c in cards]
     filtered = [read(body) for body in bodies]

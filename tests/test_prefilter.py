@@ -8,7 +8,7 @@ import re
 import sys
 
 import pytest
-from conftest import CARDS, SHARED
+from conftest import card_readmes
 
 from provaudit.collectors import _lines, basemodel, lineage_text
 
@@ -31,8 +31,7 @@ _LINKS = (
 
 
 def _bodies() -> list[str]:
-    roots = [CARDS, SHARED / "hf"] if SHARED.is_dir() else [CARDS]
-    cards = sorted(p for root in roots for p in root.rglob("*") if p.name.lower() == "readme.md" and p.is_file())
+    cards = card_readmes()
     assert len(cards) > 20
     texts = [c.read_text(encoding="utf-8", errors="replace") for c in cards]
     return [*texts, _ODD, "\u0130" + _ODD, _LINKS, _LINKS.replace("\n", "\r\n"), _LINKS.replace("\n", "\u2028"), ""]
